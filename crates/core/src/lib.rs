@@ -1,0 +1,29 @@
+//! Mighty's core: everything that can be decided without a browser or a socket.
+//!
+//! The listing model and its validation (`listing`), where a host's listing comes from
+//! (`host`, `sources`), money (`money`), instants (`time`), URL rules (`url`) and the checkout
+//! protocol types (`protocol`). No `web-sys`, no I/O: the widget and the server both call
+//! into this crate, so a rule lives once and is tested natively.
+
+pub mod error;
+pub mod host;
+pub mod listing;
+pub mod money;
+pub mod protocol;
+pub mod sources;
+pub mod time;
+pub mod url;
+
+pub use error::{ConfigError, ConfigErrorCode};
+pub use host::{CheckoutMode, HostConfig, HostSettings, ListingSource, MountListing, Theme};
+pub use listing::{ConfigErrors, Listing, Offer, OfferKind, parse_listing};
+pub use money::{Currency, Money};
+pub use time::Timestamp;
+
+/// The widget's version, as `window.Mighty.version` reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The compact card's height in CSS pixels. The widget never grows past it on its own, the
+/// loader reserves it, and the embed guide's CSS line (`[data-mighty]{min-height:420px}`)
+/// reserves it before any script runs.
+pub const CARD_HEIGHT_PX: u32 = 420;

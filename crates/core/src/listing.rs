@@ -1,0 +1,1149 @@
+//! The listing document (SPEC section 3): `RawListing` mirrors the JSON as written, with every
+//! field optional so that nothing is rejected for being absent before it is checked; then
+//! [`RawListing::validate`] turns it into a [`Listing`] that downstream code can trust, or into
+//! errors that name the JSON path (`offers[1].price`) and the fix.
+//!
+//! Unknown fields are ignored (forward compatibility). Money stays integer minor units.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::error::{ConfigError, ConfigErrorCode};
+use crate::money::{Currency, Money};
+use crate::time::Timestamp;
+use crate::url::check_web_reference;
+
+/// The listing document version this code reads.
+pub const LISTING_VERSION: u64 = 1;
+
+// ---------------------------------------------------------------------------------------
+// Raw document, as written.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawListing {
+    pub version: Option<u64>,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub currency: Option<String>,
+    pub seller: Option<RawSeller>,
+    pub creators: Option<Vec<RawCreator>>,
+    pub trust: Option<RawTrust>,
+    pub offers: Option<Vec<RawOffer>>,
+    pub drop: Option<RawDrop>,
+    pub checkout: Option<RawCheckout>,
+    pub server_time: Option<String>,
+    pub test_mode: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawSeller {
+    pub name: Option<String>,
+    pub location: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawCreator {
+    pub handle: Option<String>,
+    pub name: Option<String>,
+    pub avatar: Option<String>,
+    pub demo: Option<RawDemo>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawDemo {
+    /// A URL, a list of URLs, or a list of `{"src", "type"}`.
+    pub src: Option<Value>,
+    pub poster: Option<String>,
+    pub captions: Option<String>,
+    pub duration_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawTrust {
+    pub rating: Option<RawRating>,
+    pub testimonials: Option<Vec<RawTestimonial>>,
+    pub case_studies: Option<Vec<RawCaseStudy>>,
+    pub badges: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawRating {
+    pub value: Option<f64>,
+    pub count: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawTestimonial {
+    pub author: Option<String>,
+    pub text: Option<String>,
+    pub verified: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawCaseStudy {
+    pub title: Option<String>,
+    pub metric: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawOffer {
+    pub id: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub price: Option<RawPrice>,
+    pub compare_at: Option<RawPrice>,
+    pub items: Option<Vec<String>>,
+    pub ships: Option<bool>,
+    pub tiers: Option<Vec<RawTier>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawTier {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub price: Option<RawPrice>,
+    pub interval: Option<String>,
+    pub perks: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawDrop {
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub inventory: Option<u64>,
+    pub remaining: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawCheckout {
+    pub endpoint: Option<String>,
+}
+
+/// A price as written: minor units in the document's currency, or `{"amount", "currency"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawPrice {
+    Minor(i64),
+    WithCurrency { amount: i64, currency: String },
+}
+
+impl<'de> Deserialize<'de> for RawPrice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(PriceVisitor)
+    }
+}
+
+struct PriceVisitor;
+
+impl<'de> Visitor<'de> for PriceVisitor {
+    type Value = RawPrice;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str(
+            "a whole number of minor units (2400 for 24.00) or {\"amount\": 2400, \"currency\": \"EUR\"}",
+        )
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawPrice, E> {
+        Ok(RawPrice::Minor(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawPrice, E> {
+        i64::try_from(value)
+            .map(RawPrice::Minor)
+            .map_err(|_| E::custom(format!("{value} is too large for a price")))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawPrice, E> {
+        Err(E::custom(format!(
+            "{value} is not a whole number: prices are integers in minor units, e.g. 2400 for 24.00"
+        )))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPrice, A::Error> {
+        let (mut amount, mut currency) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "amount" => amount = Some(map.next_value::<PriceAmount>()?.0),
+                "currency" => currency = Some(map.next_value::<String>()?),
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        match (amount, currency) {
+            (Some(amount), Some(currency)) => Ok(RawPrice::WithCurrency { amount, currency }),
+            (None, _) => Err(de::Error::custom(
+                "the price object needs \"amount\" (minor units)",
+            )),
+            (_, None) => Err(de::Error::custom(
+                "the price object needs \"currency\" (e.g. \"EUR\")",
+            )),
+        }
+    }
+}
+
+/// The `amount` of a price object: the same integer rules as a bare price.
+struct PriceAmount(i64);
+
+impl<'de> Deserialize<'de> for PriceAmount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match deserializer.deserialize_any(PriceVisitor)? {
+            RawPrice::Minor(amount) => Ok(PriceAmount(amount)),
+            RawPrice::WithCurrency { .. } => Err(de::Error::custom(
+                "amount must be a whole number of minor units, not an object",
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated listing.
+// ---------------------------------------------------------------------------------------
+
+/// A listing that passed validation: every invariant of SPEC section 3 holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub id: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub currency: Currency,
+    pub seller: Option<Seller>,
+    pub creators: Vec<Creator>,
+    pub trust: Trust,
+    pub offers: Vec<Offer>,
+    pub drop: Option<Drop>,
+    /// The partner endpoint, possibly relative to the document's URL.
+    pub checkout_endpoint: Option<String>,
+    /// The serving server's clock when the document was served; countdowns follow it.
+    pub server_time: Option<Timestamp>,
+    /// Served by a sandbox: everything is marked as test mode.
+    pub test_mode: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seller {
+    pub name: String,
+    pub location: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creator {
+    pub handle: String,
+    pub name: String,
+    pub avatar: Option<String>,
+    pub demo: Option<Demo>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Demo {
+    pub sources: Vec<MediaSource>,
+    pub poster: Option<String>,
+    pub captions: Option<String>,
+    pub duration_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSource {
+    pub src: String,
+    /// MIME type, e.g. `video/webm; codecs="vp9,opus"`.
+    pub media_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Trust {
+    pub rating: Option<Rating>,
+    pub testimonials: Vec<Testimonial>,
+    pub case_studies: Vec<CaseStudy>,
+    pub badges: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rating {
+    /// 0 to 5.
+    pub value: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Testimonial {
+    pub author: String,
+    pub text: String,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseStudy {
+    pub title: String,
+    pub metric: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub id: String,
+    pub name: String,
+    pub kind: OfferKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferKind {
+    /// A one-time purchase.
+    Bundle(Bundle),
+    /// A membership with tiers and an upgrade path.
+    Retainer(Retainer),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    pub price: Money,
+    /// The former or usual price, shown struck through; always above `price`.
+    pub compare_at: Option<Money>,
+    pub items: Vec<String>,
+    pub ships: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retainer {
+    /// At least one, in the order the seller gave (the upgrade path).
+    pub tiers: Vec<Tier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub id: String,
+    pub name: String,
+    pub price: Money,
+    pub interval: Interval,
+    pub perks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Interval {
+    pub fn parse(text: &str) -> Option<Interval> {
+        match text {
+            "day" => Some(Interval::Day),
+            "week" => Some(Interval::Week),
+            "month" => Some(Interval::Month),
+            "year" => Some(Interval::Year),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+            Interval::Year => "year",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drop {
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub inventory: u64,
+    /// Live stock, added by the server that serves the document.
+    pub remaining: Option<u64>,
+}
+
+impl Offer {
+    /// The price a shopper pays first: the bundle's, or the retainer's first tier.
+    pub fn entry_price(&self) -> Money {
+        match &self.kind {
+            OfferKind::Bundle(bundle) => bundle.price,
+            OfferKind::Retainer(retainer) => retainer.tiers[0].price,
+        }
+    }
+}
+
+impl Listing {
+    pub fn offer(&self, id: &str) -> Option<&Offer> {
+        self.offers.iter().find(|offer| offer.id == id)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing and validation.
+// ---------------------------------------------------------------------------------------
+
+/// Every problem found in one document; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The first problem: what the widget's notice shows.
+    pub fn first(&self) -> &ConfigError {
+        &self.0[0]
+    }
+
+    pub fn within(self, outer: &str) -> ConfigErrors {
+        ConfigErrors(
+            self.0
+                .into_iter()
+                .map(|error| error.within(outer))
+                .collect(),
+        )
+    }
+}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(error: ConfigError) -> ConfigErrors {
+        ConfigErrors(vec![error])
+    }
+}
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads a listing document from JSON text and validates it.
+pub fn parse_listing(json: &str) -> Result<Listing, ConfigErrors> {
+    parse_raw_listing(json)?.validate()
+}
+
+/// Reads a listing document without validating it (for sources that fill in fields).
+pub fn parse_raw_listing(json: &str) -> Result<RawListing, ConfigErrors> {
+    // serde would also read a struct from an array of its fields; a document is an object.
+    let start = json.trim_start().chars().next();
+    if start.is_some_and(|first| first != '{') {
+        return Err(ConfigError::invalid(
+            "",
+            "the listing document must be a JSON object ({ \"version\": 1, \"id\": ... })",
+        )
+        .with_code(ConfigErrorCode::MalformedDocument)
+        .into());
+    }
+    let deserializer = &mut serde_json::Deserializer::from_str(json);
+    let raw: RawListing = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ConfigError::invalid(
+                "",
+                format!("the listing document is not valid JSON: {inner}"),
+            )
+            .with_code(ConfigErrorCode::MalformedDocument)
+        } else if path == "." {
+            ConfigError::invalid(
+                "",
+                format!(
+                    "the listing document must be a JSON object: {}",
+                    without_position(&inner)
+                ),
+            )
+            .with_code(ConfigErrorCode::MalformedDocument)
+        } else {
+            ConfigError::invalid(path, without_position(&inner))
+        }
+    })?;
+    Ok(raw)
+}
+
+/// serde_json appends " at line 1 column 40"; the JSON path already says where.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => text,
+    }
+}
+
+/// Whether `id` is a listing id: `[A-Za-z0-9_-]{1,64}`.
+pub fn is_valid_listing_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// Whether `handle` is a creator handle: `[A-Za-z0-9_.-]{1,64}`.
+pub fn is_valid_handle(handle: &str) -> bool {
+    (1..=64).contains(&handle.len())
+        && handle
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.'))
+}
+
+/// A listing id made from a title: `"Café Lumière"` → `"cafe-lumiere"`.
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for character in title.chars().flat_map(char::to_lowercase) {
+        let folded = fold_accent(character);
+        if folded.is_ascii_alphanumeric() {
+            slug.push(folded);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 64 {
+            break;
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+/// The common Latin accented letters folded to ASCII, for slugs.
+fn fold_accent(character: char) -> char {
+    match character {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'œ' => 'o',
+        'æ' => 'a',
+        other => other,
+    }
+}
+
+/// Collects problems while a document is walked, so the builder can show them all.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn add(&mut self, at: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::invalid(at, message));
+    }
+
+    /// A required, non-blank string.
+    fn required_text(&mut self, at: &str, value: &Option<String>, example: &str) -> Option<String> {
+        match value.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(text.to_string()),
+            Some(_) => {
+                self.add(at, format!("is empty; give it a value, e.g. {example}"));
+                None
+            }
+            None => {
+                self.add(at, format!("is missing; add it, e.g. {example}"));
+                None
+            }
+        }
+    }
+
+    fn optional_reference(&mut self, at: &str, value: &Option<String>) -> Option<String> {
+        let text = value.as_deref()?.trim();
+        match check_web_reference(text) {
+            Ok(()) => Some(text.to_string()),
+            Err(message) => {
+                self.add(at, message);
+                None
+            }
+        }
+    }
+
+    fn id(&mut self, at: &str, value: &Option<String>, what: &str) -> Option<String> {
+        let id = self.required_text(at, value, "\"trio\"")?;
+        if is_valid_listing_id(&id) {
+            Some(id)
+        } else {
+            self.add(
+                at,
+                format!("\"{id}\" is not a valid {what}; use 1 to 64 letters, digits, '-' or '_'"),
+            );
+            None
+        }
+    }
+
+    fn price(
+        &mut self,
+        at: &str,
+        value: &Option<RawPrice>,
+        currency: Option<Currency>,
+    ) -> Option<Money> {
+        let Some(price) = value else {
+            self.add(
+                at,
+                "is missing; give the price in minor units, e.g. 2400 for 24.00",
+            );
+            return None;
+        };
+        self.price_value(at, price, currency)
+    }
+
+    fn price_value(
+        &mut self,
+        at: &str,
+        price: &RawPrice,
+        currency: Option<Currency>,
+    ) -> Option<Money> {
+        let (amount, currency) = match price {
+            RawPrice::Minor(amount) => {
+                let Some(currency) = currency else {
+                    self.add(at, "is in minor units but the document has no valid \"currency\"; add \"currency\": \"EUR\" (or write {\"amount\", \"currency\"})");
+                    return None;
+                };
+                (*amount, currency)
+            }
+            RawPrice::WithCurrency {
+                amount,
+                currency: code,
+            } => {
+                let Some(own) = Currency::from_code(code) else {
+                    self.add(format!("{at}.currency"), unknown_currency_message(code));
+                    return None;
+                };
+                if let Some(document_currency) = currency
+                    && document_currency != own
+                {
+                    self.add(
+                        format!("{at}.currency"),
+                        format!("{own} differs from the listing's currency {document_currency}; one listing sells in one currency"),
+                    );
+                    return None;
+                }
+                (*amount, own)
+            }
+        };
+        if amount < 0 {
+            self.add(
+                at,
+                format!("{amount} is negative; a price is 0 or more minor units"),
+            );
+            return None;
+        }
+        Some(Money::new(amount, currency))
+    }
+
+    fn timestamp(&mut self, at: &str, value: &Option<String>) -> Option<Timestamp> {
+        let Some(text) = value else {
+            self.add(
+                at,
+                "is missing; give an RFC 3339 date-time such as 2026-12-01T18:00:00Z",
+            );
+            return None;
+        };
+        match Timestamp::parse_rfc3339(text.trim()) {
+            Ok(stamp) => Some(stamp),
+            Err(error) => {
+                self.add(at, error.to_string());
+                None
+            }
+        }
+    }
+}
+
+pub fn unknown_currency_message(code: &str) -> String {
+    let upper = code.trim().to_ascii_uppercase();
+    if upper != code && Currency::from_code(&upper).is_some() {
+        format!("\"{code}\" must be written in capitals: \"{upper}\"")
+    } else {
+        format!(
+            "\"{code}\" is not an ISO 4217 currency code; use one such as \"EUR\", \"USD\" or \"JPY\""
+        )
+    }
+}
+
+impl RawListing {
+    /// Checks every rule of SPEC section 3 and builds the trusted [`Listing`].
+    pub fn validate(&self) -> Result<Listing, ConfigErrors> {
+        let mut problems = Problems::default();
+        if let Some(version) = self.version
+            && version != LISTING_VERSION
+        {
+            problems.add("version", format!("{version} is not supported; this widget reads version {LISTING_VERSION} documents"));
+        }
+        let id = problems.id("id", &self.id, "listing id");
+        let title = problems.required_text("title", &self.title, "\"Lavender candle trio\"");
+        let summary = self
+            .summary
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(String::from);
+
+        let document_currency = match self.currency.as_deref() {
+            Some(code) => match Currency::from_code(code) {
+                Some(currency) => Some(currency),
+                None => {
+                    problems.add("currency", unknown_currency_message(code));
+                    None
+                }
+            },
+            None => None,
+        };
+        // A document may omit `currency` when every price carries its own.
+        let implied_currency = document_currency.or_else(|| self.first_price_currency());
+        if self.currency.is_none() && implied_currency.is_none() {
+            problems.add(
+                "currency",
+                "is missing; add the ISO 4217 code of the prices, e.g. \"EUR\"",
+            );
+        }
+
+        let seller = self.seller.as_ref().and_then(|seller| {
+            let name = problems.required_text("seller.name", &seller.name, "\"Hearth & Wick\"")?;
+            Some(Seller {
+                name,
+                location: seller
+                    .location
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|text| !text.is_empty())
+                    .map(String::from),
+                url: problems.optional_reference("seller.url", &seller.url),
+            })
+        });
+
+        let creators = self.validate_creators(&mut problems);
+        let trust = self.validate_trust(&mut problems);
+        let offers = self.validate_offers(&mut problems, implied_currency);
+        let drop = self.validate_drop(&mut problems);
+
+        let checkout_endpoint = self.checkout.as_ref().and_then(|checkout| {
+            problems.optional_reference("checkout.endpoint", &checkout.endpoint)
+        });
+        let server_time = self
+            .server_time
+            .as_ref()
+            .and_then(|_| problems.timestamp("server_time", &self.server_time));
+
+        if !problems.0.is_empty() {
+            return Err(ConfigErrors(problems.0));
+        }
+        Ok(Listing {
+            id: id.unwrap_or_default(),
+            title: title.unwrap_or_default(),
+            summary,
+            currency: implied_currency.expect("checked above"),
+            seller,
+            creators,
+            trust,
+            offers,
+            drop,
+            checkout_endpoint,
+            server_time,
+            test_mode: self.test_mode.unwrap_or(false),
+        })
+    }
+
+    fn first_price_currency(&self) -> Option<Currency> {
+        let offers = self.offers.as_deref().unwrap_or_default();
+        let prices = offers.iter().flat_map(|offer| {
+            let tier_prices = offer
+                .tiers
+                .iter()
+                .flatten()
+                .filter_map(|tier| tier.price.as_ref());
+            offer.price.iter().chain(tier_prices)
+        });
+        prices
+            .filter_map(|price| match price {
+                RawPrice::WithCurrency { currency, .. } => Currency::from_code(currency),
+                RawPrice::Minor(_) => None,
+            })
+            .next()
+    }
+
+    fn validate_creators(&self, problems: &mut Problems) -> Vec<Creator> {
+        let mut creators: Vec<Creator> = Vec::new();
+        for (index, raw) in self.creators.iter().flatten().enumerate() {
+            let at = format!("creators[{index}]");
+            let handle = problems.required_text(&format!("{at}.handle"), &raw.handle, "\"ana\"");
+            let handle = handle.filter(|handle| {
+                let valid = is_valid_handle(handle);
+                if !valid {
+                    problems.add(format!("{at}.handle"), format!("\"{handle}\" is not a valid handle; use 1 to 64 letters, digits, '.', '-' or '_'"));
+                }
+                valid
+            });
+            if let Some(handle) = &handle
+                && creators.iter().any(|creator| &creator.handle == handle)
+            {
+                problems.add(
+                    format!("{at}.handle"),
+                    format!("\"{handle}\" appears twice; each creator needs its own handle"),
+                );
+            }
+            let name = raw
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|name| !name.is_empty());
+            let avatar = problems.optional_reference(&format!("{at}.avatar"), &raw.avatar);
+            let demo = raw
+                .demo
+                .as_ref()
+                .and_then(|demo| validate_demo(problems, &format!("{at}.demo"), demo));
+            if let Some(handle) = handle {
+                creators.push(Creator {
+                    name: name.unwrap_or(&handle).to_string(),
+                    handle,
+                    avatar,
+                    demo,
+                });
+            }
+        }
+        creators
+    }
+
+    fn validate_trust(&self, problems: &mut Problems) -> Trust {
+        let Some(raw) = &self.trust else {
+            return Trust::default();
+        };
+        let rating = raw.rating.as_ref().and_then(|rating| {
+            let value = match rating.value {
+                Some(value) if (0.0..=5.0).contains(&value) => Some(value),
+                Some(value) => {
+                    problems.add("trust.rating.value", format!("{value} is outside 0 to 5"));
+                    None
+                }
+                None => {
+                    problems.add(
+                        "trust.rating.value",
+                        "is missing; give the average rating from 0 to 5, e.g. 4.8",
+                    );
+                    None
+                }
+            };
+            Some(Rating {
+                value: value?,
+                count: rating.count.unwrap_or(0),
+            })
+        });
+        let testimonials = raw
+            .testimonials
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(index, testimonial)| {
+                let at = format!("trust.testimonials[{index}]");
+                let text = problems.required_text(
+                    &format!("{at}.text"),
+                    &testimonial.text,
+                    "\"Lovely scent\"",
+                )?;
+                let author = testimonial
+                    .author
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|author| !author.is_empty());
+                Some(Testimonial {
+                    author: author.unwrap_or("Anonymous").to_string(),
+                    text,
+                    verified: testimonial.verified.unwrap_or(false),
+                })
+            })
+            .collect();
+        let case_studies = raw
+            .case_studies
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(index, study)| {
+                let at = format!("trust.case_studies[{index}]");
+                let title = problems.required_text(
+                    &format!("{at}.title"),
+                    &study.title,
+                    "\"Café Lumière\"",
+                )?;
+                Some(CaseStudy {
+                    title,
+                    metric: study
+                        .metric
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|metric| !metric.is_empty())
+                        .map(String::from),
+                    url: problems.optional_reference(&format!("{at}.url"), &study.url),
+                })
+            })
+            .collect();
+        let badges = raw
+            .badges
+            .iter()
+            .flatten()
+            .map(|badge| badge.trim().to_string())
+            .filter(|badge| !badge.is_empty())
+            .collect();
+        Trust {
+            rating,
+            testimonials,
+            case_studies,
+            badges,
+        }
+    }
+
+    fn validate_offers(&self, problems: &mut Problems, currency: Option<Currency>) -> Vec<Offer> {
+        let raw_offers = match &self.offers {
+            Some(offers) if !offers.is_empty() => offers,
+            Some(_) => {
+                problems.add(
+                    "offers",
+                    "is empty; add at least one bundle or retainer offer",
+                );
+                return Vec::new();
+            }
+            None => {
+                problems.add("offers", "is missing; add at least one offer, e.g. [{\"id\": \"trio\", \"kind\": \"bundle\", \"name\": \"Candle trio\", \"price\": 2400}]");
+                return Vec::new();
+            }
+        };
+        let mut offers: Vec<Offer> = Vec::new();
+        for (index, raw) in raw_offers.iter().enumerate() {
+            let at = format!("offers[{index}]");
+            let id = problems.id(&format!("{at}.id"), &raw.id, "offer id");
+            if let Some(id) = &id
+                && offers.iter().any(|offer| &offer.id == id)
+            {
+                problems.add(
+                    format!("{at}.id"),
+                    format!("\"{id}\" appears twice; each offer needs its own id"),
+                );
+            }
+            let name = problems.required_text(&format!("{at}.name"), &raw.name, "\"Candle trio\"");
+            let kind = match raw.kind.as_deref() {
+                Some("bundle") => {
+                    validate_bundle(problems, &at, raw, currency).map(OfferKind::Bundle)
+                }
+                Some("retainer") => {
+                    validate_retainer(problems, &at, raw, currency).map(OfferKind::Retainer)
+                }
+                Some(other) => {
+                    problems.add(format!("{at}.kind"), format!("\"{other}\" is not an offer kind; use \"bundle\" (one-time) or \"retainer\" (membership)"));
+                    None
+                }
+                None => {
+                    problems.add(
+                        format!("{at}.kind"),
+                        "is missing; use \"bundle\" (one-time) or \"retainer\" (membership)",
+                    );
+                    None
+                }
+            };
+            if let (Some(id), Some(name), Some(kind)) = (id, name, kind) {
+                offers.push(Offer { id, name, kind });
+            }
+        }
+        offers
+    }
+
+    fn validate_drop(&self, problems: &mut Problems) -> Option<Drop> {
+        let raw = self.drop.as_ref()?;
+        let starts_at = problems.timestamp("drop.starts_at", &raw.starts_at);
+        let ends_at = problems.timestamp("drop.ends_at", &raw.ends_at);
+        let Some(inventory) = raw.inventory else {
+            problems.add(
+                "drop.inventory",
+                "is missing; give the number of units in the drop, e.g. 50",
+            );
+            return None;
+        };
+        if let Some(remaining) = raw.remaining
+            && remaining > inventory
+        {
+            problems.add(
+                "drop.remaining",
+                format!("{remaining} is more than the inventory of {inventory}"),
+            );
+        }
+        let (starts_at, ends_at) = (starts_at?, ends_at?);
+        if ends_at <= starts_at {
+            problems.add(
+                "drop.ends_at",
+                format!(
+                    "{ends_at} is not after starts_at {starts_at}; a drop ends after it starts"
+                ),
+            );
+            return None;
+        }
+        Some(Drop {
+            starts_at,
+            ends_at,
+            inventory,
+            remaining: raw.remaining,
+        })
+    }
+}
+
+fn validate_bundle(
+    problems: &mut Problems,
+    at: &str,
+    raw: &RawOffer,
+    currency: Option<Currency>,
+) -> Option<Bundle> {
+    let price = problems.price(&format!("{at}.price"), &raw.price, currency);
+    let compare_at = raw.compare_at.as_ref().and_then(|compare_at| {
+        problems.price_value(&format!("{at}.compare_at"), compare_at, currency)
+    });
+    if let (Some(price), Some(compare_at)) = (price, compare_at)
+        && compare_at.minor <= price.minor
+    {
+        problems.add(
+            format!("{at}.compare_at"),
+            format!(
+                "{} is not above the price {}; compare_at is the higher, usual price",
+                compare_at.minor, price.minor
+            ),
+        );
+    }
+    let items = raw
+        .items
+        .iter()
+        .flatten()
+        .map(|item| item.trim().to_string())
+        .filter(|item| !item.is_empty())
+        .collect();
+    Some(Bundle {
+        price: price?,
+        compare_at,
+        items,
+        ships: raw.ships.unwrap_or(false),
+    })
+}
+
+fn validate_retainer(
+    problems: &mut Problems,
+    at: &str,
+    raw: &RawOffer,
+    currency: Option<Currency>,
+) -> Option<Retainer> {
+    let raw_tiers = match &raw.tiers {
+        Some(tiers) if !tiers.is_empty() => tiers,
+        _ => {
+            problems.add(
+                format!("{at}.tiers"),
+                "a retainer needs at least one tier, e.g. [{\"id\": \"monthly\", \"name\": \"Monthly\", \"price\": 1500, \"interval\": \"month\"}]",
+            );
+            return None;
+        }
+    };
+    let mut tiers: Vec<Tier> = Vec::new();
+    let mut all_valid = true;
+    for (index, tier) in raw_tiers.iter().enumerate() {
+        let at = format!("{at}.tiers[{index}]");
+        let id = problems.id(&format!("{at}.id"), &tier.id, "tier id");
+        if let Some(id) = &id
+            && tiers.iter().any(|known| &known.id == id)
+        {
+            problems.add(
+                format!("{at}.id"),
+                format!("\"{id}\" appears twice; each tier needs its own id"),
+            );
+        }
+        let name = problems.required_text(&format!("{at}.name"), &tier.name, "\"Monthly\"");
+        let price = problems.price(&format!("{at}.price"), &tier.price, currency);
+        let interval = match tier.interval.as_deref() {
+            Some(text) => Interval::parse(text).or_else(|| {
+                problems.add(format!("{at}.interval"), format!("\"{text}\" is not an interval; use \"day\", \"week\", \"month\" or \"year\""));
+                None
+            }),
+            None => {
+                problems.add(format!("{at}.interval"), "is missing; use \"day\", \"week\", \"month\" or \"year\"");
+                None
+            }
+        };
+        let perks = tier
+            .perks
+            .iter()
+            .flatten()
+            .map(|perk| perk.trim().to_string())
+            .filter(|perk| !perk.is_empty())
+            .collect();
+        match (id, name, price, interval) {
+            (Some(id), Some(name), Some(price), Some(interval)) => tiers.push(Tier {
+                id,
+                name,
+                price,
+                interval,
+                perks,
+            }),
+            _ => all_valid = false,
+        }
+    }
+    all_valid.then_some(Retainer { tiers })
+}
+
+fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Demo> {
+    let src_at = format!("{at}.src");
+    let mut sources = Vec::new();
+    let mut push_source =
+        |problems: &mut Problems, at: &str, src: &str, media_type: Option<&str>| {
+            match check_web_reference(src.trim()) {
+                Ok(()) => sources.push(MediaSource {
+                    src: src.trim().to_string(),
+                    media_type: media_type.map(String::from),
+                }),
+                Err(message) => problems.add(at, message),
+            }
+        };
+    match &raw.src {
+        Some(Value::String(src)) => push_source(problems, &src_at, src, None),
+        Some(Value::Array(list)) if !list.is_empty() => {
+            for (index, entry) in list.iter().enumerate() {
+                let entry_at = format!("{src_at}[{index}]");
+                match entry {
+                    Value::String(src) => push_source(problems, &entry_at, src, None),
+                    Value::Object(object) => match object.get("src") {
+                        Some(Value::String(src)) => {
+                            let media_type = object.get("type").and_then(Value::as_str);
+                            push_source(problems, &format!("{entry_at}.src"), src, media_type)
+                        }
+                        _ => problems
+                            .add(format!("{entry_at}.src"), "is missing; give the video URL"),
+                    },
+                    _ => problems.add(entry_at, "must be a URL or {\"src\", \"type\"}"),
+                }
+            }
+        }
+        Some(_) => problems.add(&src_at, "must be a video URL or a list of sources"),
+        None => problems.add(
+            &src_at,
+            "is missing; give the URL of a WebM (VP9/Opus) video",
+        ),
+    }
+    if let Some(duration) = raw.duration_s
+        && !(duration > 0.0 && duration.is_finite())
+    {
+        problems.add(
+            format!("{at}.duration_s"),
+            format!("{duration} is not a positive number of seconds"),
+        );
+    }
+    let poster = problems.optional_reference(&format!("{at}.poster"), &raw.poster);
+    let captions = problems.optional_reference(&format!("{at}.captions"), &raw.captions);
+    (!sources.is_empty()).then_some(Demo {
+        sources,
+        poster,
+        captions,
+        duration_s: raw.duration_s,
+    })
+}
