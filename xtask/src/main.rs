@@ -1,1 +1,40 @@
-fn main() {}
+//! `cargo xtask demo | test | dist | bench`: Mighty's build and test driver (SPEC section 9).
+//! Each command installs what it needs, or says exactly what to install.
+
+mod bench;
+mod dist;
+mod run;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  demo    build everything and run the reference server with the demo directory page
+  test    run every test (native, browser unit, end-to-end, size budgets)
+  dist    build the production bundle into dist/ and print its size report
+  bench   run the benchmarks and print their tables";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let outcome = match command.as_str() {
+        "demo" => run::demo(),
+        "test" => test::run_all(),
+        "dist" => dist::build().and_then(|report| report.enforce()),
+        "bench" => bench::run(),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

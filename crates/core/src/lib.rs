@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod host;
+pub mod json_reader;
 pub mod listing;
 pub mod money;
 pub mod protocol;

@@ -1,15 +1,14 @@
-//! The listing document (SPEC section 3): `RawListing` mirrors the JSON as written, with every
+//! The listing document (SPEC section 3): `RawListing` mirrors the JSON as written (read by
+//! `json_reader`), with every
 //! field optional so that nothing is rejected for being absent before it is checked; then
 //! [`RawListing::validate`] turns it into a [`Listing`] that downstream code can trust, or into
 //! errors that name the JSON path (`offers[1].price`) and the fix.
 //!
 //! Unknown fields are ignored (forward compatibility). Money stays integer minor units.
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::error::{ConfigError, ConfigErrorCode};
+use crate::error::ConfigError;
 use crate::money::{Currency, Money};
 use crate::time::Timestamp;
 use crate::url::check_web_reference;
@@ -21,8 +20,7 @@ pub const LISTING_VERSION: u64 = 1;
 // Raw document, as written.
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawListing {
     pub version: Option<u64>,
     pub id: Option<String>,
@@ -39,16 +37,14 @@ pub struct RawListing {
     pub test_mode: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawSeller {
     pub name: Option<String>,
     pub location: Option<String>,
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawCreator {
     pub handle: Option<String>,
     pub name: Option<String>,
@@ -56,8 +52,7 @@ pub struct RawCreator {
     pub demo: Option<RawDemo>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawDemo {
     /// A URL, a list of URLs, or a list of `{"src", "type"}`.
     pub src: Option<Value>,
@@ -66,8 +61,7 @@ pub struct RawDemo {
     pub duration_s: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawTrust {
     pub rating: Option<RawRating>,
     pub testimonials: Option<Vec<RawTestimonial>>,
@@ -75,31 +69,27 @@ pub struct RawTrust {
     pub badges: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawRating {
     pub value: Option<f64>,
     pub count: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawTestimonial {
     pub author: Option<String>,
     pub text: Option<String>,
     pub verified: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawCaseStudy {
     pub title: Option<String>,
     pub metric: Option<String>,
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawOffer {
     pub id: Option<String>,
     pub kind: Option<String>,
@@ -111,8 +101,7 @@ pub struct RawOffer {
     pub tiers: Option<Vec<RawTier>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawTier {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -121,8 +110,7 @@ pub struct RawTier {
     pub perks: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawDrop {
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
@@ -130,8 +118,7 @@ pub struct RawDrop {
     pub remaining: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct RawCheckout {
     pub endpoint: Option<String>,
 }
@@ -141,76 +128,6 @@ pub struct RawCheckout {
 pub enum RawPrice {
     Minor(i64),
     WithCurrency { amount: i64, currency: String },
-}
-
-impl<'de> Deserialize<'de> for RawPrice {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(PriceVisitor)
-    }
-}
-
-struct PriceVisitor;
-
-impl<'de> Visitor<'de> for PriceVisitor {
-    type Value = RawPrice;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str(
-            "a whole number of minor units (2400 for 24.00) or {\"amount\": 2400, \"currency\": \"EUR\"}",
-        )
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawPrice, E> {
-        Ok(RawPrice::Minor(value))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawPrice, E> {
-        i64::try_from(value)
-            .map(RawPrice::Minor)
-            .map_err(|_| E::custom(format!("{value} is too large for a price")))
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawPrice, E> {
-        Err(E::custom(format!(
-            "{value} is not a whole number: prices are integers in minor units, e.g. 2400 for 24.00"
-        )))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPrice, A::Error> {
-        let (mut amount, mut currency) = (None, None);
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "amount" => amount = Some(map.next_value::<PriceAmount>()?.0),
-                "currency" => currency = Some(map.next_value::<String>()?),
-                _ => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        match (amount, currency) {
-            (Some(amount), Some(currency)) => Ok(RawPrice::WithCurrency { amount, currency }),
-            (None, _) => Err(de::Error::custom(
-                "the price object needs \"amount\" (minor units)",
-            )),
-            (_, None) => Err(de::Error::custom(
-                "the price object needs \"currency\" (e.g. \"EUR\")",
-            )),
-        }
-    }
-}
-
-/// The `amount` of a price object: the same integer rules as a bare price.
-struct PriceAmount(i64);
-
-impl<'de> Deserialize<'de> for PriceAmount {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match deserializer.deserialize_any(PriceVisitor)? {
-            RawPrice::Minor(amount) => Ok(PriceAmount(amount)),
-            RawPrice::WithCurrency { .. } => Err(de::Error::custom(
-                "amount must be a whole number of minor units, not an object",
-            )),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -387,6 +304,37 @@ impl Listing {
     pub fn offer(&self, id: &str) -> Option<&Offer> {
         self.offers.iter().find(|offer| offer.id == id)
     }
+
+    /// Rewrites every URL the listing holds (links, media, the checkout endpoint) with
+    /// `resolve`, e.g. to make relative references absolute against the document's URL.
+    /// A reference `resolve` cannot handle is dropped.
+    pub fn resolve_references(&mut self, resolve: impl Fn(&str) -> Option<String>) {
+        let resolve_option = |reference: &mut Option<String>| {
+            *reference = reference.as_deref().and_then(&resolve);
+        };
+        if let Some(seller) = &mut self.seller {
+            resolve_option(&mut seller.url);
+        }
+        for creator in &mut self.creators {
+            resolve_option(&mut creator.avatar);
+            if let Some(demo) = &mut creator.demo {
+                demo.sources
+                    .retain_mut(|source| match resolve(&source.src) {
+                        Some(absolute) => {
+                            source.src = absolute;
+                            true
+                        }
+                        None => false,
+                    });
+                resolve_option(&mut demo.poster);
+                resolve_option(&mut demo.captions);
+            }
+        }
+        for study in &mut self.trust.case_studies {
+            resolve_option(&mut study.url);
+        }
+        resolve_option(&mut self.checkout_endpoint);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -440,49 +388,7 @@ pub fn parse_listing(json: &str) -> Result<Listing, ConfigErrors> {
 
 /// Reads a listing document without validating it (for sources that fill in fields).
 pub fn parse_raw_listing(json: &str) -> Result<RawListing, ConfigErrors> {
-    // serde would also read a struct from an array of its fields; a document is an object.
-    let start = json.trim_start().chars().next();
-    if start.is_some_and(|first| first != '{') {
-        return Err(ConfigError::invalid(
-            "",
-            "the listing document must be a JSON object ({ \"version\": 1, \"id\": ... })",
-        )
-        .with_code(ConfigErrorCode::MalformedDocument)
-        .into());
-    }
-    let deserializer = &mut serde_json::Deserializer::from_str(json);
-    let raw: RawListing = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ConfigError::invalid(
-                "",
-                format!("the listing document is not valid JSON: {inner}"),
-            )
-            .with_code(ConfigErrorCode::MalformedDocument)
-        } else if path == "." {
-            ConfigError::invalid(
-                "",
-                format!(
-                    "the listing document must be a JSON object: {}",
-                    without_position(&inner)
-                ),
-            )
-            .with_code(ConfigErrorCode::MalformedDocument)
-        } else {
-            ConfigError::invalid(path, without_position(&inner))
-        }
-    })?;
-    Ok(raw)
-}
-
-/// serde_json appends " at line 1 column 40"; the JSON path already says where.
-fn without_position(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rsplit_once(" at line ") {
-        Some((message, _)) => message.to_string(),
-        None => text,
-    }
+    crate::json_reader::read_raw_listing(json)
 }
 
 /// Whether `id` is a listing id: `[A-Za-z0-9_-]{1,64}`.
@@ -504,8 +410,10 @@ pub fn is_valid_handle(handle: &str) -> bool {
 /// A listing id made from a title: `"Café Lumière"` → `"cafe-lumiere"`.
 pub fn slugify(title: &str) -> String {
     let mut slug = String::new();
-    for character in title.chars().flat_map(char::to_lowercase) {
-        let folded = fold_accent(character);
+    for character in title.chars() {
+        // ASCII case folding plus a table of Latin accents: Unicode `to_lowercase` would
+        // bring its multi-kilobyte tables into the widget.
+        let folded = fold_accent(character).to_ascii_lowercase();
         if folded.is_ascii_alphanumeric() {
             slug.push(folded);
         } else if !slug.ends_with('-') && !slug.is_empty() {
@@ -521,18 +429,37 @@ pub fn slugify(title: &str) -> String {
 /// The common Latin accented letters folded to ASCII, for slugs.
 fn fold_accent(character: char) -> char {
     match character {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-        'ç' => 'c',
-        'è' | 'é' | 'ê' | 'ë' => 'e',
-        'ì' | 'í' | 'î' | 'ï' => 'i',
-        'ñ' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' => 'u',
-        'ý' | 'ÿ' => 'y',
-        'œ' => 'o',
-        'æ' => 'a',
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'æ' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Æ' => {
+            'a'
+        }
+        'ç' | 'Ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+        'ñ' | 'Ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'œ' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Œ' => {
+            'o'
+        }
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        'ß' => 's',
         other => other,
     }
+}
+
+/// A float as JSON writes it (`4.8`, `15`), without Rust's float formatting machinery,
+/// which costs kilobytes of wasm; serde_json's shortest-form printer is already in.
+pub fn number_text(value: f64) -> String {
+    let text = serde_json::Number::from_f64(value)
+        .map_or_else(|| "not a number".to_string(), |number| number.to_string());
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
+    }
+}
+
+/// Parses a decimal written as text (`"4.8"`) with serde_json's parser, for the same reason.
+pub fn parse_number(text: &str) -> Option<f64> {
+    serde_json::from_str::<f64>(text.trim()).ok()
 }
 
 /// Collects problems while a document is walked, so the builder can show them all.
@@ -823,7 +750,10 @@ impl RawListing {
             let value = match rating.value {
                 Some(value) if (0.0..=5.0).contains(&value) => Some(value),
                 Some(value) => {
-                    problems.add("trust.rating.value", format!("{value} is outside 0 to 5"));
+                    problems.add(
+                        "trust.rating.value",
+                        format!("{} is outside 0 to 5", number_text(value)),
+                    );
                     None
                 }
                 None => {
@@ -1135,7 +1065,10 @@ fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Dem
     {
         problems.add(
             format!("{at}.duration_s"),
-            format!("{duration} is not a positive number of seconds"),
+            format!(
+                "{} is not a positive number of seconds",
+                number_text(duration)
+            ),
         );
     }
     let poster = problems.optional_reference(&format!("{at}.poster"), &raw.poster);

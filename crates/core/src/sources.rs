@@ -10,7 +10,7 @@ use crate::host::HostConfig;
 use crate::listing::{
     Bundle, ConfigErrors, Creator, Demo, Listing, MediaSource, Offer, OfferKind, Rating,
     RawListing, RawOffer, RawPrice, RawSeller, RawTestimonial, RawTrust, Trust, is_valid_handle,
-    is_valid_listing_id, parse_raw_listing, slugify, unknown_currency_message,
+    is_valid_listing_id, parse_number, parse_raw_listing, slugify, unknown_currency_message,
 };
 use crate::money::{Currency, Money};
 use crate::url::check_web_reference;
@@ -74,8 +74,8 @@ pub fn listing_from_attributes(host: &HostConfig) -> Result<Listing, ConfigError
     };
     let rating = match attribute("rating") {
         None => None,
-        Some(text) => match text.parse::<f64>() {
-            Ok(value) if (0.0..=5.0).contains(&value) => Some(value),
+        Some(text) => match parse_number(text) {
+            Some(value) if (0.0..=5.0).contains(&value) => Some(value),
             _ => {
                 errors.push(ConfigError::invalid(
                     "data-mighty-rating",
@@ -484,9 +484,9 @@ fn raw_listing_from_node(
         .get("aggregateRating")
         .and_then(Value::as_object)
         .map(|rating| {
-            let value = text(rating.get("ratingValue")).and_then(|value| value.parse::<f64>().ok());
+            let value = text(rating.get("ratingValue")).and_then(|value| parse_number(&value));
             let best = text(rating.get("bestRating"))
-                .and_then(|best| best.parse::<f64>().ok())
+                .and_then(|best| parse_number(&best))
                 .filter(|best| *best > 0.0)
                 .unwrap_or(5.0);
             let count = text(rating.get("reviewCount"))

@@ -109,7 +109,7 @@ fn invalid_documents_name_the_json_path_and_the_fix() {
         // Wrong types.
         (
             with("/offers/0/price", json!("24.00")),
-            "offers[0].price: invalid type: string \"24.00\", expected a whole number of minor units (2400 for 24.00) or {\"amount\": 2400, \"currency\": \"EUR\"}",
+            "offers[0].price: expected a whole number of minor units (2400 for 24.00) or {\"amount\": 2400, \"currency\": \"EUR\"}, found the string \"24.00\"",
         ),
         (
             with("/offers/0/price", json!(24.5)),
@@ -117,19 +117,19 @@ fn invalid_documents_name_the_json_path_and_the_fix() {
         ),
         (
             with("/title", json!(12)),
-            "title: invalid type: integer `12`, expected a string",
+            "title: expected a string, found the number 12",
         ),
         (
             with("/offers", json!({"id": "x"})),
-            "offers: invalid type: map, expected a sequence",
+            "offers: expected a list, found an object",
         ),
         (
             with("/offers/1/tiers/0/price", json!({"amount": "15"})),
-            "offers[1].tiers[0].price.amount: invalid type: string \"15\", expected a whole number of minor units (2400 for 24.00) or {\"amount\": 2400, \"currency\": \"EUR\"}",
+            "offers[1].tiers[0].price.amount: expected a whole number of minor units (2400 for 24.00), found the string \"15\"",
         ),
         (
             with("/trust/rating/value", json!("high")),
-            "trust.rating.value: invalid type: string \"high\", expected f64",
+            "trust.rating.value: expected a number, found the string \"high\"",
         ),
         // Negative price.
         (
@@ -261,7 +261,7 @@ fn invalid_documents_name_the_json_path_and_the_fix() {
         ),
         (
             "[1, 2]".to_string(),
-            "the listing document must be a JSON object ({ \"version\": 1, \"id\": ... })",
+            "the listing document must be a JSON object ({ \"version\": 1, \"id\": ... }), found a list",
         ),
     ];
     let mut failures = Vec::new();

@@ -1,1 +1,292 @@
+//! The Mighty widget: browser glue and leptos components, compiled to WebAssembly.
+//!
+//! The loader (`js/loader.js`) finds hosts, watches the page and calls the functions
+//! exported here: [`mount`], [`unmount`], [`refresh`], [`consent`], [`version`]. Each host gets
+//! an independent leptos root in its open shadow root. Every decision about configuration is
+//! core's; this crate reads the DOM, fetches, renders and reports.
 
+mod dom;
+pub mod events;
+mod format;
+mod loading;
+mod style;
+mod view;
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+
+use leptos::prelude::*;
+use mighty_core::{ConfigErrors, HostConfig, Theme};
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, ShadowRoot, ShadowRootInit, ShadowRootMode};
+
+use crate::events::{ErrorDetail, EventDetail, dispatch};
+use crate::format::Formatter;
+use crate::view::{ConfigNotice, ListingCard, LoadingCard};
+
+/// One mounted host.
+struct MountedWidget {
+    host: Element,
+    /// What the host said when it was mounted: `refresh` re-renders only when this changes.
+    config: HostConfig,
+    /// Tells a finished fetch whether its host was re-mounted meanwhile.
+    generation: u32,
+    /// The leptos root (`UnmountHandle`): dropping it removes the view.
+    view: Option<Box<dyn Any>>,
+    /// For a host that cannot take a shadow root: the `<span>` holding its notice.
+    notice_holder: Option<Element>,
+}
+
+thread_local! {
+    static WIDGETS: RefCell<Vec<MountedWidget>> = const { RefCell::new(Vec::new()) };
+    static NEXT_GENERATION: Cell<u32> = const { Cell::new(1) };
+    static CONSENT: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Mounts (or re-mounts) the widget on `host`; `config` is `Mighty.mount`'s optional config.
+#[wasm_bindgen]
+pub fn mount(host: Element, config: JsValue) {
+    remove_widget(&host);
+    let host_config = dom::read_host_config(&host, &config);
+    start(host, host_config);
+}
+
+/// Unmounts the widget of `host`; its own children (the no-JS fallback) show again.
+#[wasm_bindgen]
+pub fn unmount(host: Element) {
+    remove_widget(&host);
+}
+
+/// Re-reads `host`'s attributes (and `config`) and re-renders when anything changed.
+/// Returns whether it re-rendered.
+#[wasm_bindgen]
+pub fn refresh(host: Element, config: JsValue) -> bool {
+    let host_config = dom::read_host_config(&host, &config);
+    let unchanged = WIDGETS.with_borrow(|widgets| {
+        widgets
+            .iter()
+            .any(|widget| widget.host == host && widget.config == host_config)
+    });
+    if unchanged {
+        return false;
+    }
+    remove_widget(&host);
+    start(host, host_config);
+    true
+}
+
+/// `Mighty.consent(bool)`: the shopper's answer for hosts with `data-mighty-consent="required"`.
+#[wasm_bindgen]
+pub fn consent(given: bool) {
+    CONSENT.set(Some(given));
+}
+
+/// Whether consent was given with `Mighty.consent(true)`.
+pub fn consent_given() -> bool {
+    CONSENT.get() == Some(true)
+}
+
+#[wasm_bindgen]
+pub fn version() -> String {
+    mighty_core::VERSION.to_string()
+}
+
+fn start(host: Element, host_config: HostConfig) {
+    let generation = NEXT_GENERATION.get();
+    NEXT_GENERATION.set(generation.wrapping_add(1));
+    let declared_id = host_config.declared_id().map(String::from);
+
+    if let Err(error) = host_config.check_host_element() {
+        let errors = ConfigErrors::from(error);
+        report_errors(&host, declared_id, &errors);
+        let notice_holder = show_notice_beside(&host, errors);
+        register(MountedWidget {
+            host,
+            config: host_config,
+            generation,
+            view: None,
+            notice_holder,
+        });
+        return;
+    }
+    let Some(root) = shadow_root_of(&host) else {
+        let error = mighty_core::ConfigError::invalid("data-mighty", "this element already has a shadow root of its own; put data-mighty on a plain div inside it")
+            .with_code(mighty_core::ConfigErrorCode::UnsupportedHost);
+        report_errors(&host, declared_id, &error.into());
+        return;
+    };
+    style::adopt_into(&root);
+    root.set_text_content(None);
+
+    let settings = match host_config.settings() {
+        Ok(settings) => settings,
+        Err(error) => {
+            let errors = ConfigErrors::from(error);
+            report_errors(&host, declared_id, &errors);
+            let view = mount_view(
+                &root,
+                move || view! { <ConfigNotice errors=errors theme=Theme::Auto/> },
+            );
+            register(MountedWidget {
+                host,
+                config: host_config,
+                generation,
+                view: Some(view),
+                notice_holder: None,
+            });
+            return;
+        }
+    };
+    let theme = settings.theme;
+    let loading = mount_view(&root, move || view! { <LoadingCard theme=theme/> });
+    register(MountedWidget {
+        host: host.clone(),
+        config: host_config.clone(),
+        generation,
+        view: Some(loading),
+        notice_holder: None,
+    });
+
+    wasm_bindgen_futures::spawn_local(async move {
+        let loaded = loading::load_listing(&host, &host_config).await;
+        let locale = dom::effective_locale(settings.locale.as_deref());
+        let still_current = WIDGETS.with_borrow(|widgets| {
+            widgets
+                .iter()
+                .any(|widget| widget.host == host && widget.generation == generation)
+        });
+        if !still_current {
+            return;
+        }
+        // The loading view goes first, then the result is built in the same task: no frame
+        // is painted in between, so nothing shifts.
+        take_view(&host);
+        let result = loaded.and_then(|listing| Ok((listing, locale?)));
+        match result {
+            Ok((listing, locale)) => {
+                let listing_id = listing.id.clone();
+                let formatter = Formatter::new(&locale);
+                let view = mount_view(
+                    &root,
+                    move || view! { <ListingCard listing=listing formatter=formatter theme=theme/> },
+                );
+                put_view(&host, view);
+                dispatch(
+                    &host,
+                    "ready",
+                    &EventDetail {
+                        listing_id: Some(listing_id),
+                        ..EventDetail::default()
+                    },
+                );
+            }
+            Err(errors) => {
+                report_errors(&host, declared_id, &errors);
+                let view = mount_view(
+                    &root,
+                    move || view! { <ConfigNotice errors=errors theme=theme/> },
+                );
+                put_view(&host, view);
+            }
+        }
+    });
+}
+
+fn mount_view<V: IntoView + 'static>(
+    root: &ShadowRoot,
+    view: impl FnOnce() -> V + 'static,
+) -> Box<dyn Any> {
+    Box::new(leptos::mount::mount_to(root.clone().unchecked_into(), view))
+}
+
+fn register(widget: MountedWidget) {
+    WIDGETS.with_borrow_mut(|widgets| widgets.push(widget));
+}
+
+fn take_view(host: &Element) {
+    let view = WIDGETS.with_borrow_mut(|widgets| {
+        widgets
+            .iter_mut()
+            .find(|widget| &widget.host == host)
+            .and_then(|widget| widget.view.take())
+    });
+    // Dropped outside the borrow: unmounting runs leptos cleanups.
+    drop(view);
+}
+
+fn put_view(host: &Element, view: Box<dyn Any>) {
+    let leftover = WIDGETS.with_borrow_mut(|widgets| {
+        widgets
+            .iter_mut()
+            .find(|widget| &widget.host == host)
+            .map(|widget| widget.view.replace(view))
+    });
+    drop(leftover);
+}
+
+/// Removes `host`'s widget, if any; returns the host to its fallback content.
+fn remove_widget(host: &Element) {
+    let removed = WIDGETS.with_borrow_mut(|widgets| {
+        let index = widgets.iter().position(|widget| &widget.host == host)?;
+        Some(widgets.swap_remove(index))
+    });
+    let Some(widget) = removed else { return };
+    drop(widget.view);
+    if let Some(holder) = widget.notice_holder {
+        holder.remove();
+    } else if let Some(root) = host.shadow_root() {
+        // A default slot renders the host's own children (the no-JS fallback) again.
+        root.set_text_content(None);
+        if let Ok(slot) = dom::document().create_element("slot") {
+            let _ = root.append_child(&slot);
+        }
+    }
+}
+
+/// The host's open shadow root: ours from an earlier mount, or a new one.
+fn shadow_root_of(host: &Element) -> Option<ShadowRoot> {
+    if let Some(root) = host.shadow_root() {
+        return Some(root);
+    }
+    host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .ok()
+}
+
+/// For a host that cannot take a shadow root: a `<span>` child of its own, with a shadow root
+/// holding the notice, so the site owner still sees what is wrong where it is wrong.
+fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<Element> {
+    let holder = dom::document().create_element("span").ok()?;
+    let root = holder
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .ok()?;
+    style::adopt_into(&root);
+    host.append_child(&holder).ok()?;
+    let view = mount_view(
+        &root,
+        move || view! { <ConfigNotice errors=errors theme=Theme::Auto inline=true/> },
+    );
+    // The holder's lifetime is the view's: leak the handle into the holder's registry entry.
+    WIDGETS.with_borrow_mut(|widgets| {
+        if let Some(widget) = widgets.iter_mut().find(|widget| &widget.host == host) {
+            widget.view = Some(view);
+        } else {
+            std::mem::forget(view);
+        }
+    });
+    Some(holder)
+}
+
+/// One `console.error` per broken host and a `mighty:error` event; never throws.
+fn report_errors(host: &Element, listing_id: Option<String>, errors: &ConfigErrors) {
+    let first = errors.first();
+    web_sys::console::error_2(&JsValue::from_str(&format!("Mighty: {errors}")), host);
+    let detail = EventDetail {
+        listing_id,
+        error: Some(ErrorDetail {
+            code: first.code.as_str().to_string(),
+            message: first.to_string(),
+        }),
+        ..EventDetail::default()
+    };
+    dispatch(host, "error", &detail);
+}

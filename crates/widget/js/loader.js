@@ -1,0 +1,199 @@
+// Mighty loader: the one script a directory page includes. It defines window.Mighty at once,
+// finds [data-mighty] hosts (also ones added later), reserves their box, and fetches the
+// WebAssembly bundle only when a host comes within one viewport of being visible (or at once
+// for data-mighty-eager, an explicit Mighty.mount, or a checkout return). It must stay under
+// 3 KB gzip: no dependencies, no build step beyond placeholder substitution.
+// `cargo xtask dist` replaces the __MIGHTY_*__ placeholders.
+const GLUE = "__MIGHTY_GLUE__";
+const WASM = "__MIGHTY_WASM__";
+const VERSION = "__MIGHTY_VERSION__";
+const HEIGHT = "__MIGHTY_CARD_HEIGHT__";
+const SELECTOR = "[data-mighty]";
+// Every attribute the widget reads (SPEC section 2): only these wake the MutationObserver.
+const ATTRIBUTES = ["", "-listing", "-source", "-title", "-seller", "-price", "-currency", "-demo",
+  "-demo-poster", "-creator", "-rating", "-reviews", "-checkout", "-checkout-mode", "-events", "-locale",
+  "-theme", "-consent", "-attribution-days", "-eager"].map((name) => "data-mighty" + name);
+
+const win = window;
+const doc = document;
+
+// Loaded twice (two tags, two URLs): the first runtime serves the page.
+if (!(win.Mighty && win.Mighty.version)) {
+  const base = import.meta.url;
+  const known = new WeakSet(); // hosts this loader has seen
+  const stopped = new WeakSet(); // hosts unmounted with Mighty.unmount: left alone
+  const mounted = new Set(); // hosts the runtime has mounted
+  const configs = new WeakMap(); // Mighty.mount configs, re-used by refresh()
+  const queue = [];
+  const waiting = new Map(); // host -> resolve() of a Mighty.mount promise
+  let runtime = null; // promise of the wasm module's exports
+  let consentGiven = null;
+  let pumping = false;
+
+  // Reserve the card's height before anything mounts (the embed guide's CSS line does the
+  // same before any script runs). :where() keeps it at zero specificity, so the page wins.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(`:where(${SELECTOR}){display:block;min-height:${HEIGHT}px}`);
+    doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+  } catch (_) {}
+
+  const fail = (host, message) => {
+    console.error("Mighty: " + message, host);
+    host.dispatchEvent(new CustomEvent("mighty:error", {
+      bubbles: true,
+      composed: true,
+      detail: { listing_id: host.getAttribute("data-mighty") || null, error: { code: "bundle_unavailable", message } },
+    }));
+  };
+
+  const loadRuntime = () => {
+    if (!runtime) {
+      const glue = new URL(GLUE, base).href;
+      runtime = import(glue).then(async (module) => {
+        await module.default({ module_or_path: new URL(WASM, base) });
+        if (consentGiven !== null) module.consent(consentGiven);
+        return module;
+      });
+      runtime.catch(() => {});
+    }
+    return runtime;
+  };
+
+  // Mounts queued hosts, yielding to the page every 8 ms so that many widgets never make
+  // one long task.
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    let rt;
+    try {
+      rt = await loadRuntime();
+    } catch (error) {
+      for (const host of queue.splice(0)) fail(host, `could not load the widget bundle from ${new URL(GLUE, base).href} (${error})`);
+      runtime = null; // a later host may try again
+      pumping = false;
+      return;
+    }
+    let slice = performance.now();
+    while (queue.length) {
+      const host = queue.shift();
+      if (stopped.has(host) || !host.isConnected) continue;
+      try {
+        rt.mount(host, configs.get(host));
+        mounted.add(host);
+      } catch (error) {
+        fail(host, String(error));
+      }
+      const resolve = waiting.get(host);
+      if (resolve) waiting.delete(host), resolve();
+      if (performance.now() - slice > 8) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        slice = performance.now();
+      }
+    }
+    pumping = false;
+  };
+
+  const enqueue = (host) => {
+    if (!queue.includes(host)) queue.push(host);
+    pump();
+  };
+
+  const nearViewport = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (entry.isIntersecting) {
+        nearViewport.unobserve(entry.target);
+        enqueue(entry.target);
+      }
+    }
+  }, { rootMargin: "100% 100% 100% 100%" });
+
+  // A checkout return (section 4) loads at once; its listing's hosts mount at once.
+  const params = new URLSearchParams(location.search);
+  const returning = params.has("mighty_session") ? params.get("mighty_listing") : null;
+
+  const discover = (host) => {
+    if (known.has(host) || stopped.has(host)) return;
+    known.add(host);
+    if (host.hasAttribute("data-mighty-eager") || (returning !== null && host.getAttribute("data-mighty") === returning)) {
+      enqueue(host);
+    } else {
+      nearViewport.observe(host);
+    }
+  };
+
+  const forget = (host) => {
+    nearViewport.unobserve(host);
+    known.delete(host);
+    const index = queue.indexOf(host);
+    if (index >= 0) queue.splice(index, 1);
+    if (mounted.delete(host)) runtime.then((rt) => rt.unmount(host));
+  };
+
+  const scan = (root) => {
+    if (root.nodeType !== 1) return;
+    if (root.matches(SELECTOR)) discover(root);
+    for (const host of root.querySelectorAll(SELECTOR)) discover(host);
+  };
+
+  const hostsIn = (root) => root.nodeType !== 1 ? [] : [...(root.matches(SELECTOR) ? [root] : []), ...root.querySelectorAll(SELECTOR)];
+
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === "attributes") {
+        const host = record.target;
+        if (!host.hasAttribute("data-mighty") && !configs.has(host)) {
+          if (known.has(host)) forget(host);
+        } else if (mounted.has(host)) {
+          runtime.then((rt) => rt.refresh(host, configs.get(host)));
+        } else {
+          discover(host);
+        }
+        continue;
+      }
+      for (const node of record.removedNodes) {
+        for (const host of hostsIn(node)) if (!host.isConnected) forget(host);
+      }
+      for (const node of record.addedNodes) {
+        scan(node);
+        // An inline config added to a mounted host re-renders it.
+        const host = node.parentElement;
+        if (host && mounted.has(host) && node.nodeType === 1 && node.hasAttribute("data-mighty-config")) {
+          runtime.then((rt) => rt.refresh(host, configs.get(host)));
+        }
+      }
+    }
+  }).observe(doc.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ATTRIBUTES });
+
+  win.Mighty = {
+    version: VERSION,
+    mount(host, config) {
+      if (!(host instanceof Element)) throw new TypeError("Mighty.mount: the first argument must be an element");
+      stopped.delete(host);
+      known.add(host);
+      nearViewport.unobserve(host);
+      if (config !== undefined) configs.set(host, config);
+      if (mounted.has(host)) {
+        return runtime.then((rt) => rt.mount(host, configs.get(host)));
+      }
+      const done = new Promise((resolve) => waiting.set(host, resolve));
+      enqueue(host);
+      return done;
+    },
+    unmount(host) {
+      stopped.add(host);
+      configs.delete(host);
+      forget(host);
+    },
+    refresh() {
+      scan(doc.documentElement);
+      if (runtime) runtime.then((rt) => { for (const host of mounted) rt.refresh(host, configs.get(host)); });
+    },
+    consent(given) {
+      consentGiven = !!given;
+      if (runtime) runtime.then((rt) => rt.consent(consentGiven));
+    },
+  };
+
+  scan(doc.documentElement);
+}

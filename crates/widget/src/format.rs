@@ -1,0 +1,72 @@
+//! Localized numbers through the browser's `Intl.NumberFormat`: prices get exactly the
+//! currency's ISO 4217 exponent as fraction digits (from core), and are handed to `Intl` as
+//! exact decimal strings, so money never passes through a float.
+
+use js_sys::{Object, Reflect};
+use mighty_core::Money;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(extends = Object, js_namespace = Intl)]
+    type NumberFormat;
+
+    #[wasm_bindgen(constructor, js_namespace = Intl, catch)]
+    fn new(locale: &str, options: &Object) -> Result<NumberFormat, JsValue>;
+
+    /// `format` accepts a decimal string and formats it exactly (Intl.NumberFormat v3).
+    #[wasm_bindgen(method, js_name = format)]
+    fn format_decimal(this: &NumberFormat, decimal: &str) -> String;
+}
+
+fn options(pairs: &[(&str, JsValue)]) -> Object {
+    let object = Object::new();
+    for (key, value) in pairs {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object
+}
+
+/// Formats prices and plain numbers for one locale.
+#[derive(Clone)]
+pub struct Formatter {
+    locale: String,
+}
+
+impl Formatter {
+    pub fn new(locale: &str) -> Formatter {
+        Formatter {
+            locale: locale.to_string(),
+        }
+    }
+
+    /// `€24.00`, `24,00 €`, `¥2,400`, `KWD 1.500`, as the locale writes them.
+    pub fn price(&self, money: Money) -> String {
+        let digits = JsValue::from(money.currency.exponent());
+        let options = options(&[
+            ("style", JsValue::from_str("currency")),
+            ("currency", JsValue::from_str(money.currency.code())),
+            ("minimumFractionDigits", digits.clone()),
+            ("maximumFractionDigits", digits),
+        ]);
+        match NumberFormat::new(&self.locale, &options) {
+            Ok(format) => format.format_decimal(&money.to_decimal_string()),
+            // Only an engine without Intl gets here; the exact amount is still right.
+            Err(_) => money.to_string(),
+        }
+    }
+
+    /// A plain number with a fixed number of fraction digits: `4.8`, `4,8`.
+    pub fn number(&self, decimal: &str, fraction_digits: u8) -> String {
+        let digits = JsValue::from(fraction_digits);
+        let options = options(&[
+            ("minimumFractionDigits", digits.clone()),
+            ("maximumFractionDigits", digits),
+        ]);
+        match NumberFormat::new(&self.locale, &options) {
+            Ok(format) => format.format_decimal(decimal),
+            Err(_) => decimal.to_string(),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Getting a host's listing: core picks the source, this module does the I/O (fetch, the
+//! page's JSON-LD) and hands the text back to core for validation. Every failure becomes a
+//! config error that names the attribute and says what to fix.
+
+use gloo_net::http::Request;
+use mighty_core::host::{HostConfig, ListingSource, listing_url_for_id};
+use mighty_core::protocol::ErrorBody;
+use mighty_core::sources::{
+    document_error, listing_from_attributes, listing_from_document, listing_from_schema_org,
+};
+use mighty_core::{ConfigError, ConfigErrorCode, ConfigErrors, Listing};
+use wasm_bindgen::prelude::wasm_bindgen;
+use web_sys::Element;
+
+use crate::dom;
+
+/// How long a listing server may take before the widget says so.
+const FETCH_TIMEOUT_MS: u32 = 15_000;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_signal_timeout(milliseconds: u32) -> web_sys::AbortSignal;
+}
+
+/// The host's validated listing, its relative references resolved against the document's URL
+/// (or the page's, for inline sources).
+pub async fn load_listing(host: &Element, config: &HostConfig) -> Result<Listing, ConfigErrors> {
+    let page = dom::page_base();
+    let LoadedListing {
+        mut listing,
+        base_url,
+    } = load_from_source(host, config, &page).await?;
+    listing.resolve_references(|reference| dom::resolve_url(reference, &base_url));
+    Ok(listing)
+}
+
+struct LoadedListing {
+    listing: Listing,
+    base_url: String,
+}
+
+async fn load_from_source(
+    host: &Element,
+    config: &HostConfig,
+    page: &str,
+) -> Result<LoadedListing, ConfigErrors> {
+    let page = page.to_string();
+    match config.listing_source()? {
+        ListingSource::Document { json, origin } => {
+            let listing = listing_from_document(&json, config)
+                .map_err(|errors| document_error(origin, errors))?;
+            Ok(LoadedListing {
+                listing,
+                base_url: page,
+            })
+        }
+        ListingSource::Url(url) => {
+            let absolute = dom::resolve_url(&url, &page).ok_or_else(|| {
+                ConfigError::invalid(
+                    "data-mighty-listing",
+                    format!("\"{url}\" is not a valid URL"),
+                )
+            })?;
+            let json = fetch_document(&absolute, "data-mighty-listing").await?;
+            let listing = listing_from_document(&json, config)
+                .map_err(|errors| document_error("data-mighty-listing", errors))?;
+            Ok(LoadedListing {
+                listing,
+                base_url: absolute,
+            })
+        }
+        ListingSource::SchemaOrg => {
+            let blocks = dom::read_json_ld(host)?;
+            Ok(LoadedListing {
+                listing: listing_from_schema_org(&blocks, config)?,
+                base_url: page,
+            })
+        }
+        ListingSource::Attributes => Ok(LoadedListing {
+            listing: listing_from_attributes(config)?,
+            base_url: page,
+        }),
+        ListingSource::ById { id, checkout } => {
+            let Some(checkout) = checkout else {
+                return Err(ConfigError::invalid(
+                    "data-mighty-checkout",
+                    format!("is missing; data-mighty=\"{id}\" alone is fetched from the checkout server ({{checkout origin}}/v1/listings/{id}), so give data-mighty-checkout, or use data-mighty-listing"),
+                )
+                .into());
+            };
+            let url = dom::resolve_url(&checkout, &page)
+                .and_then(|absolute| listing_url_for_id(&absolute, &id))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "data-mighty-checkout",
+                        format!("\"{checkout}\" is not an http(s) URL"),
+                    )
+                })?;
+            let json = fetch_document(&url, "data-mighty").await?;
+            let listing = listing_from_document(&json, config)
+                .map_err(|errors| document_error("data-mighty", errors))?;
+            Ok(LoadedListing {
+                listing,
+                base_url: url,
+            })
+        }
+    }
+}
+
+/// GETs a listing document; `attribute` is named in every error.
+async fn fetch_document(url: &str, attribute: &str) -> Result<String, ConfigError> {
+    let unreachable = |message: String| {
+        ConfigError::invalid(attribute, message).with_code(ConfigErrorCode::ListingUnreachable)
+    };
+    let signal = abort_signal_timeout(FETCH_TIMEOUT_MS);
+    let response = Request::get(url)
+        .header("Accept", "application/json")
+        .abort_signal(Some(&signal))
+        .send()
+        .await
+        .map_err(|_| {
+            if signal.aborted() {
+                unreachable(format!("{url} did not answer within {} s", FETCH_TIMEOUT_MS / 1000))
+            } else {
+                unreachable(format!(
+                    "{url} could not be fetched (network error, or its server does not send Access-Control-Allow-Origin for this page)"
+                ))
+            }
+        })?;
+    let text = response
+        .text()
+        .await
+        .map_err(|_| unreachable(format!("{url} broke off while answering")))?;
+    if !response.ok() {
+        let code = serde_json::from_str::<ErrorBody>(&text)
+            .ok()
+            .map(|body| body.error);
+        let message = match code {
+            Some(error) if error.code == "origin_not_allowed" => format!(
+                "{url} refuses this page's origin (origin_not_allowed); the seller must add it to the listing's allowed_origins"
+            ),
+            Some(error) if !error.message.is_empty() => {
+                format!("{url} answered {}: {}", response.status(), error.message)
+            }
+            _ if response.status() == 404 => {
+                format!("{url} answered 404 Not Found; check the URL or the listing id")
+            }
+            _ => format!(
+                "{url} answered {} {}",
+                response.status(),
+                response.status_text()
+            ),
+        };
+        return Err(unreachable(message));
+    }
+    Ok(text)
+}

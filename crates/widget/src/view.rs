@@ -1,0 +1,160 @@
+//! The components a shopper (or, for the notice, a site owner) sees. Seller text is only
+//! ever passed to leptos as text nodes and attribute values, never as HTML.
+
+use leptos::prelude::*;
+use mighty_core::listing::{OfferKind, Tier};
+use mighty_core::{ConfigErrors, Listing, Offer, Theme};
+
+use crate::format::Formatter;
+
+/// The compact card: title, seller, rating, summary, offers. Fixed height (see
+/// `CARD_HEIGHT_PX`); offers scroll inside it.
+#[component]
+pub fn ListingCard(listing: Listing, formatter: Formatter, theme: Theme) -> impl IntoView {
+    let seller_line = listing.seller.clone().map(|seller| {
+        let location = seller.location.map(|location| format!(" · {location}"));
+        let name = match seller.url {
+            Some(url) => {
+                view! { <a href=url target="_blank" rel="noopener">{seller.name}</a> }.into_any()
+            }
+            None => seller.name.into_any(),
+        };
+        view! { <p class="seller">{name}{location}</p> }
+    });
+    let rating = listing.trust.rating.map(|rating| {
+        // Tenths by integer arithmetic: Rust's float formatting costs kilobytes of wasm.
+        let tenths = (rating.value * 10.0).round() as i64;
+        let value = formatter.number(&format!("{}.{}", tenths / 10, tenths % 10), 1);
+        let full_stars = (rating.value.round() as usize).min(5);
+        let stars = format!("{}{}", "★".repeat(full_stars), "☆".repeat(5 - full_stars));
+        let count = rating.count;
+        let reviews = if count == 1 {
+            "1 review".to_string()
+        } else {
+            format!("{count} reviews")
+        };
+        view! {
+            <p part="trust" class="rating">
+                <span class="stars" aria-hidden="true">{stars}</span>
+                <span aria-hidden="true">{format!("{value} · {reviews}")}</span>
+                <span class="sr">{format!("Rated {value} out of 5 from {reviews}")}</span>
+            </p>
+        }
+    });
+    let offers = listing
+        .offers
+        .iter()
+        .map(|offer| view! { <OfferCard offer=offer.clone() formatter=formatter.clone()/> })
+        .collect_view();
+    view! {
+        <div class="root" data-theme=theme.as_str()>
+            <article part="card" class="card" aria-label=listing.title.clone()>
+                <header class="head">
+                    {listing.test_mode.then(|| view! { <span class="badge-test">"Test mode"</span> })}
+                    <h2 class="title">{listing.title.clone()}</h2>
+                    {seller_line}
+                </header>
+                {rating}
+                {listing.summary.clone().map(|summary| view! { <p class="summary">{summary}</p> })}
+                <ul class="offers" aria-label="Offers">{offers}</ul>
+                <p part="status" class="status" role="status" aria-live="polite"></p>
+            </article>
+        </div>
+    }
+}
+
+/// One offer: a bundle with its price (and the struck-through usual price), or a retainer
+/// with its tiers.
+#[component]
+pub fn OfferCard(offer: Offer, formatter: Formatter) -> impl IntoView {
+    let body = match &offer.kind {
+        OfferKind::Bundle(bundle) => {
+            let compare_at = bundle.compare_at.map(|compare_at| {
+                let usual = formatter.price(compare_at);
+                view! {
+                    <s class="compare"><span class="sr">"Usual price "</span>{usual}</s>
+                }
+            });
+            let items = (!bundle.items.is_empty())
+                .then(|| view! { <p class="items muted">{bundle.items.join(" · ")}</p> });
+            view! {
+                <div class="offer-line">
+                    <span class="offer-name">{offer.name.clone()}</span>
+                    <span class="price">{compare_at}{formatter.price(bundle.price)}</span>
+                </div>
+                {items}
+            }
+            .into_any()
+        }
+        OfferKind::Retainer(retainer) => {
+            let tiers = retainer
+                .tiers
+                .iter()
+                .map(|tier| view! { <TierLine tier=tier.clone() formatter=formatter.clone()/> })
+                .collect_view();
+            view! {
+                <div class="offer-line">
+                    <span class="offer-name">{offer.name.clone()}</span>
+                    <span class="muted">"Membership"</span>
+                </div>
+                <ul class="tiers">{tiers}</ul>
+            }
+            .into_any()
+        }
+    };
+    view! { <li part="offer" class="offer" data-offer-id=offer.id.clone()>{body}</li> }
+}
+
+/// A retainer tier: "Monthly — €15.00 / month".
+#[component]
+pub fn TierLine(tier: Tier, formatter: Formatter) -> impl IntoView {
+    let price = format!(
+        "{} / {}",
+        formatter.price(tier.price),
+        tier.interval.as_str()
+    );
+    view! {
+        <li part="tier" class="tier" data-tier-id=tier.id.clone()>
+            <span>{tier.name.clone()}</span>
+            <span class="price">{price}</span>
+        </li>
+    }
+}
+
+/// What shows in the card's box while the listing loads.
+#[component]
+pub fn LoadingCard(theme: Theme) -> impl IntoView {
+    view! {
+        <div class="root" data-theme=theme.as_str()>
+            <div class="skeleton" aria-busy="true" aria-label="Loading">
+                <div class="bar wide"></div>
+                <div class="bar"></div>
+                <div class="bar block"></div>
+            </div>
+        </div>
+    }
+}
+
+/// The config-error notice, for the site owner: what is wrong, where, and the fix.
+#[component]
+pub fn ConfigNotice(
+    errors: ConfigErrors,
+    theme: Theme,
+    #[prop(optional)] inline: bool,
+) -> impl IntoView {
+    let first = errors.first().clone();
+    let more = errors.0.len() - 1;
+    let more = (more > 0).then(|| view! { <p class="muted">{format!("…and {more} more problem(s); see the browser console.")}</p> });
+    view! {
+        <div class="root" class:inline-notice=inline data-theme=theme.as_str()>
+            <div part="notice" class="notice" role="alert">
+                <strong>"Mighty widget: configuration error"</strong>
+                <p class="message">
+                    {(!first.at.is_empty()).then(|| view! { <code>{first.at.clone()}</code> " " })}
+                    {first.message.clone()}
+                </p>
+                {more}
+            </div>
+        </div>
+    }
+}

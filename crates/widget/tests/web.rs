@@ -1,0 +1,321 @@
+//! Browser unit tests: the widget mounted into real hosts in headless Chromium
+//! (`cargo xtask test` runs them through wasm-bindgen-test-runner and ChromeDriver).
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{CustomEvent, Element, ShadowRoot};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A fresh host element in the page, built from HTML the test controls.
+fn host_from_html(html: &str) -> Element {
+    let holder = document().create_element("div").unwrap();
+    holder.set_inner_html(html);
+    document().body().unwrap().append_child(&holder).unwrap();
+    holder.first_element_child().unwrap()
+}
+
+/// Resolves with the `detail` of the next `name` event on `host`.
+fn next_event(host: &Element, name: &str) -> JsFuture {
+    let host = host.clone();
+    let name = name.to_string();
+    let promise = Promise::new(&mut |resolve: Function, _reject| {
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        let callback = Closure::once_into_js(move |event: CustomEvent| {
+            let _ = resolve.call1(&JsValue::NULL, &event.detail());
+        });
+        host.add_event_listener_with_callback_and_add_event_listener_options(
+            &name,
+            callback.unchecked_ref(),
+            &options,
+        )
+        .unwrap();
+    });
+    JsFuture::from(promise)
+}
+
+fn shadow(host: &Element) -> ShadowRoot {
+    host.shadow_root()
+        .expect("the widget renders into an open shadow root")
+}
+
+fn part(host: &Element, name: &str) -> Option<Element> {
+    shadow(host)
+        .query_selector(&format!("[part~=\"{name}\"]"))
+        .unwrap()
+}
+
+fn text(element: &Element) -> String {
+    element.text_content().unwrap_or_default()
+}
+
+fn field(detail: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(detail.clone(), |value, key| {
+        Reflect::get(&value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    })
+}
+
+const CANDLES: &str = r#"{ "version": 1, "id": "candle-trio", "title": "Lavender candle trio", "currency": "EUR",
+  "seller": { "name": "Hearth & Wick", "location": "Lyon" },
+  "trust": { "rating": { "value": 4.8, "count": 132 } },
+  "offers": [
+    { "id": "trio", "kind": "bundle", "name": "Candle trio", "price": 2400, "compare_at": 3000, "items": ["3 candles"] },
+    { "id": "club", "kind": "retainer", "name": "Candle club",
+      "tiers": [ { "id": "monthly", "name": "Monthly", "price": 1500, "interval": "month" },
+                 { "id": "plus", "name": "Plus", "price": 2500, "interval": "month" } ] } ] }"#;
+
+fn inline_host(attributes: &str, document_json: &str) -> Element {
+    host_from_html(&format!(
+        "<div data-mighty {attributes}><p class=\"fallback\">fallback</p><script type=\"application/json\" data-mighty-config>{document_json}</script></div>"
+    ))
+}
+
+#[wasm_bindgen_test]
+async fn inline_listing_renders_card_offers_tiers_and_rating() {
+    let host = inline_host("data-mighty-locale=\"en-US\"", CANDLES);
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    let detail = ready.await.unwrap();
+    assert_eq!(
+        field(&detail, &["listing_id"]).as_string().as_deref(),
+        Some("candle-trio")
+    );
+
+    let card = part(&host, "card").expect("card part");
+    assert!(text(&card).contains("Lavender candle trio"));
+    assert!(text(&card).contains("Hearth & Wick · Lyon"));
+    let bundle = shadow(&host)
+        .query_selector("[part=offer][data-offer-id=trio]")
+        .unwrap()
+        .expect("bundle offer");
+    assert!(text(&bundle).contains("€24.00"), "{}", text(&bundle));
+    assert!(
+        text(&bundle).contains("€30.00"),
+        "compare-at price shown: {}",
+        text(&bundle)
+    );
+    let tier = shadow(&host)
+        .query_selector("[part=tier][data-tier-id=plus]")
+        .unwrap()
+        .expect("tier");
+    assert!(text(&tier).contains("€25.00 / month"), "{}", text(&tier));
+    let trust = part(&host, "trust").expect("rating line");
+    assert!(
+        text(&trust).contains("Rated 4.8 out of 5 from 132 reviews"),
+        "{}",
+        text(&trust)
+    );
+    let status = part(&host, "status").expect("live region");
+    assert_eq!(status.get_attribute("aria-live").as_deref(), Some("polite"));
+    // The fallback is the host's light DOM, not slotted: not rendered once mounted.
+    assert!(shadow(&host).query_selector("slot").unwrap().is_none());
+    mighty_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn prices_use_the_currency_exponent_and_the_locale() {
+    let cases = [
+        ("en-US", "JPY", 2400, "¥2,400"),
+        ("en-US", "KWD", 1500, "1.500"),
+        ("fr-FR", "EUR", 2400, "24,00"),
+        ("de-DE", "EUR", 123456, "1.234,56"),
+    ];
+    for (locale, currency, price, expected) in cases {
+        let json = format!(
+            r#"{{"id": "p", "title": "T", "currency": "{currency}", "offers": [{{"id": "o", "kind": "bundle", "name": "O", "price": {price}}}]}}"#
+        );
+        let host = inline_host(&format!("data-mighty-locale=\"{locale}\""), &json);
+        let ready = next_event(&host, "mighty:ready");
+        mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+        ready.await.unwrap();
+        let offer = part(&host, "offer").unwrap();
+        assert!(
+            text(&offer).contains(expected),
+            "{locale} {currency} {price}: {}",
+            text(&offer)
+        );
+        mighty_widget::unmount(host);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn seller_text_is_text_never_html() {
+    let json = r#"{"id": "x", "title": "<img src=x onerror=alert(1)>", "currency": "EUR", "summary": "<b>bold</b>",
+      "offers": [{"id": "o", "kind": "bundle", "name": "<script>alert(1)</script>", "price": 100}]}"#;
+    let host = inline_host("", json);
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    ready.await.unwrap();
+    let root = shadow(&host);
+    assert!(root.query_selector("img, b, script").unwrap().is_none());
+    assert!(text(&part(&host, "card").unwrap()).contains("<img src=x onerror=alert(1)>"));
+    mighty_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn a_config_error_shows_a_notice_logs_and_dispatches() {
+    let json = r#"{"id": "x", "title": "T", "currency": "EUR", "offers": [{"id": "o", "kind": "bundle", "name": "O", "price": -5}]}"#;
+    let host = inline_host("", json);
+    let error = next_event(&host, "mighty:error");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    let detail = error.await.unwrap();
+    assert_eq!(
+        field(&detail, &["error", "code"]).as_string().as_deref(),
+        Some("invalid_config")
+    );
+    let message = field(&detail, &["error", "message"]).as_string().unwrap();
+    assert_eq!(
+        message,
+        "offers[0].price: -5 is negative; a price is 0 or more minor units"
+    );
+    // The notice is rendered once the loading view is replaced.
+    let notice = wait_for_part(&host, "notice").await;
+    assert_eq!(notice.get_attribute("role").as_deref(), Some("alert"));
+    assert!(text(&notice).contains("offers[0].price"));
+    assert!(part(&host, "card").is_none());
+    mighty_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn settings_errors_name_the_attribute() {
+    let host = inline_host("data-mighty-theme=\"purple\"", CANDLES);
+    let error = next_event(&host, "mighty:error");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    let detail = error.await.unwrap();
+    assert!(
+        field(&detail, &["error", "message"])
+            .as_string()
+            .unwrap()
+            .starts_with("data-mighty-theme: \"purple\"")
+    );
+    assert!(text(&part(&host, "notice").unwrap()).contains("data-mighty-theme"));
+    mighty_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn an_element_without_shadow_root_support_gets_a_notice_beside() {
+    let list = host_from_html(
+        "<ul><li data-mighty=\"x\" data-mighty-title=\"T\" data-mighty-price=\"1\">fallback</li></ul>",
+    );
+    let host = list.first_element_child().unwrap();
+    let error = next_event(&host, "mighty:error");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    let detail = error.await.unwrap();
+    assert_eq!(
+        field(&detail, &["error", "code"]).as_string().as_deref(),
+        Some("unsupported_host")
+    );
+    assert!(host.shadow_root().is_none());
+    let holder = host.query_selector("span").unwrap().expect("notice holder");
+    let notice = holder
+        .shadow_root()
+        .unwrap()
+        .query_selector("[part=notice]")
+        .unwrap()
+        .expect("notice");
+    assert!(text(&notice).contains("a <li> cannot hold the widget"));
+    mighty_widget::unmount(host.clone());
+    assert!(
+        host.query_selector("span").unwrap().is_none(),
+        "unmount removes the notice"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn unmount_shows_the_fallback_again_and_refresh_rerenders_only_on_change() {
+    let host = host_from_html(
+        "<div data-mighty data-mighty-title=\"Sourdough kit\" data-mighty-price=\"18.50\" data-mighty-locale=\"en-US\"><p>fallback</p></div>",
+    );
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    let detail = ready.await.unwrap();
+    assert_eq!(
+        field(&detail, &["listing_id"]).as_string().as_deref(),
+        Some("sourdough-kit")
+    );
+    assert!(text(&part(&host, "offer").unwrap()).contains("€18.50"));
+
+    assert!(
+        !mighty_widget::refresh(host.clone(), JsValue::UNDEFINED),
+        "nothing changed"
+    );
+    host.set_attribute("data-mighty-price", "21.00").unwrap();
+    let ready = next_event(&host, "mighty:ready");
+    assert!(mighty_widget::refresh(host.clone(), JsValue::UNDEFINED));
+    ready.await.unwrap();
+    assert!(text(&part(&host, "offer").unwrap()).contains("€21.00"));
+
+    mighty_widget::unmount(host.clone());
+    assert!(part(&host, "card").is_none());
+    assert!(
+        shadow(&host).query_selector("slot").unwrap().is_some(),
+        "the fallback is slotted back in"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn mount_config_takes_camel_case_keys_and_a_listing_document() {
+    let host = host_from_html("<div data-mighty-theme=\"dark\"></div>");
+    let config = Object::new();
+    Reflect::set(
+        &config,
+        &"listing".into(),
+        &js_sys::JSON::parse(CANDLES).unwrap(),
+    )
+    .unwrap();
+    Reflect::set(&config, &"locale".into(), &"de-DE".into()).unwrap();
+    Reflect::set(&config, &"theme".into(), &"light".into()).unwrap();
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), config.into());
+    ready.await.unwrap();
+    assert!(text(&part(&host, "offer").unwrap()).contains("24,00"));
+    let root = shadow(&host).query_selector(".root").unwrap().unwrap();
+    assert_eq!(
+        root.get_attribute("data-theme").as_deref(),
+        Some("light"),
+        "config wins over the attribute"
+    );
+    mighty_widget::unmount(host);
+}
+
+#[wasm_bindgen_test]
+async fn the_stylesheet_is_adopted_not_inlined() {
+    let host = inline_host("", CANDLES);
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    ready.await.unwrap();
+    let root = shadow(&host);
+    assert!(
+        root.query_selector("style, [style]").unwrap().is_none(),
+        "no <style> and no style attributes"
+    );
+    assert_eq!(root.adopted_style_sheets().length(), 1);
+    mighty_widget::unmount(host);
+}
+
+/// Polls for a part, for states reached through the async loader.
+async fn wait_for_part(host: &Element, name: &str) -> Element {
+    for _ in 0..100 {
+        if let Some(found) = part(host, name) {
+            return found;
+        }
+        JsFuture::from(Promise::new(&mut |resolve, _| {
+            web_sys::window()
+                .unwrap()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10)
+                .unwrap();
+        }))
+        .await
+        .unwrap();
+    }
+    panic!("no [part={name}] appeared");
+}

@@ -1,0 +1,123 @@
+// Shared pieces of the end-to-end suite: launching Debian's Chromium through playwright-core,
+// and a page object for a directory page with widgets on it.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const BASE_URL = process.env.MIGHTY_BASE_URL ?? "http://127.0.0.1:8080";
+
+const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+/** A fresh Chromium with an empty profile; `close()` removes the profile. */
+export async function launchBrowser(options = {}) {
+  const profile = mkdtempSync(join(tmpdir(), "mighty-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    locale: "en-US",
+    ...options,
+  });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+/** Records what a test asserts on from the very start of the page: widget events, CSP
+ * violations, layout shifts. Runs before any page script. */
+function recorder() {
+  window.__mighty = { events: [], csp: [], shifts: [] };
+  for (const type of ["ready", "error"]) {
+    document.addEventListener(`mighty:${type}`, (event) => {
+      window.__mighty.events.push({ type, detail: event.detail, tag: event.target.tagName.toLowerCase() });
+    });
+  }
+  document.addEventListener("securitypolicyviolation", (event) => {
+    window.__mighty.csp.push(`${event.violatedDirective} ${event.blockedURI}`);
+  });
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (!entry.hadRecentInput) window.__mighty.shifts.push(entry.value);
+    }
+  }).observe({ type: "layout-shift", buffered: true });
+}
+
+/** A page with widgets: navigation, waiting for widgets, reading their parts. */
+export class WidgetPage {
+  constructor(page) {
+    this.page = page;
+    this.consoleErrors = [];
+    this.requests = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") this.consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => this.consoleErrors.push(`uncaught: ${error.message}`));
+    page.on("request", (request) => this.requests.push(request.url()));
+  }
+
+  static async open(context, path) {
+    const page = await context.newPage();
+    await page.addInitScript(recorder);
+    const widgetPage = new WidgetPage(page);
+    await page.goto(new URL(path, BASE_URL).href);
+    return widgetPage;
+  }
+
+  /** Every host on the page, in document order. */
+  hosts() {
+    return this.page.locator("[data-mighty]");
+  }
+
+  host(id) {
+    return this.page.locator(`[data-mighty="${id}"]`);
+  }
+
+  /** Scrolls each host into view so lazy widgets load. */
+  async scrollThroughHosts() {
+    const count = await this.hosts().count();
+    for (let index = 0; index < count; index += 1) {
+      await this.hosts().nth(index).scrollIntoViewIfNeeded();
+    }
+  }
+
+  events(type) {
+    return this.page.evaluate((wanted) => window.__mighty.events.filter((event) => event.type === wanted), type);
+  }
+
+  async waitForEvents(type, count, timeout = 20_000) {
+    await this.page.waitForFunction(
+      ([wanted, n]) => window.__mighty.events.filter((event) => event.type === wanted).length >= n,
+      [type, count],
+      { timeout },
+    );
+    return this.events(type);
+  }
+
+  cspViolations() {
+    return this.page.evaluate(() => window.__mighty.csp);
+  }
+
+  layoutShift() {
+    return this.page.evaluate(() => window.__mighty.shifts.reduce((sum, value) => sum + value, 0));
+  }
+
+  wasmRequests() {
+    return this.requests.filter((url) => url.endsWith(".wasm"));
+  }
+
+  /** Computed styles of the first element matching `selector` (shadow roots pierced). */
+  computedStyle(selector, properties) {
+    return this.page.locator(selector).first().evaluate((element, names) => {
+      const style = getComputedStyle(element);
+      return Object.fromEntries(names.map((name) => [name, style.getPropertyValue(name)]));
+    }, properties);
+  }
+}

@@ -1,0 +1,299 @@
+//! `cargo xtask dist`: the production bundle in `dist/` and its size report.
+//!
+//! widget crate → cdylib (size profile, LTO) → wasm-bindgen `--target web` without the name
+//! section → wasm-opt -Oz (npm binaryen) → content-hashed names → the loader with those
+//! names filled in → `.gz` and `.br` copies → a size report checked against SPEC budgets.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::run::{cargo, run_command, workspace_root};
+use crate::tools;
+
+/// SPEC section 8: the loader.
+pub const LOADER_BUDGET_GZIP: usize = 3 * 1024;
+/// SPEC section 8: the widget's wasm + JS.
+pub const WIDGET_BUDGET_GZIP: usize = 120 * 1024;
+
+pub struct FileSize {
+    pub name: String,
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+pub struct SizeReport {
+    pub loader: FileSize,
+    pub glue: FileSize,
+    pub wasm: FileSize,
+}
+
+/// One budget: what was measured, against what.
+pub struct BudgetCheck {
+    pub name: &'static str,
+    pub measured: usize,
+    pub budget: usize,
+}
+
+impl SizeReport {
+    pub fn checks(&self) -> Vec<BudgetCheck> {
+        vec![
+            BudgetCheck {
+                name: "loader (mighty.js) gzip <= 3 KB",
+                measured: self.loader.gzip,
+                budget: LOADER_BUDGET_GZIP,
+            },
+            BudgetCheck {
+                name: "widget wasm + JS gzip <= 120 KB",
+                measured: self.glue.gzip + self.wasm.gzip,
+                budget: WIDGET_BUDGET_GZIP,
+            },
+        ]
+    }
+
+    pub fn print(&self) {
+        println!("\nsize report (bytes)");
+        println!("{:<36} {:>9} {:>9} {:>9}", "file", "raw", "gzip", "brotli");
+        for file in [&self.loader, &self.glue, &self.wasm] {
+            println!(
+                "{:<36} {:>9} {:>9} {:>9}",
+                file.name, file.raw, file.gzip, file.brotli
+            );
+        }
+        let widget = |pick: fn(&FileSize) -> usize| pick(&self.glue) + pick(&self.wasm);
+        println!(
+            "{:<36} {:>9} {:>9} {:>9}",
+            "widget total (glue + wasm)",
+            widget(|f| f.raw),
+            widget(|f| f.gzip),
+            widget(|f| f.brotli)
+        );
+        for check in self.checks() {
+            let verdict = if check.measured <= check.budget {
+                "ok"
+            } else {
+                "OVER BUDGET"
+            };
+            println!(
+                "budget: {:<34} {:>7} / {:>7}  {verdict}",
+                check.name, check.measured, check.budget
+            );
+        }
+    }
+
+    /// Fails when a budget is exceeded.
+    pub fn enforce(&self) -> Result<(), String> {
+        let over: Vec<String> = self
+            .checks()
+            .iter()
+            .filter(|check| check.measured > check.budget)
+            .map(|check| format!("{}: {} bytes", check.name, check.measured))
+            .collect();
+        if over.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("size budget exceeded: {}", over.join(", ")))
+        }
+    }
+}
+
+pub fn build() -> Result<SizeReport, String> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen()?;
+    tools::ensure_node_packages()?;
+    let root = workspace_root();
+
+    // `cargo build` would skip LTO for a crate that is also an rlib: build the cdylib alone.
+    run_command(cargo().args([
+        "rustc",
+        "--package",
+        "mighty-widget",
+        "--profile",
+        "wasm-release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--lib",
+        "--crate-type",
+        "cdylib",
+    ]))?;
+    let cargo_wasm = root.join("target/wasm32-unknown-unknown/wasm-release/mighty_widget.wasm");
+    let bindgen_dir = root.join("target/mighty-bindgen");
+    let _ = fs::remove_dir_all(&bindgen_dir);
+    run_command(
+        Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--remove-name-section",
+                "--no-typescript",
+                "--out-name",
+                "mighty",
+                "--out-dir",
+            ])
+            .arg(&bindgen_dir)
+            .arg(&cargo_wasm),
+    )?;
+    let optimized = bindgen_dir.join("mighty_opt.wasm");
+    run_command(
+        Command::new(tools::wasm_opt())
+            .arg("-Oz")
+            .arg(bindgen_dir.join("mighty_bg.wasm"))
+            .arg("-o")
+            .arg(&optimized),
+    )?;
+
+    let glue = read(&bindgen_dir.join("mighty.js"))?;
+    let wasm = read(&optimized)?;
+    let glue_name = format!("mighty-{}.js", short_hash(&glue));
+    let wasm_name = format!("mighty-{}.wasm", short_hash(&wasm));
+    let loader_source = String::from_utf8(read(&root.join("crates/widget/js/loader.js"))?)
+        .map_err(|error| error.to_string())?;
+    let loader = strip_comments_and_indentation(&loader_source)
+        .replace("__MIGHTY_GLUE__", &format!("./{glue_name}"))
+        .replace("__MIGHTY_WASM__", &format!("./{wasm_name}"))
+        .replace("__MIGHTY_VERSION__", mighty_core::VERSION)
+        .replace(
+            "__MIGHTY_CARD_HEIGHT__",
+            &mighty_core::CARD_HEIGHT_PX.to_string(),
+        );
+
+    let dist = root.join("dist");
+    let _ = fs::remove_dir_all(&dist);
+    fs::create_dir_all(&dist).map_err(|error| format!("creating dist/: {error}"))?;
+    let report = SizeReport {
+        loader: write_with_compressed_copies(&dist, "mighty.js", loader.as_bytes())?,
+        glue: write_with_compressed_copies(&dist, &glue_name, &glue)?,
+        wasm: write_with_compressed_copies(&dist, &wasm_name, &wasm)?,
+    };
+    let json = serde_json::json!({
+        "loader": {"file": "mighty.js", "raw": report.loader.raw, "gzip": report.loader.gzip, "brotli": report.loader.brotli, "budget_gzip": LOADER_BUDGET_GZIP},
+        "glue": {"file": glue_name, "raw": report.glue.raw, "gzip": report.glue.gzip, "brotli": report.glue.brotli},
+        "wasm": {"file": wasm_name, "raw": report.wasm.raw, "gzip": report.wasm.gzip, "brotli": report.wasm.brotli},
+        "widget_gzip": report.glue.gzip + report.wasm.gzip, "widget_budget_gzip": WIDGET_BUDGET_GZIP,
+    });
+    fs::write(
+        dist.join("size-report.json"),
+        serde_json::to_string_pretty(&json).unwrap_or_default(),
+    )
+    .map_err(|error| error.to_string())?;
+    report.print();
+    Ok(report)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(5)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The loader is written readable; whole-line comments and indentation are only bytes.
+pub fn strip_comments_and_indentation(source: &str) -> String {
+    source
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+}
+
+pub fn brotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("writing to memory");
+    out
+}
+
+fn write_with_compressed_copies(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileSize, String> {
+    let write = |path: PathBuf, contents: &[u8]| {
+        fs::write(&path, contents).map_err(|error| format!("writing {}: {error}", path.display()))
+    };
+    let (gzipped, brotlied) = (gzip(bytes), brotli(bytes));
+    write(dir.join(name), bytes)?;
+    write(dir.join(format!("{name}.gz")), &gzipped)?;
+    write(dir.join(format!("{name}.br")), &brotlied)?;
+    Ok(FileSize {
+        name: name.to_string(),
+        raw: bytes.len(),
+        gzip: gzipped.len(),
+        brotli: brotlied.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_only_whole_line_comments() {
+        let source = "// header\nconst a = \"//not a comment\";\n    // indented comment\n  call(a); // trailing stays\n\n";
+        assert_eq!(
+            strip_comments_and_indentation(source),
+            "const a = \"//not a comment\";\ncall(a); // trailing stays"
+        );
+    }
+
+    #[test]
+    fn compressed_copies_decompress_to_the_original() {
+        let original = b"mighty mighty mighty mighty".repeat(20);
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gzip(&original)[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, original);
+        let mut unbrotlied = Vec::new();
+        brotli::BrotliDecompress(&mut &brotli(&original)[..], &mut unbrotlied).unwrap();
+        assert_eq!(unbrotlied, original);
+    }
+
+    #[test]
+    fn budgets_fail_when_exceeded() {
+        let size = |gzip| FileSize {
+            name: "x".into(),
+            raw: 0,
+            gzip,
+            brotli: 0,
+        };
+        let within = SizeReport {
+            loader: size(3072),
+            glue: size(20_000),
+            wasm: size(102_880),
+        };
+        assert!(within.enforce().is_ok());
+        let over = SizeReport {
+            loader: size(3073),
+            glue: size(20_000),
+            wasm: size(102_881),
+        };
+        let message = over.enforce().unwrap_err();
+        assert!(
+            message.contains("loader (mighty.js) gzip <= 3 KB: 3073 bytes"),
+            "{message}"
+        );
+        assert!(
+            message.contains("widget wasm + JS gzip <= 120 KB: 122881 bytes"),
+            "{message}"
+        );
+    }
+}

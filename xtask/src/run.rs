@@ -1,0 +1,121 @@
+//! Running things: commands with their output shown, the reference server on a free port,
+//! and `cargo xtask demo`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{dist, tools};
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
+    command.current_dir(workspace_root());
+    command
+}
+
+/// Runs a command with inherited output; an error names the command.
+pub fn run_command(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|error| format!("could not start {command:?}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed ({status})"))
+    }
+}
+
+/// Runs a command and returns its standard output.
+pub fn command_output(command: &mut Command) -> Result<String, String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("could not start {command:?}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A running `mighty-server`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub base_url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn build_server() -> Result<PathBuf, String> {
+    run_command(cargo().args(["build", "--package", "mighty-server"]))?;
+    Ok(workspace_root().join("target/debug/mighty-server"))
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|error| format!("no free port: {error}"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(|error| error.to_string())?
+        .port())
+}
+
+/// Starts the server on a free loopback port and waits until it accepts connections.
+pub fn start_server(binary: &PathBuf, quiet: bool) -> Result<Server, String> {
+    let port = free_port()?;
+    let address = format!("127.0.0.1:{port}");
+    let mut command = Command::new(binary);
+    command
+        .current_dir(workspace_root())
+        .env("MIGHTY_ADDR", &address);
+    if quiet {
+        command.env("RUST_LOG", "warn").stdout(Stdio::null());
+    }
+    let child = command
+        .spawn()
+        .map_err(|error| format!("could not start {}: {error}", binary.display()))?;
+    let server = Server {
+        child,
+        base_url: format!("http://{address}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(&address).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "mighty-server did not listen on {address} within 30 s"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(server)
+}
+
+pub fn demo() -> Result<(), String> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen()?;
+    tools::ensure_node_packages()?;
+    dist::build()?.enforce()?;
+    let address = std::env::var("MIGHTY_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
+    println!(
+        "xtask: starting the reference server; the demo directory is at http://{address}/ (Ctrl-C stops it)"
+    );
+    run_command(
+        cargo()
+            .args(["run", "--package", "mighty-server", "--"])
+            .env("MIGHTY_ADDR", &address),
+    )
+}
