@@ -115,7 +115,8 @@ if (!(win.Mighty && win.Mighty.version)) {
   const discover = (host) => {
     if (known.has(host) || stopped.has(host)) return;
     known.add(host);
-    if (host.hasAttribute("data-mighty-eager") || (returning !== null && host.getAttribute("data-mighty") === returning)) {
+    const eager = host.getAttribute("data-mighty-eager");
+    if ((eager !== null && eager !== "false" && eager !== "0") || (returning !== null && host.getAttribute("data-mighty") === returning)) {
       enqueue(host);
     } else {
       nearViewport.observe(host);

@@ -256,6 +256,7 @@ fn shadow_root_of(host: &Element) -> Option<ShadowRoot> {
 /// holding the notice, so the site owner still sees what is wrong where it is wrong.
 fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<Element> {
     let holder = dom::document().create_element("span").ok()?;
+    let _ = holder.set_attribute("data-mighty-notice", "");
     let root = holder
         .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
         .ok()?;

@@ -151,9 +151,16 @@ async fn prices_use_the_currency_exponent_and_the_locale() {
 async fn seller_text_is_text_never_html() {
     let json = r#"{"id": "x", "title": "<img src=x onerror=alert(1)>", "currency": "EUR", "summary": "<b>bold</b>",
       "offers": [{"id": "o", "kind": "bundle", "name": "<script>alert(1)</script>", "price": 100}]}"#;
-    let host = inline_host("", json);
+    let host = host_from_html("<div></div>");
+    let config = Object::new();
+    Reflect::set(
+        &config,
+        &"listing".into(),
+        &js_sys::JSON::parse(json).unwrap(),
+    )
+    .unwrap();
     let ready = next_event(&host, "mighty:ready");
-    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    mighty_widget::mount(host.clone(), config.into());
     ready.await.unwrap();
     let root = shadow(&host);
     assert!(root.query_selector("img, b, script").unwrap().is_none());
@@ -308,7 +315,7 @@ async fn wait_for_part(host: &Element, name: &str) -> Element {
         if let Some(found) = part(host, name) {
             return found;
         }
-        JsFuture::from(Promise::new(&mut |resolve, _| {
+        JsFuture::from(Promise::new(&mut |resolve, _reject| {
             web_sys::window()
                 .unwrap()
                 .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10)
