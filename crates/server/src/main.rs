@@ -36,7 +36,18 @@ async fn main() -> std::process::ExitCode {
     };
     tracing::info!(address = %config.address, mode = ?config.mode, "listening; demo directory at http://{}/", config.address);
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match terminate.as_mut() {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
+        }
         tracing::info!("shutting down");
     };
     if let Err(error) = axum::serve(listener, app(AppState::new(&config)))
