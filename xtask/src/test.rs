@@ -180,6 +180,7 @@ fn end_to_end_tests() -> Result<Tally, String> {
             .arg("tests/e2e/")
             .current_dir(workspace_root())
             .env("MIGHTY_BASE_URL", &server.base_url)
+            .env("MIGHTY_SELLER_TOKEN", crate::run::DEMO_SELLER_TOKEN)
             .env("CHROMIUM", tools::CHROMIUM),
     )?;
     drop(server);

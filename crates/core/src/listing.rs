@@ -271,6 +271,17 @@ impl Interval {
         }
     }
 
+    /// The end of a period of this interval that starts at `start` (calendar months and
+    /// years).
+    pub fn period_end(self, start: crate::time::Timestamp) -> crate::time::Timestamp {
+        match self {
+            Interval::Day => crate::time::Timestamp(start.0 + 86_400),
+            Interval::Week => crate::time::Timestamp(start.0 + 7 * 86_400),
+            Interval::Month => start.add_months(1),
+            Interval::Year => start.add_months(12),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Interval::Day => "day",

@@ -39,10 +39,15 @@ pub struct CheckoutRequest {
     pub offer_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_id: Option<String>,
+    #[serde(default = "one")]
     pub quantity: u32,
     #[serde(default)]
     pub attribution: Attribution,
     pub return_url: String,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -85,6 +85,18 @@ impl Timestamp {
     pub fn to_rfc3339(self) -> String {
         self.to_string()
     }
+
+    /// The same wall-clock time `months` calendar months later, the day clamped to the end of
+    /// a shorter month (Jan 31 + 1 month = Feb 28 or 29).
+    pub fn add_months(self, months: i64) -> Timestamp {
+        let days = self.0.div_euclid(86_400);
+        let seconds_of_day = self.0.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        let month_index = year * 12 + (month - 1) + months;
+        let (new_year, new_month) = (month_index.div_euclid(12), month_index.rem_euclid(12) + 1);
+        let new_day = day.min(days_in_month(new_year, new_month));
+        Timestamp(days_from_civil(new_year, new_month, new_day) * 86_400 + seconds_of_day)
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -207,6 +219,26 @@ mod tests {
             "2026-12-01T18:00:00Z"
         );
         assert_eq!(Timestamp(-1).to_rfc3339(), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn adds_calendar_months() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).unwrap();
+        let cases = [
+            ("2026-01-15T10:00:00Z", 1, "2026-02-15T10:00:00Z"),
+            ("2026-01-31T10:00:00Z", 1, "2026-02-28T10:00:00Z"),
+            ("2024-01-31T10:00:00Z", 1, "2024-02-29T10:00:00Z"),
+            ("2026-12-01T18:00:00Z", 1, "2027-01-01T18:00:00Z"),
+            ("2026-11-25T00:00:00Z", 12, "2027-11-25T00:00:00Z"),
+            ("2026-03-31T00:00:00Z", -1, "2026-02-28T00:00:00Z"),
+        ];
+        for (start, months, expected) in cases {
+            assert_eq!(
+                at(start).add_months(months).to_rfc3339(),
+                expected,
+                "{start} + {months}"
+            );
+        }
     }
 
     proptest! {

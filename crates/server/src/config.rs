@@ -4,16 +4,33 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub const HELP: &str =
-    "mighty-server: Mighty's reference server (demo directory, widget bundle, listing feed)
+use crate::store::DatabaseUrl;
 
-usage: mighty-server
+pub const HELP: &str = "mighty-server: Mighty's reference server (demo directory, widget bundle, listing feed,
+partner sandbox, subscriptions, signed webhooks)
+
+usage:
+  mighty-server                       serve (configured by the environment below)
+  mighty-server seller add --name N   create a seller; prints {\"seller_id\",\"token\"}
+  mighty-server --help                this text
 
 environment:
-  MIGHTY_ADDR           address to listen on (default 127.0.0.1:8080)
-  MIGHTY_ROOT           folder holding index.html, www/ and dist/ (default: the working directory)
-  MIGHTY_MODE           sandbox (the default); live comes later
-  RUST_LOG              log filter, e.g. info or mighty_server=debug (default info)";
+  MIGHTY_ADDR            address to listen on (default 127.0.0.1:8080)
+  DATABASE_URL           storage: an SQLite file, sqlite:PATH (default sqlite:mighty.db in the
+                         working directory, created on first run)
+  MIGHTY_MODE            sandbox (the default; test cards, sandbox clock and faults); live comes later
+  MIGHTY_SELLER_TOKEN    makes a seller with this token exist at start (scripted setups, the demo)
+  MIGHTY_SELLER_NAME     that seller's name (default \"Demo seller\")
+  MIGHTY_SEED_LISTINGS   a folder of listing documents (*.json, with allowed_origins) created for
+                         MIGHTY_SELLER_TOKEN's seller at start when missing (the demo uses www/listings)
+  MIGHTY_LINK_SECRET     key that signs creator-link tokens (default: generated once, stored)
+  MIGHTY_PUBLIC_URL      origin the server is reached at, for pay-page and link URLs
+                         (default: the request's Host)
+  MIGHTY_ROOT            folder holding index.html, www/ and dist/ (default: the working directory)
+  RUST_LOG               log filter, e.g. info or mighty_server=debug (default info)";
+
+/// The seller token of [`Config::for_tests`].
+pub const TEST_SELLER_TOKEN: &str = "msk_test_seller_token_0001";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -25,6 +42,12 @@ pub struct Config {
     pub address: SocketAddr,
     pub root: PathBuf,
     pub mode: Mode,
+    pub database: DatabaseUrl,
+    pub seller_token: Option<String>,
+    pub seller_name: String,
+    pub seed_listings: Option<PathBuf>,
+    pub link_secret: Option<String>,
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -44,11 +67,52 @@ impl Config {
             }
             Some(other) => return Err(format!("MIGHTY_MODE={other:?} is not a mode; use sandbox")),
         };
+        let database = DatabaseUrl::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| "sqlite:mighty.db".to_string()),
+        )?;
+        let seller_token = get("MIGHTY_SELLER_TOKEN").filter(|token| !token.trim().is_empty());
+        if let Some(token) = &seller_token
+            && token.len() < 16
+        {
+            return Err("MIGHTY_SELLER_TOKEN must be at least 16 characters".to_string());
+        }
+        let seed_listings = get("MIGHTY_SEED_LISTINGS").map(PathBuf::from);
+        if seed_listings.is_some() && seller_token.is_none() {
+            return Err("MIGHTY_SEED_LISTINGS needs MIGHTY_SELLER_TOKEN: the seeded listings belong to that seller".to_string());
+        }
+        let public_url = get("MIGHTY_PUBLIC_URL").filter(|url| !url.is_empty());
+        if let Some(url) = &public_url
+            && mighty_core::url::origin(url).is_none()
+        {
+            return Err(format!("MIGHTY_PUBLIC_URL={url:?} is not an http(s) URL"));
+        }
         Ok(Config {
             address,
             root,
             mode,
+            database,
+            seller_token,
+            seller_name: get("MIGHTY_SELLER_NAME").unwrap_or_else(|| "Demo seller".to_string()),
+            seed_listings,
+            link_secret: get("MIGHTY_LINK_SECRET").filter(|secret| !secret.is_empty()),
+            public_url,
         })
+    }
+
+    /// A configuration for tests: in-memory database, sandbox mode, a seller with
+    /// [`TEST_SELLER_TOKEN`].
+    pub fn for_tests(root: PathBuf) -> Config {
+        Config {
+            address: "127.0.0.1:0".parse().expect("a valid address"),
+            root,
+            mode: Mode::Sandbox,
+            database: DatabaseUrl::SqliteMemory,
+            seller_token: Some(TEST_SELLER_TOKEN.into()),
+            seller_name: "Test seller".into(),
+            seed_listings: None,
+            link_secret: Some("test-link-secret".into()),
+            public_url: None,
+        }
     }
 }
 
@@ -70,6 +134,13 @@ mod tests {
         let defaults = config(&[]).unwrap();
         assert_eq!(defaults.address.to_string(), "127.0.0.1:8080");
         assert_eq!(defaults.mode, Mode::Sandbox);
+        assert_eq!(defaults.database, DatabaseUrl::Sqlite("mighty.db".into()));
+        assert_eq!(
+            config(&[("DATABASE_URL", "sqlite://data/m.db")])
+                .unwrap()
+                .database,
+            DatabaseUrl::Sqlite("data/m.db".into())
+        );
         assert_eq!(
             config(&[("MIGHTY_ADDR", "localhost")]).unwrap_err(),
             "MIGHTY_ADDR=\"localhost\" is not an address; write it like 127.0.0.1:8080"
@@ -77,6 +148,20 @@ mod tests {
         assert_eq!(
             config(&[("MIGHTY_MODE", "prod")]).unwrap_err(),
             "MIGHTY_MODE=\"prod\" is not a mode; use sandbox"
+        );
+        assert!(
+            config(&[("DATABASE_URL", "postgres://db/mighty")])
+                .unwrap_err()
+                .contains("PostgreSQL is not available yet")
+        );
+        assert_eq!(
+            config(&[("MIGHTY_SELLER_TOKEN", "short")]).unwrap_err(),
+            "MIGHTY_SELLER_TOKEN must be at least 16 characters"
+        );
+        assert!(
+            config(&[("MIGHTY_SEED_LISTINGS", "www/listings")])
+                .unwrap_err()
+                .contains("needs MIGHTY_SELLER_TOKEN")
         );
     }
 }

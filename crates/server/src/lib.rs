@@ -1,18 +1,32 @@
 //! `mighty-server`: the reference server. [`app`] builds the whole HTTP surface as a `Router`
-//! that tests drive without a socket; `main.rs` only reads the environment and serves it.
+//! that tests drive without a socket; [`start`] opens storage and starts the background work
+//! (webhook delivery, expiries and renewals); `main.rs` only reads the environment.
 
+pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
-pub mod listings;
+pub mod http;
+pub mod routes;
+pub mod scheduler;
 pub mod static_files;
+pub mod store;
+pub mod webhooks;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 pub use config::Config;
+
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::store::Store;
+
+/// The largest request body accepted (413 above).
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -21,37 +35,210 @@ pub struct AppState {
 }
 
 struct StateInner {
-    root: PathBuf,
+    config: Config,
+    store: Arc<Store>,
+    clock: Clock,
+    link_key: Vec<u8>,
+    outbox_ready: tokio::sync::Notify,
 }
 
 impl AppState {
-    pub fn new(config: &Config) -> AppState {
-        AppState {
+    /// Opens storage, creates the configured seller and seed listings, reads the clock offset
+    /// and the link key.
+    pub fn open(config: Config) -> Result<AppState, String> {
+        let store = Store::open(&config.database)
+            .map_err(|error| format!("opening {:?}: {error}", config.database))?;
+        let offset = store
+            .setting("clock_offset")
+            .map_err(|error| error.to_string())?
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        let link_key = match &config.link_secret {
+            Some(secret) => secret.clone(),
+            None => store
+                .setting_or_insert("link_key", || store::new_id("lk"))
+                .map_err(|error| error.to_string())?,
+        };
+        let state = AppState {
             inner: Arc::new(StateInner {
-                root: config.root.clone(),
+                store: Arc::new(store),
+                clock: Clock::new(offset),
+                link_key: link_key.into_bytes(),
+                outbox_ready: tokio::sync::Notify::new(),
+                config,
             }),
-        }
+        };
+        state.seed()?;
+        Ok(state)
     }
 
-    /// The folder holding `index.html`, `www/` and `dist/`.
-    pub fn root(&self) -> &PathBuf {
-        &self.inner.root
+    /// `MIGHTY_SELLER_TOKEN`'s seller, and `MIGHTY_SEED_LISTINGS`' documents for it.
+    fn seed(&self) -> Result<(), String> {
+        let Some(token) = &self.config().seller_token else {
+            return Ok(());
+        };
+        let now = self.now().0;
+        let seller = self
+            .inner
+            .store
+            .ensure_seller(&self.config().seller_name, token, now)
+            .map_err(|error| error.to_string())?;
+        let Some(folder) = &self.config().seed_listings else {
+            return Ok(());
+        };
+        let entries = std::fs::read_dir(folder).map_err(|error| {
+            format!(
+                "MIGHTY_SEED_LISTINGS: reading {}: {error}",
+                folder.display()
+            )
+        })?;
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("reading {}: {error}", path.display()))?;
+            let prepared = routes::listings::prepare_listing(&text, None)
+                .map_err(|error| format!("{}: {error}", path.display()))?;
+            if self
+                .inner
+                .store
+                .listing(&prepared.id)
+                .map_err(|error| error.to_string())?
+                .is_some()
+            {
+                continue;
+            }
+            self.inner
+                .store
+                .put_listing(
+                    &seller.id,
+                    &prepared.id,
+                    &prepared.document,
+                    &prepared.allowed_origins,
+                    prepared.inventory,
+                    now,
+                )
+                .map_err(|error| format!("{}: {error}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The server's business time (sandbox clock included).
+    pub fn now(&self) -> mighty_core::Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn link_key(&self) -> &[u8] {
+        &self.inner.link_key
+    }
+
+    /// Runs a storage call on the blocking pool.
+    pub async fn store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, store::StoreError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let store = Arc::clone(&self.inner.store);
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|error| AppError::Internal(format!("storage task: {error}")))?
+            .map_err(AppError::from)
+    }
+
+    /// Wakes the webhook worker: new events are in the outbox.
+    pub fn outbox_changed(&self) {
+        self.inner.outbox_ready.notify_one();
+    }
+
+    pub(crate) async fn outbox_wait(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.inner.outbox_ready.notified()).await;
     }
 }
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    use routes::*;
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/v1/listings/{id}",
-            get(listings::get_listing).options(listings::preflight),
+            get(listings::get_listing)
+                .put(listings::put_listing)
+                .options(listings::preflight),
         )
-        .merge(static_files::routes(state.root()))
+        .route(
+            "/v1/listings/{id}/creator-links",
+            post(creator_links::create).options(creator_links::preflight),
+        )
+        .route(
+            "/v1/listings/{id}/creator-links/{handle}",
+            axum::routing::delete(creator_links::revoke),
+        )
+        .route(
+            "/v1/checkout/sessions",
+            post(checkout::create_session).options(checkout::preflight),
+        )
+        .route(
+            "/v1/checkout/sessions/{id}",
+            get(checkout::get_session).options(checkout::preflight),
+        )
+        .route(
+            "/v1/subscriptions/{id}/upgrade",
+            post(subscriptions::upgrade).options(subscriptions::preflight),
+        )
+        .route(
+            "/v1/subscriptions/{id}/cancel",
+            post(subscriptions::cancel).options(subscriptions::preflight),
+        )
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscriptions::get_subscription),
+        )
+        .route("/v1/orders", get(orders::list))
+        .route("/v1/orders/{id}/refund", post(orders::refund))
+        .route("/v1/webhooks", post(webhook_endpoints::create))
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(webhook_endpoints::deliveries),
+        )
+        .route("/sandbox/clock/advance", post(sandbox::advance_clock))
+        .route("/sandbox/faults", post(sandbox::set_fault))
+        .route("/pay/{session_id}", get(pay::page).post(pay::submit))
+        .route("/pay/assets/{file}", get(pay::asset))
+        .route("/manage/{customer_token}", get(manage::page))
+        .route("/manage/{customer_token}/upgrade", post(manage::upgrade))
+        .route("/manage/{customer_token}/cancel", post(manage::cancel))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    Router::new()
+        .merge(static_files::routes(&state.config().root))
+        .merge(api)
         .with_state(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": mighty_core::VERSION }))
+}
+
+async fn not_found(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+/// Starts the background work of a serving instance: webhook delivery and the scheduler
+/// (session expiry, subscription renewals).
+pub fn start_background_work(state: &AppState) {
+    tokio::spawn(webhooks::deliver_forever(state.clone()));
+    tokio::spawn(scheduler::run_forever(state.clone()));
 }

@@ -1,0 +1,106 @@
+//! Upgrade proration (SPEC section 4): `amount_due` = (new price − old price) × the remaining
+//! part of the current period, rounded half-even to minor units. Exact integer arithmetic.
+
+use crate::time::Timestamp;
+
+/// What an upgrade from `old_price` to `new_price` costs now, in minor units, for a period
+/// running from `period_start` to `period_end`. A negative result is a credit (downgrade).
+pub fn prorated_amount_due(
+    old_price: i64,
+    new_price: i64,
+    period_start: Timestamp,
+    period_end: Timestamp,
+    now: Timestamp,
+) -> i64 {
+    let period = i128::from((period_end.0 - period_start.0).max(0));
+    if period == 0 {
+        return 0;
+    }
+    let remaining = i128::from((period_end.0 - now.0).clamp(0, period_end.0 - period_start.0));
+    let numerator = i128::from(new_price - old_price) * remaining;
+    divide_half_even(numerator, period) as i64
+}
+
+/// `numerator / denominator` (denominator > 0) rounded to the nearest integer, ties to even.
+pub fn divide_half_even(numerator: i128, denominator: i128) -> i128 {
+    let quotient = numerator.div_euclid(denominator);
+    let remainder = numerator.rem_euclid(denominator);
+    match (2 * remainder).cmp(&denominator) {
+        std::cmp::Ordering::Less => quotient,
+        std::cmp::Ordering::Greater => quotient + 1,
+        std::cmp::Ordering::Equal => {
+            if quotient % 2 == 0 {
+                quotient
+            } else {
+                quotient + 1
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn proration_table() {
+        // (old, new, period days, elapsed seconds, expected amount due)
+        let cases = [
+            (1500, 2500, 30, 0, 1000), // upgrade at the start: the full difference
+            (1500, 2500, 30, 15 * DAY, 500), // half-way: half of it
+            (1500, 2500, 30, 30 * DAY, 0), // at the end: nothing
+            (1500, 2500, 30, 40 * DAY, 0), // past the end: nothing
+            (1500, 2500, 30, 10 * DAY, 667), // 1000 × 20/30 = 666.67 → 667
+            (1500, 2500, 30, 20 * DAY, 333), // 1000 × 10/30 = 333.33 → 333
+            (1000, 1001, 30, 15 * DAY, 0), // 1 × 0.5 = 0.5 → 0 (ties to even)
+            (1000, 1003, 30, 15 * DAY, 2), // 3 × 0.5 = 1.5 → 2 (ties to even)
+            (1000, 1005, 30, 15 * DAY, 2), // 5 × 0.5 = 2.5 → 2 (ties to even)
+            (1000, 1007, 30, 15 * DAY, 4), // 7 × 0.5 = 3.5 → 4
+            (2500, 1500, 30, 15 * DAY, -500), // a downgrade is a credit
+            (1000, 1005, 30, 15 * DAY + 1, 2), // just past half: 2.4999... → 2
+            (900, 19000, 365, 100 * DAY, 13_141), // 18100 × 265/365 = 13141.095… → 13141
+        ];
+        for (old, new, days, elapsed, expected) in cases {
+            let start = Timestamp(1_700_000_000);
+            let end = Timestamp(start.0 + days * DAY);
+            let now = Timestamp(start.0 + elapsed);
+            assert_eq!(
+                prorated_amount_due(old, new, start, end, now),
+                expected,
+                "{old}→{new} after {elapsed}s of {days} days"
+            );
+        }
+    }
+
+    #[test]
+    fn half_even_division() {
+        let cases = [
+            (5, 2, 2),
+            (7, 2, 4),
+            (-5, 2, -2),
+            (-7, 2, -4),
+            (1, 3, 0),
+            (2, 3, 1),
+            (-1, 3, 0),
+            (-2, 3, -1),
+            (9, 3, 3),
+        ];
+        for (numerator, denominator, expected) in cases {
+            assert_eq!(
+                divide_half_even(numerator, denominator),
+                expected,
+                "{numerator}/{denominator}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_period_costs_nothing() {
+        assert_eq!(
+            prorated_amount_due(1000, 2000, Timestamp(10), Timestamp(10), Timestamp(5)),
+            0
+        );
+    }
+}

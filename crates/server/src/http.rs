@@ -1,0 +1,207 @@
+//! What every handler shares at the HTTP edge: reading JSON bodies with the error conventions
+//! of SPEC section 7, seller and bearer authentication, CORS against a listing's allowlist,
+//! and the `Idempotency-Key` header.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::store::Seller;
+
+/// A JSON body: malformed JSON is a 400, a body over the limit a 413, a wrong or missing
+/// field a 422 naming the field. Keeps the raw bytes (idempotency hashes them).
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+/// A request body as bytes, with the 413 and 400 of SPEC section 7.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge(format!(
+                        "the body is larger than {} bytes",
+                        crate::BODY_LIMIT_BYTES
+                    ))
+                } else {
+                    AppError::Malformed(rejection.body_text())
+                }
+            })?;
+        Ok(RawBody(raw))
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody(raw) = RawBody::from_request(request, state).await?;
+        let document: serde_json::Value = serde_json::from_slice(&raw)
+            .map_err(|error| AppError::Malformed(format!("the body is not valid JSON: {error}")))?;
+        let value = serde_path_to_error::deserialize(document).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.inner().to_string();
+            // "missing field `x`" is reported at the parent: name the field itself.
+            let field = match message.split('`').nth(1) {
+                Some(missing) if message.starts_with("missing field") => {
+                    if path == "." {
+                        missing.to_string()
+                    } else {
+                        format!("{path}.{missing}")
+                    }
+                }
+                _ => path,
+            };
+            AppError::invalid(field.trim_start_matches('.'), message)
+        })?;
+        Ok(JsonBody { value, raw })
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim()).filter(|token| !token.is_empty())
+}
+
+/// A request authenticated with a seller's bearer token.
+pub struct SellerAuth(pub Seller);
+
+impl FromRequestParts<AppState> for SellerAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers)
+            .ok_or_else(|| {
+                AppError::Unauthorized(
+                    "send the seller token as Authorization: Bearer <token>".into(),
+                )
+            })?
+            .to_string();
+        let seller = state
+            .store(move |store| store.seller_by_token(&token))
+            .await?;
+        seller
+            .map(SellerAuth)
+            .ok_or_else(|| AppError::Unauthorized("the seller token is not valid".into()))
+    }
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| AppError::invalid("Idempotency-Key", "the Idempotency-Key header is required: one key per shopper intent, reused on retries"))?
+        .to_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(AppError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(key)
+}
+
+/// The request headers a widget may send (SPEC section 4).
+pub const ALLOWED_REQUEST_HEADERS: &str = "Content-Type, Idempotency-Key, Authorization";
+
+/// CORS response headers for a request from `headers`' Origin against `allowed` (a listing's
+/// `allowed_origins`; `*` allows any). A refused origin gets a CORS-readable 403.
+pub fn cors_for_listing(
+    headers: &HeaderMap,
+    allowed: &[String],
+) -> Result<HeaderMap, (HeaderMap, AppError)> {
+    let mut response = HeaderMap::new();
+    response.insert(header::VARY, HeaderValue::from_static("Origin"));
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(response);
+    };
+    response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    response.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Retry-After"),
+    );
+    let origin_text = origin
+        .to_str()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let allowed_here = allowed.iter().any(|entry| {
+        entry == "*"
+            || entry
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(&origin_text)
+    });
+    if allowed_here {
+        Ok(response)
+    } else {
+        Err((
+            response,
+            AppError::OriginNotAllowed(format!(
+                "{origin_text} is not on this listing's allowed_origins"
+            )),
+        ))
+    }
+}
+
+/// Headers answering a CORS preflight from any origin (the real request is checked against
+/// the listing's allowlist).
+pub fn preflight_headers(headers: &HeaderMap, methods: &'static str) -> HeaderMap {
+    let mut response = HeaderMap::new();
+    response.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    response.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(methods),
+    );
+    response.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOWED_REQUEST_HEADERS),
+    );
+    response.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+/// The origin the server is reached at, for URLs it hands out (`redirect_url`, creator
+/// links): `MIGHTY_PUBLIC_URL` when set, else the request's Host.
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(base) = &state.config().public_url {
+        return base.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    format!("http://{host}")
+}
+
+/// A hash of a request body, stored with its idempotency key.
+pub fn request_hash(raw: &[u8]) -> String {
+    use sha2::Digest;
+    mighty_core::signing::hex(&sha2::Sha256::digest(raw))
+}

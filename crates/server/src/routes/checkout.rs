@@ -1,0 +1,398 @@
+//! `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/{id}`: the partner side of the
+//! checkout protocol (SPEC section 4), with idempotency, drop stock, sandbox faults and
+//! creator-token verification.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mighty_core::listing::OfferKind;
+use mighty_core::protocol::{
+    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SessionStatus,
+};
+use mighty_core::signing::CreatorToken;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::{
+    JsonBody, cors_for_listing, idempotency_key, preflight_headers, public_base, request_hash,
+};
+use crate::store::{
+    CreateSessionOutcome, FaultMode, NewSession, OfferKindName, Session, StoredAttribution,
+    StoredResponse, new_id,
+};
+
+/// How long a shopper has to pay.
+pub const SESSION_LIFETIME_SECONDS: i64 = 30 * 60;
+/// How long a `hang` fault holds the request: past the widget's 15 s timeout.
+const HANG_SECONDS: u64 = 20;
+const MAX_QUANTITY: u32 = 10;
+
+fn status_name(status: &str) -> SessionStatus {
+    match status {
+        "paid" => SessionStatus::Paid,
+        "failed" => SessionStatus::Failed,
+        "expired" => SessionStatus::Expired,
+        _ => SessionStatus::Open,
+    }
+}
+
+fn created_body(session: &Session) -> CheckoutSessionCreated {
+    CheckoutSessionCreated {
+        session_id: session.id.clone(),
+        status: status_name(&session.status),
+        redirect_url: session.redirect_url.clone(),
+        expires_at: mighty_core::Timestamp(session.expires_at).to_rfc3339(),
+        amount: session.amount,
+        currency: session.currency.clone(),
+    }
+}
+
+/// The stored answer of each outcome: replays return exactly this.
+fn render(outcome: &CreateSessionOutcome) -> StoredResponse {
+    let error = |error: AppError| StoredResponse {
+        status: error.status().as_u16(),
+        body: serde_json::to_string(&error.body()).unwrap_or_default(),
+    };
+    match outcome {
+        CreateSessionOutcome::Created(session) => StoredResponse {
+            status: 201,
+            body: serde_json::to_string(&created_body(session)).unwrap_or_default(),
+        },
+        CreateSessionOutcome::SoldOut => {
+            error(AppError::conflict("sold_out", "This drop is sold out."))
+        }
+        CreateSessionOutcome::DropClosed => error(AppError::conflict(
+            "drop_closed",
+            "This drop is not open right now.",
+        )),
+        CreateSessionOutcome::Replayed(response) => response.clone(),
+        CreateSessionOutcome::IdempotencyConflict => {
+            error(AppError::conflict("idempotency_conflict", ""))
+        }
+    }
+}
+
+/// Verifies the creator of a checkout's attribution: only a genuine, unexpired, unrevoked
+/// token for this listing and creator makes it verified.
+async fn verify_attribution(
+    state: &AppState,
+    listing_id: &str,
+    attribution: &mighty_core::protocol::Attribution,
+) -> Result<(Option<String>, bool), AppError> {
+    let token = attribution
+        .token
+        .as_deref()
+        .filter(|token| !token.is_empty());
+    let parsed = token.and_then(|token| CreatorToken::parse(token).ok());
+    let creator = attribution
+        .creator
+        .clone()
+        .filter(|creator| !creator.is_empty())
+        .or_else(|| parsed.as_ref().map(|token| token.handle.clone()));
+    let (Some(parsed), Some(handle)) = (parsed, creator.clone()) else {
+        return Ok((creator, false));
+    };
+    let now = state.now().0;
+    if parsed
+        .verify(state.link_key(), listing_id, &handle, now)
+        .is_err()
+    {
+        return Ok((creator, false));
+    }
+    let (listing, revoked_handle) = (listing_id.to_string(), handle.clone());
+    let revoked_at = state
+        .store(move |store| store.creator_links_revoked_at(&listing, &revoked_handle))
+        .await?;
+    let revoked = revoked_at.is_some_and(|revoked_at| parsed.issued_at <= revoked_at);
+    Ok((creator, !revoked))
+}
+
+pub async fn create_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: JsonBody<CheckoutRequest>,
+) -> Response {
+    match create(&state, &headers, body).await {
+        Ok(response) => response,
+        Err((cors, error)) => (cors, error).into_response(),
+    }
+}
+
+async fn create(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: JsonBody<CheckoutRequest>,
+) -> Result<Response, (HeaderMap, AppError)> {
+    let plain = |error: AppError| (HeaderMap::new(), error);
+    let request = body.value;
+    let lookup = request.listing_id.clone();
+    let stored = state
+        .store(move |store| store.listing(&lookup))
+        .await
+        .map_err(plain)?;
+    let Some(stored) = stored else {
+        return Err(plain(AppError::invalid(
+            "listing_id",
+            format!("no listing \"{}\"", request.listing_id),
+        )));
+    };
+    let cors = cors_for_listing(headers, &stored.allowed_origins)?;
+    let with_cors = |error: AppError| (cors.clone(), error);
+    let key = idempotency_key(headers).map_err(with_cors)?;
+
+    // Sandbox faults, armed by the seller, answer before anything else happens.
+    let fault_listing = request.listing_id.clone();
+    if let Some(fault) = state
+        .store(move |store| store.take_fault(&fault_listing))
+        .await
+        .map_err(with_cors)?
+    {
+        return Ok(fault_response(fault, cors).await);
+    }
+
+    let listing = mighty_core::parse_listing(&stored.document.to_string()).map_err(|errors| {
+        with_cors(AppError::Internal(format!(
+            "stored listing {} is invalid: {errors}",
+            request.listing_id
+        )))
+    })?;
+    let offer = listing.offer(&request.offer_id).ok_or_else(|| {
+        with_cors(AppError::invalid(
+            "offer_id",
+            format!(
+                "listing \"{}\" has no offer \"{}\"",
+                listing.id, request.offer_id
+            ),
+        ))
+    })?;
+    if request.quantity == 0 || request.quantity > MAX_QUANTITY {
+        return Err(with_cors(AppError::invalid(
+            "quantity",
+            format!(
+                "{} is not a quantity from 1 to {MAX_QUANTITY}",
+                request.quantity
+            ),
+        )));
+    }
+    let (kind, unit_price, interval, ships, drop_window) = match &offer.kind {
+        OfferKind::Bundle(bundle) => {
+            if request.tier_id.is_some() {
+                return Err(with_cors(AppError::invalid(
+                    "tier_id",
+                    format!("\"{}\" is a bundle: it has no tiers", offer.id),
+                )));
+            }
+            let window = listing.drop.map(|drop| (drop.starts_at.0, drop.ends_at.0));
+            (
+                OfferKindName::Bundle,
+                bundle.price,
+                None,
+                bundle.ships,
+                window,
+            )
+        }
+        OfferKind::Retainer(retainer) => {
+            let tier_id = request.tier_id.as_deref().ok_or_else(|| {
+                with_cors(AppError::invalid(
+                    "tier_id",
+                    format!("\"{}\" is a retainer: choose one of its tiers", offer.id),
+                ))
+            })?;
+            let tier = retainer
+                .tiers
+                .iter()
+                .find(|tier| tier.id == tier_id)
+                .ok_or_else(|| {
+                    with_cors(AppError::invalid(
+                        "tier_id",
+                        format!("retainer \"{}\" has no tier \"{tier_id}\"", offer.id),
+                    ))
+                })?;
+            if request.quantity != 1 {
+                return Err(with_cors(AppError::invalid(
+                    "quantity",
+                    "a retainer is bought one at a time (quantity 1)",
+                )));
+            }
+            (
+                OfferKindName::Retainer,
+                tier.price,
+                Some(tier.interval.as_str().to_string()),
+                false,
+                None,
+            )
+        }
+    };
+    let return_url = request.return_url.trim();
+    let return_origin = mighty_core::url::origin(return_url)
+        .filter(|_| {
+            mighty_core::url::is_secure_endpoint(return_url) || return_url.starts_with("https://")
+        })
+        .ok_or_else(|| {
+            with_cors(AppError::invalid(
+                "return_url",
+                "must be an absolute https URL (http only on localhost)",
+            ))
+        })?;
+    let origin_allowed = stored
+        .allowed_origins
+        .iter()
+        .any(|origin| origin == "*" || origin.eq_ignore_ascii_case(&return_origin));
+    if !origin_allowed {
+        return Err(with_cors(AppError::invalid(
+            "return_url",
+            format!("{return_origin} is not on this listing's allowed_origins"),
+        )));
+    }
+
+    let (creator, creator_verified) = verify_attribution(state, &listing.id, &request.attribution)
+        .await
+        .map_err(with_cors)?;
+    let now = state.now().0;
+    let session_id = new_id("cs");
+    let new = NewSession {
+        id: session_id.clone(),
+        listing_id: listing.id.clone(),
+        seller_id: stored.seller_id.clone(),
+        offer_id: offer.id.clone(),
+        tier_id: request.tier_id.clone(),
+        quantity: i64::from(request.quantity),
+        amount: unit_price.minor * i64::from(request.quantity),
+        currency: unit_price.currency.code().to_string(),
+        kind,
+        interval,
+        ships,
+        attribution: StoredAttribution {
+            raw: serde_json::to_value(&request.attribution).unwrap_or(Value::Null),
+            creator,
+            creator_verified,
+        },
+        return_url: return_url.to_string(),
+        redirect_url: format!("{}/pay/{session_id}", public_base(state, headers)),
+        created_at: now,
+        expires_at: now + SESSION_LIFETIME_SECONDS,
+        drop_window,
+    };
+    let hash = request_hash(&body.raw);
+    let outcome = state
+        .store(move |store| store.create_session(&key, &hash, &new, &render))
+        .await
+        .map_err(with_cors)?;
+    let response = render(&outcome);
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = cors;
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok((status, headers, response.body).into_response())
+}
+
+async fn fault_response(fault: FaultMode, cors: HeaderMap) -> Response {
+    match fault {
+        FaultMode::ServiceUnavailable => (
+            cors,
+            AppError::Unavailable("sandbox fault: the partner is unavailable (503)".into()),
+        )
+            .into_response(),
+        FaultMode::TooManyRequests => (
+            cors,
+            AppError::RateLimited {
+                message: "sandbox fault: too many requests (429)".into(),
+                retry_after_seconds: 1,
+            },
+        )
+            .into_response(),
+        FaultMode::Hang => {
+            tokio::time::sleep(Duration::from_secs(HANG_SECONDS)).await;
+            (
+                cors,
+                AppError::Unavailable("sandbox fault: the partner hung".into()),
+            )
+                .into_response()
+        }
+        FaultMode::Malformed => {
+            let mut headers = cors;
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            (
+                StatusCode::CREATED,
+                headers,
+                "{\"session_id\": \"cs_malformed\", \"status\": ",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn get_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let now = state.now().0;
+    let lookup = id.clone();
+    let session = match state.store(move |store| store.session(&lookup)).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return AppError::NotFound(format!("no checkout session {id}")).into_response(),
+        Err(error) => return error.into_response(),
+    };
+    // An open session past its time expires now rather than at the next scheduler tick.
+    let session = if session.status == "open" && session.expires_at <= now {
+        let lookup = id.clone();
+        match state
+            .store(move |store| {
+                store
+                    .expire_due_sessions(now)
+                    .and_then(|_| store.session(&lookup))
+            })
+            .await
+        {
+            Ok(Some(session)) => {
+                state.outbox_changed();
+                session
+            }
+            Ok(None) => {
+                return AppError::NotFound(format!("no checkout session {id}")).into_response();
+            }
+            Err(error) => return error.into_response(),
+        }
+    } else {
+        session
+    };
+    let listing_id = session.listing_id.clone();
+    let allowed = match state.store(move |store| store.listing(&listing_id)).await {
+        Ok(listing) => listing
+            .map(|listing| listing.allowed_origins)
+            .unwrap_or_default(),
+        Err(error) => return error.into_response(),
+    };
+    let cors = match cors_for_listing(&headers, &allowed) {
+        Ok(cors) => cors,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let body = CheckoutSessionState {
+        session_id: session.id.clone(),
+        status: status_name(&session.status),
+        amount: session.amount,
+        currency: session.currency.clone(),
+        server_time: mighty_core::Timestamp(now).to_rfc3339(),
+        subscription_id: session.subscription_id.clone(),
+        customer_token: session.customer_token.clone(),
+    };
+    (cors, Json(body)).into_response()
+}
+
+pub async fn preflight(headers: HeaderMap) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        preflight_headers(&headers, "GET, POST, OPTIONS"),
+    )
+        .into_response()
+}

@@ -1,0 +1,157 @@
+//! `POST /v1/listings/{id}/creator-links {"handle", "page"?}`: a signed creator link (SPEC
+//! section 5) for one of the listing's creators; `DELETE /v1/listings/{id}/creator-links/{handle}`
+//! revokes every link issued to that creator so far.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mighty_core::signing::CreatorToken;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::{JsonBody, SellerAuth, preflight_headers, public_base};
+
+#[derive(Deserialize)]
+pub struct NewLink {
+    handle: String,
+    /// The directory page the link points at (default: this server's demo directory).
+    page: Option<String>,
+}
+
+async fn owned_listing(
+    state: &AppState,
+    seller_id: &str,
+    id: &str,
+) -> Result<mighty_core::Listing, AppError> {
+    let lookup = id.to_string();
+    let stored = state
+        .store(move |store| store.listing(&lookup))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no listing \"{id}\"")))?;
+    if stored.seller_id != seller_id {
+        return Err(AppError::Forbidden(format!(
+            "listing \"{id}\" is not yours"
+        )));
+    }
+    mighty_core::parse_listing(&stored.document.to_string())
+        .map_err(|errors| AppError::Internal(errors.to_string()))
+}
+
+/// `page` with `mighty_creator` and `mighty_token` set (replacing earlier ones).
+pub fn creator_link(page: &str, handle: &str, token: &str) -> String {
+    let (base, fragment) = match page.split_once('#') {
+        Some((base, fragment)) => (base, format!("#{fragment}")),
+        None => (page, String::new()),
+    };
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    let mut parameters: Vec<&str> = query
+        .split('&')
+        .filter(|part| {
+            !part.is_empty()
+                && !part.starts_with("mighty_creator=")
+                && !part.starts_with("mighty_token=")
+        })
+        .collect();
+    let creator = format!("mighty_creator={handle}");
+    let token = format!("mighty_token={token}");
+    parameters.push(&creator);
+    parameters.push(&token);
+    format!("{path}?{}{fragment}", parameters.join("&"))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<NewLink>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let listing = owned_listing(&state, &seller.id, &id).await?;
+    let handle = body.value.handle.trim().to_string();
+    if !listing
+        .creators
+        .iter()
+        .any(|creator| creator.handle == handle)
+    {
+        let known: Vec<&str> = listing
+            .creators
+            .iter()
+            .map(|creator| creator.handle.as_str())
+            .collect();
+        return Err(AppError::invalid(
+            "handle",
+            format!(
+                "\"{handle}\" is not a creator of \"{id}\" (its creators: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    }
+    let page = match body.value.page {
+        Some(page) if mighty_core::url::origin(&page).is_some() => page,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "page",
+                "must be an absolute http(s) URL of the directory page",
+            ));
+        }
+        None => format!("{}/", public_base(&state, &headers)),
+    };
+    let token = CreatorToken::issue(state.link_key(), &listing.id, &handle, state.now().0);
+    let url = creator_link(&page, &handle, &token);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "url": url, "handle": handle, "listing_id": listing.id })),
+    ))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Path((id, handle)): Path<(String, String)>,
+) -> Result<Json<Value>, AppError> {
+    owned_listing(&state, &seller.id, &id).await?;
+    let now = state.now().0;
+    let (listing, creator) = (id.clone(), handle.clone());
+    state
+        .store(move |store| store.revoke_creator_links(&listing, &creator, now))
+        .await?;
+    Ok(Json(
+        json!({ "listing_id": id, "handle": handle, "revoked_at": mighty_core::Timestamp(now).to_rfc3339() }),
+    ))
+}
+
+pub async fn preflight(headers: HeaderMap) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        preflight_headers(&headers, "POST, OPTIONS"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::creator_link;
+
+    #[test]
+    fn links_carry_the_creator_and_token() {
+        assert_eq!(
+            creator_link("https://d.example/lyon", "ana", "t1"),
+            "https://d.example/lyon?mighty_creator=ana&mighty_token=t1"
+        );
+        assert_eq!(
+            creator_link(
+                "https://d.example/lyon?utm_source=ig&mighty_creator=old#shop",
+                "ana",
+                "t1"
+            ),
+            "https://d.example/lyon?utm_source=ig&mighty_creator=ana&mighty_token=t1#shop"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! `GET /v1/listings/{id}` (the document with live drop stock and `server_time`, CORS-limited
+//! to the listing's `allowed_origins`) and `PUT /v1/listings/{id}` (a seller creates or
+//! replaces a listing, validated by core).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::{RawBody, SellerAuth, cors_for_listing, preflight_headers};
+
+/// A listing document checked for storage.
+pub struct PreparedListing {
+    pub id: String,
+    /// The document without `allowed_origins` (unknown fields kept).
+    pub document: Value,
+    pub allowed_origins: Vec<String>,
+    pub inventory: Option<i64>,
+}
+
+/// Validates a stored-form document (listing + `allowed_origins`) with core; `path_id` is the
+/// id of the URL, which the document's `id` must equal (or take when absent).
+pub fn prepare_listing(text: &str, path_id: Option<&str>) -> Result<PreparedListing, AppError> {
+    let mut document: Value = serde_json::from_str(text)
+        .map_err(|error| AppError::Malformed(format!("the body is not valid JSON: {error}")))?;
+    let Some(object) = document.as_object_mut() else {
+        return Err(AppError::invalid(
+            "",
+            "the body must be a listing document (a JSON object)",
+        ));
+    };
+    match (object.get("id").and_then(Value::as_str), path_id) {
+        (Some(id), Some(path_id)) if id != path_id => {
+            return Err(AppError::invalid(
+                "id",
+                format!("\"{id}\" differs from the URL's listing id \"{path_id}\""),
+            ));
+        }
+        (None, Some(path_id)) => {
+            object.insert("id".into(), Value::String(path_id.to_string()));
+        }
+        _ => {}
+    }
+    let allowed_origins = match object.remove("allowed_origins") {
+        None => {
+            return Err(AppError::invalid(
+                "allowed_origins",
+                "is missing; list the directory origins that may embed this listing, e.g. [\"https://directory.example\"], or [\"*\"] for any",
+            ));
+        }
+        Some(Value::Array(items)) => {
+            let mut origins = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                let Some(text) = item.as_str() else {
+                    return Err(AppError::invalid(
+                        format!("allowed_origins[{index}]"),
+                        "must be a string such as \"https://directory.example\"",
+                    ));
+                };
+                let origin = if text == "*" {
+                    Some("*".to_string())
+                } else {
+                    mighty_core::url::origin(text)
+                        .filter(|origin| origin == &text.trim_end_matches('/').to_ascii_lowercase())
+                };
+                match origin {
+                    Some(origin) => origins.push(origin),
+                    None => {
+                        return Err(AppError::invalid(
+                            format!("allowed_origins[{index}]"),
+                            format!(
+                                "\"{text}\" is not an origin; write scheme and host only, e.g. \"https://directory.example\""
+                            ),
+                        ));
+                    }
+                }
+            }
+            origins
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "allowed_origins",
+                "must be a list of origins",
+            ));
+        }
+    };
+    let listing = mighty_core::parse_listing(&document.to_string()).map_err(|errors| {
+        let first = errors.first();
+        AppError::invalid(first.at.clone(), errors.to_string())
+    })?;
+    Ok(PreparedListing {
+        id: listing.id.clone(),
+        document,
+        allowed_origins,
+        inventory: listing.drop.map(|drop| drop.inventory as i64),
+    })
+}
+
+pub async fn get_listing(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lookup = id.clone();
+    let stored = match state.store(move |store| store.listing(&lookup)).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return AppError::NotFound(format!("no listing \"{id}\"")).into_response(),
+        Err(error) => return error.into_response(),
+    };
+    let cors = match cors_for_listing(&headers, &stored.allowed_origins) {
+        Ok(cors) => cors,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let mut document = stored.document;
+    if let Some(object) = document.as_object_mut() {
+        object.insert(
+            "server_time".into(),
+            Value::String(state.now().to_rfc3339()),
+        );
+        object.insert("test_mode".into(), Value::Bool(true));
+        if let (Some(stock), Some(drop)) = (
+            stored.stock,
+            object.get_mut("drop").and_then(Value::as_object_mut),
+        ) {
+            drop.insert("remaining".into(), Value::from(stock.remaining().max(0)));
+        }
+    }
+    let mut response = (cors, Json(document)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub async fn put_listing(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, AppError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::Malformed("the body is not UTF-8".into()))?;
+    let prepared = prepare_listing(text, Some(&id))?;
+    let now = state.now().0;
+    let seller_id = seller.id.clone();
+    let (document, origins, inventory) = (
+        prepared.document.clone(),
+        prepared.allowed_origins.clone(),
+        prepared.inventory,
+    );
+    let created = state
+        .store(move |store| store.put_listing(&seller_id, &id, &document, &origins, inventory, now))
+        .await
+        .map_err(|error| match error {
+            AppError::Conflict { message, .. } if message.contains("another seller") => {
+                AppError::Forbidden(message)
+            }
+            other => other,
+        })?;
+    let mut stored = prepared.document;
+    if let Some(object) = stored.as_object_mut() {
+        object.insert(
+            "allowed_origins".into(),
+            Value::from(prepared.allowed_origins),
+        );
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(stored)).into_response())
+}
+
+pub async fn preflight(headers: HeaderMap) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        preflight_headers(&headers, "GET, OPTIONS"),
+    )
+        .into_response()
+}

@@ -1,0 +1,41 @@
+//! `GET /v1/orders` (the seller's paid orders, with attribution) and
+//! `POST /v1/orders/{id}/refund` (webhook `order.refunded`).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::SellerAuth;
+use crate::store::Order;
+
+#[derive(Deserialize)]
+pub struct OrderFilter {
+    listing: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Query(filter): Query<OrderFilter>,
+) -> Result<Json<Value>, AppError> {
+    let orders = state
+        .store(move |store| store.orders(&seller.id, filter.listing.as_deref()))
+        .await?;
+    Ok(Json(json!({ "orders": orders })))
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, AppError> {
+    let now = state.now().0;
+    let refunded = state
+        .store(move |store| store.refund_order(&seller.id, &id, now))
+        .await?;
+    state.outbox_changed();
+    Ok(Json(refunded))
+}

@@ -1,0 +1,98 @@
+//! Sandbox controls for sellers testing an integration: move the clock forward
+//! (`POST /sandbox/clock/advance`, renewals and expiries follow) and arm faults on a
+//! listing's next checkout requests (`POST /sandbox/faults`).
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::config::Mode;
+use crate::error::AppError;
+use crate::http::{JsonBody, SellerAuth};
+use crate::store::FaultMode;
+
+/// The longest single clock move: a bit over a year.
+const MAX_ADVANCE_SECONDS: i64 = 400 * 86_400;
+
+#[derive(Deserialize)]
+pub struct Advance {
+    seconds: i64,
+}
+
+fn sandbox_only(state: &AppState) -> Result<(), AppError> {
+    match state.config().mode {
+        Mode::Sandbox => Ok(()),
+    }
+}
+
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    SellerAuth(_seller): SellerAuth,
+    body: JsonBody<Advance>,
+) -> Result<Json<Value>, AppError> {
+    sandbox_only(&state)?;
+    let seconds = body.value.seconds;
+    if !(1..=MAX_ADVANCE_SECONDS).contains(&seconds) {
+        return Err(AppError::invalid(
+            "seconds",
+            format!("must be from 1 to {MAX_ADVANCE_SECONDS} (the clock only moves forward)"),
+        ));
+    }
+    let offset = state
+        .store(move |store| store.advance_clock(seconds))
+        .await?;
+    state.clock().set_offset(offset);
+    let report = crate::scheduler::tick(&state).await?;
+    Ok(Json(json!({
+        "now": state.now().to_rfc3339(), "offset_seconds": offset,
+        "expired_sessions": report.expired_sessions, "renewals": report.renewals,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct NewFault {
+    listing_id: String,
+    mode: String,
+    count: i64,
+}
+
+pub async fn set_fault(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    body: JsonBody<NewFault>,
+) -> Result<Json<Value>, AppError> {
+    sandbox_only(&state)?;
+    let NewFault {
+        listing_id,
+        mode,
+        count,
+    } = body.value;
+    let mode = FaultMode::parse(&mode).ok_or_else(|| {
+        AppError::invalid(
+            "mode",
+            format!("\"{mode}\" is not a fault; use \"503\", \"429\", \"hang\" or \"malformed\""),
+        )
+    })?;
+    if !(0..=100).contains(&count) {
+        return Err(AppError::invalid("count", "must be from 0 (disarm) to 100"));
+    }
+    let lookup = listing_id.clone();
+    let listing = state
+        .store(move |store| store.listing(&lookup))
+        .await?
+        .ok_or_else(|| AppError::invalid("listing_id", format!("no listing \"{listing_id}\"")))?;
+    if listing.seller_id != seller.id {
+        return Err(AppError::Forbidden(format!(
+            "listing \"{listing_id}\" is not yours"
+        )));
+    }
+    let id = listing_id.clone();
+    state
+        .store(move |store| store.set_fault(&id, mode, count))
+        .await?;
+    Ok(Json(
+        json!({ "listing_id": listing_id, "mode": mode.as_str(), "count": count }),
+    ))
+}

@@ -1,0 +1,264 @@
+//! Subscriptions: `POST /v1/subscriptions/{id}/upgrade` (prorated tier change, SPEC section
+//! 4), `POST /v1/subscriptions/{id}/cancel`, `GET /v1/subscriptions/{id}`. Authorized by the
+//! subscription's customer token or its seller's token.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mighty_core::Timestamp;
+use mighty_core::listing::OfferKind;
+use mighty_core::proration::prorated_amount_due;
+use mighty_core::protocol::{UpgradeRequest, UpgradeResponse};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::{
+    JsonBody, bearer_token, cors_for_listing, idempotency_key, preflight_headers, request_hash,
+};
+use crate::store::{StoredResponse, Subscription};
+
+/// The JSON form of a subscription.
+pub fn subscription_json(subscription: &Subscription) -> Value {
+    json!({
+        "subscription_id": subscription.id, "status": subscription.status, "listing_id": subscription.listing_id,
+        "offer_id": subscription.offer_id, "tier_id": subscription.tier_id, "price": subscription.price,
+        "currency": subscription.currency, "interval": subscription.interval,
+        "current_period_start": Timestamp(subscription.current_period_start).to_rfc3339(),
+        "current_period_end": Timestamp(subscription.current_period_end).to_rfc3339(),
+        "creator": subscription.creator, "creator_verified": subscription.creator_verified,
+        "canceled_at": subscription.canceled_at.map(|at| Timestamp(at).to_rfc3339()),
+    })
+}
+
+/// Loads a subscription the bearer may act on: its customer's token or its seller's.
+async fn authorized(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Subscription, AppError> {
+    let token = bearer_token(headers)
+        .ok_or_else(|| {
+            AppError::Unauthorized(
+                "send the customer token (or the seller token) as Authorization: Bearer <token>"
+                    .into(),
+            )
+        })?
+        .to_string();
+    let lookup = id.to_string();
+    let subscription = state
+        .store(move |store| store.subscription(&lookup))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no subscription {id}")))?;
+    if token == subscription.customer_token {
+        return Ok(subscription);
+    }
+    let seller = state
+        .store(move |store| store.seller_by_token(&token))
+        .await?;
+    match seller {
+        Some(seller) if seller.id == subscription.seller_id => Ok(subscription),
+        Some(_) => Err(AppError::Forbidden(format!(
+            "subscription {id} is not yours"
+        ))),
+        None => Err(AppError::Unauthorized(
+            "the token is not valid for this subscription".into(),
+        )),
+    }
+}
+
+async fn listing_origins(state: &AppState, listing_id: &str) -> Result<Vec<String>, AppError> {
+    let listing_id = listing_id.to_string();
+    Ok(state
+        .store(move |store| store.listing(&listing_id))
+        .await?
+        .map(|listing| listing.allowed_origins)
+        .unwrap_or_default())
+}
+
+/// Changes a subscription to `tier_id` under `key` (shared by the API and the manage page).
+pub async fn change_tier(
+    state: &AppState,
+    subscription: &Subscription,
+    tier_id: &str,
+    key: &str,
+    hash: &str,
+) -> Result<StoredResponse, AppError> {
+    // A key already used answers as it did (or conflicts) before any other check.
+    let (scope, lookup_key) = (format!("upgrade:{}", subscription.id), key.to_string());
+    if let Some((stored_hash, response)) = state
+        .store(move |store| store.stored_response(&scope, &lookup_key))
+        .await?
+    {
+        return if stored_hash == hash {
+            Ok(response)
+        } else {
+            Err(AppError::conflict(
+                "idempotency_conflict",
+                "this Idempotency-Key was used with another body",
+            ))
+        };
+    }
+    let listing_id = subscription.listing_id.clone();
+    let stored = state
+        .store(move |store| store.listing(&listing_id))
+        .await?
+        .ok_or_else(|| AppError::NotFound("the subscription's listing is gone".into()))?;
+    let listing = mighty_core::parse_listing(&stored.document.to_string())
+        .map_err(|errors| AppError::Internal(errors.to_string()))?;
+    let tier = listing
+        .offer(&subscription.offer_id)
+        .and_then(|offer| match &offer.kind {
+            OfferKind::Retainer(retainer) => retainer
+                .tiers
+                .iter()
+                .find(|tier| tier.id == tier_id)
+                .cloned(),
+            OfferKind::Bundle(_) => None,
+        })
+        .ok_or_else(|| {
+            AppError::invalid(
+                "tier_id",
+                format!(
+                    "retainer \"{}\" has no tier \"{tier_id}\"",
+                    subscription.offer_id
+                ),
+            )
+        })?;
+    if tier.id != subscription.tier_id && tier.price.minor < subscription.price {
+        return Err(AppError::invalid(
+            "tier_id",
+            format!("\"{tier_id}\" costs less than the current tier: only upgrades are offered"),
+        ));
+    }
+    let now = state.now();
+    let (subscription_id, tier_id, key, hash) = (
+        subscription.id.clone(),
+        tier.id.clone(),
+        key.to_string(),
+        hash.to_string(),
+    );
+    let new_price = tier.price.minor;
+    let result = state
+        .store(move |store| {
+            store.change_tier(
+                &subscription_id,
+                &key,
+                &hash,
+                &tier_id,
+                new_price,
+                &|current| {
+                    prorated_amount_due(
+                        current.price,
+                        new_price,
+                        Timestamp(current.current_period_start),
+                        Timestamp(current.current_period_end),
+                        now,
+                    )
+                },
+                now.0,
+                &|updated, amount_due| {
+                    let body = UpgradeResponse {
+                        subscription_id: updated.id.clone(),
+                        tier_id: updated.tier_id.clone(),
+                        amount_due,
+                    };
+                    StoredResponse {
+                        status: 200,
+                        body: serde_json::to_string(&body).unwrap_or_default(),
+                    }
+                },
+            )
+        })
+        .await;
+    state.outbox_changed();
+    match result {
+        Ok(response) => Ok(response),
+        Err(AppError::Conflict { message, .. }) if message == "idempotency_conflict" => {
+            Err(AppError::conflict(
+                "idempotency_conflict",
+                "this Idempotency-Key was used with another body",
+            ))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<UpgradeRequest>,
+) -> Response {
+    let result = async {
+        let subscription = authorized(&state, &headers, &id).await?;
+        let key = idempotency_key(&headers)?;
+        change_tier(
+            &state,
+            &subscription,
+            &body.value.tier_id,
+            &key,
+            &request_hash(&body.raw),
+        )
+        .await
+        .map(|response| (subscription, response))
+    }
+    .await;
+    let origins = match &result {
+        Ok((subscription, _)) => listing_origins(&state, &subscription.listing_id)
+            .await
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let cors = cors_for_listing(&headers, &origins).unwrap_or_else(|(cors, _)| cors);
+    match result {
+        Ok((_, response)) => {
+            let mut headers = cors;
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            (
+                StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK),
+                headers,
+                response.body,
+            )
+                .into_response()
+        }
+        Err(error) => (cors, error).into_response(),
+    }
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let subscription = authorized(&state, &headers, &id).await?;
+    let now = state.now().0;
+    let canceled = state
+        .store(move |store| store.cancel_subscription(&subscription.id, now))
+        .await?;
+    state.outbox_changed();
+    let origins = listing_origins(&state, &canceled.listing_id).await?;
+    let cors = cors_for_listing(&headers, &origins).unwrap_or_else(|(cors, _)| cors);
+    Ok((cors, Json(subscription_json(&canceled))).into_response())
+}
+
+pub async fn get_subscription(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let subscription = authorized(&state, &headers, &id).await?;
+    Ok(Json(subscription_json(&subscription)))
+}
+
+pub async fn preflight(headers: HeaderMap) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        preflight_headers(&headers, "POST, OPTIONS"),
+    )
+        .into_response()
+}

@@ -1,0 +1,48 @@
+//! Time-driven work: open checkout sessions expire after 30 minutes (their drop stock comes
+//! back), and subscriptions renew at the end of each period. Runs every few seconds, and at
+//! once when the sandbox clock moves.
+
+use std::time::Duration;
+
+use crate::AppState;
+use crate::error::AppError;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TickReport {
+    pub expired_sessions: usize,
+    pub renewals: usize,
+}
+
+pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
+    // Another instance may have moved the shared sandbox clock.
+    if let Some(offset) = state
+        .store(|store| store.setting("clock_offset"))
+        .await?
+        .and_then(|value| value.parse().ok())
+    {
+        state.clock().set_offset(offset);
+    }
+    let now = state.now().0;
+    let expired_sessions = state
+        .store(move |store| store.expire_due_sessions(now))
+        .await?;
+    let renewals = state
+        .store(move |store| store.renew_due_subscriptions(now))
+        .await?;
+    if expired_sessions + renewals > 0 {
+        state.outbox_changed();
+    }
+    Ok(TickReport {
+        expired_sessions,
+        renewals,
+    })
+}
+
+pub async fn run_forever(state: AppState) {
+    loop {
+        if let Err(error) = tick(&state).await {
+            tracing::warn!(%error, "scheduler tick failed");
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}

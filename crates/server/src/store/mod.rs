@@ -1,0 +1,348 @@
+//! Storage: every durable fact of the reference server, behind one `Store` whose methods speak
+//! in domain types (sessions, orders, subscriptions, outbox events), never in driver types.
+//! Handlers never see SQL, so PostgreSQL (for several instances on one database) comes as a
+//! second backend behind these same methods. Each method that changes several tables does
+//! so in one transaction: a paid session, its order, its subscription and the webhook events
+//! that report them are committed together or not at all.
+//!
+//! Today's backend is SQLite (a file, WAL mode, one serialized writer), through `rusqlite`.
+//! Methods are synchronous; handlers call them through [`crate::AppState::store`], which runs
+//! them on the blocking pool.
+
+mod sqlite;
+
+use serde::Serialize;
+
+pub use sqlite::Store;
+
+/// A storage failure: the driver's message (for the log) and whether it was a conflict.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Backend(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Backend(error.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where the data lives, from `DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(std::path::PathBuf),
+    /// `:memory:` (tests).
+    SqliteMemory,
+}
+
+impl DatabaseUrl {
+    /// `sqlite:mighty.db`, `sqlite://path/to.db`, a plain path, or `sqlite::memory:`.
+    pub fn parse(text: &str) -> Result<DatabaseUrl, String> {
+        if text == "sqlite::memory:" || text == ":memory:" {
+            return Ok(DatabaseUrl::SqliteMemory);
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Err("DATABASE_URL: PostgreSQL is not available yet in this build; use an SQLite file such as sqlite:mighty.db".to_string());
+        }
+        let path = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .unwrap_or(text);
+        if path.is_empty() || path.contains("://") {
+            return Err(format!(
+                "DATABASE_URL={text:?} is not understood; use sqlite:mighty.db (a file path)"
+            ));
+        }
+        Ok(DatabaseUrl::Sqlite(path.into()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Seller {
+    pub id: String,
+    pub name: String,
+}
+
+/// A listing as stored: the document as the seller wrote it (unknown fields kept), who owns
+/// it, which origins may embed it, and its drop stock.
+#[derive(Debug, Clone)]
+pub struct StoredListing {
+    pub seller_id: String,
+    pub document: serde_json::Value,
+    pub allowed_origins: Vec<String>,
+    pub stock: Option<Stock>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stock {
+    pub inventory: i64,
+    pub sold: i64,
+    pub reserved: i64,
+}
+
+impl Stock {
+    pub fn remaining(&self) -> i64 {
+        self.inventory - self.sold - self.reserved
+    }
+}
+
+/// Who brought the buyer, as stored on sessions, orders and subscriptions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoredAttribution {
+    /// The `attribution` object the widget sent (JSON).
+    pub raw: serde_json::Value,
+    pub creator: Option<String>,
+    /// Whether the server verified the creator's signed link token.
+    pub creator_verified: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfferKindName {
+    Bundle,
+    Retainer,
+}
+
+impl OfferKindName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferKindName::Bundle => "bundle",
+            OfferKindName::Retainer => "retainer",
+        }
+    }
+}
+
+/// A checkout session about to be created.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub listing_id: String,
+    pub seller_id: String,
+    pub offer_id: String,
+    pub tier_id: Option<String>,
+    pub quantity: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub kind: OfferKindName,
+    pub interval: Option<String>,
+    pub ships: bool,
+    pub attribution: StoredAttribution,
+    pub return_url: String,
+    pub redirect_url: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The drop window this offer is gated by (bundles of a listing with a drop).
+    pub drop_window: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub id: String,
+    pub listing_id: String,
+    pub seller_id: String,
+    pub offer_id: String,
+    pub tier_id: Option<String>,
+    pub quantity: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub kind: String,
+    pub interval: Option<String>,
+    pub ships: bool,
+    pub attribution: StoredAttribution,
+    pub return_url: String,
+    pub redirect_url: String,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub paid_at: Option<i64>,
+    pub email: Option<String>,
+    pub card_last4: Option<String>,
+    pub failure_reason: Option<String>,
+    pub subscription_id: Option<String>,
+    pub customer_token: Option<String>,
+}
+
+/// An answer stored under an idempotency key, returned again on replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// What creating a session came to.
+#[derive(Debug, Clone)]
+pub enum CreateSessionOutcome {
+    Created(Session),
+    /// The key was used before with the same body: the stored answer.
+    Replayed(StoredResponse),
+    /// The key was used before with another body.
+    IdempotencyConflict,
+    SoldOut,
+    DropClosed,
+}
+
+/// What the shopper gave on the pay page, once checked.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub email: String,
+    pub card_last4: String,
+    pub shipping: Option<serde_json::Value>,
+}
+
+/// What a payment attempt came to.
+#[derive(Debug, Clone)]
+pub enum PaymentOutcome {
+    Paid(Session),
+    Declined(Session),
+    /// The session was not open (already paid, failed or expired).
+    NotOpen(Session),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: String,
+    pub kind: String,
+    pub session_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub listing_id: String,
+    pub offer_id: String,
+    pub tier_id: Option<String>,
+    pub quantity: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub email: Option<String>,
+    pub shipping: Option<serde_json::Value>,
+    pub attribution: serde_json::Value,
+    pub creator: Option<String>,
+    pub creator_verified: bool,
+    pub customer: Option<String>,
+    pub status: String,
+    pub created_at: String,
+    pub refunded_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscription {
+    pub id: String,
+    pub listing_id: String,
+    pub offer_id: String,
+    pub tier_id: String,
+    pub price: i64,
+    pub currency: String,
+    pub interval: String,
+    pub status: String,
+    #[serde(skip)]
+    pub customer_token: String,
+    #[serde(skip)]
+    pub seller_id: String,
+    pub email: Option<String>,
+    pub creator: Option<String>,
+    pub creator_verified: bool,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub created_at: i64,
+    pub canceled_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub url: String,
+    #[serde(skip)]
+    pub secret: String,
+    #[serde(skip)]
+    pub seller_id: String,
+}
+
+/// A webhook event waiting in the outbox for one endpoint.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub outbox_id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub url: String,
+    pub secret: String,
+    pub endpoint_id: String,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryAttempt {
+    pub event_id: String,
+    pub event_type: String,
+    pub attempted_at: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEntry {
+    pub event_id: String,
+    pub event_type: String,
+    pub attempts: i64,
+    pub delivered: bool,
+    pub gave_up: bool,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A webhook event to record in the outbox of every endpoint of `seller_id`.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seller_id: String,
+    pub event_type: &'static str,
+    pub data: serde_json::Value,
+}
+
+/// A sandbox fault armed for a listing's next checkout requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    ServiceUnavailable,
+    TooManyRequests,
+    Hang,
+    Malformed,
+}
+
+impl FaultMode {
+    pub fn parse(text: &str) -> Option<FaultMode> {
+        match text {
+            "503" => Some(FaultMode::ServiceUnavailable),
+            "429" => Some(FaultMode::TooManyRequests),
+            "hang" => Some(FaultMode::Hang),
+            "malformed" => Some(FaultMode::Malformed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultMode::ServiceUnavailable => "503",
+            FaultMode::TooManyRequests => "429",
+            FaultMode::Hang => "hang",
+            FaultMode::Malformed => "malformed",
+        }
+    }
+}
+
+/// A random identifier with a readable prefix: `cs_3f9a...` (128 bits).
+pub fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    format!("{prefix}_{}", mighty_core::signing::hex(&bytes))
+}
+
+/// SHA-256 of a secret, as stored (tokens are never stored in clear).
+pub fn hash_secret(secret: &str) -> String {
+    use sha2::Digest;
+    mighty_core::signing::hex(&sha2::Sha256::digest(secret.as_bytes()))
+}

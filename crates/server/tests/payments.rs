@@ -1,0 +1,501 @@
+//! The hosted pay page, orders and refunds, subscriptions with upgrades and renewals, the
+//! manage page, and creator-link attribution — without a socket.
+
+mod support;
+
+use axum::http::{Method, StatusCode, header};
+use serde_json::json;
+use support::{SELLER, TestServer};
+
+#[tokio::test]
+async fn the_pay_page_is_an_accessible_form_with_autocomplete_tokens() {
+    let server = TestServer::with_listing().await;
+    let id = server.open_session("trio", None).await;
+    let page = server.get(&format!("/pay/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'self'")
+    );
+    let html = page.text();
+    assert!(html.contains("Test mode"));
+    for token in [
+        "\"email\"",
+        "\"cc-name\"",
+        "\"cc-number\"",
+        "\"cc-exp\"",
+        "\"cc-csc\"",
+        "\"shipping address-line1\"",
+        "\"shipping postal-code\"",
+    ] {
+        assert!(
+            html.contains(&format!("autocomplete={token}")),
+            "missing autocomplete {token}"
+        );
+    }
+    assert!(html.contains("<label for=\"cc-number\">"));
+    // A bundle that does not ship asks no address.
+    let digital = server
+        .checkout(
+            "digital",
+            &TestServer::checkout_body("club", Some("monthly"), 1),
+        )
+        .await
+        .json();
+    let html = server
+        .get(&format!("/pay/{}", digital["session_id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(!html.contains("shipping address-line1"));
+}
+
+#[tokio::test]
+async fn a_good_card_pays_makes_an_order_and_shows_a_receipt() {
+    let server = TestServer::with_listing().await;
+    let id = server.open_session("trio", None).await;
+    let receipt = server
+        .pay(&id, "4242 4242 4242 4242", TestServer::SHIPPING)
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    let html = receipt.text();
+    assert!(html.contains("Payment received"));
+    assert!(html.contains("•••• 4242"));
+    assert!(
+        !html.contains("4242 4242 4242 4242") && !html.contains("4242424242424242"),
+        "only the last four digits are shown"
+    );
+    assert!(html.contains(&format!(
+        "https://directory.example/lyon?mighty_listing=candle-trio&amp;mighty_session={id}"
+    )));
+
+    let state = server
+        .get(&format!("/v1/checkout/sessions/{id}"))
+        .await
+        .json();
+    assert_eq!(state["status"], "paid");
+    let orders = server.seller_get("/v1/orders").await.json();
+    let order = &orders["orders"][0];
+    assert_eq!(
+        (
+            order["amount"].as_i64(),
+            order["kind"].as_str(),
+            order["status"].as_str()
+        ),
+        (Some(2400), Some("purchase"), Some("paid"))
+    );
+    assert_eq!(order["shipping"]["city"], "Lyon");
+    assert_eq!(order["attribution"]["variant"], "ana");
+    assert_eq!(
+        (
+            order["creator"].as_str(),
+            order["creator_verified"].as_bool()
+        ),
+        (Some("ana"), Some(false))
+    );
+    // Paying again is refused: the session is no longer open.
+    let again = server
+        .pay(&id, "4242424242424242", TestServer::SHIPPING)
+        .await;
+    assert!(again.text().contains("Payment received"));
+    assert_eq!(
+        server.seller_get("/v1/orders").await.json()["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn declines_fail_the_session_and_field_errors_show_next_to_their_field() {
+    let server = TestServer::with_listing().await;
+    let id = server.open_session("trio", None).await;
+    let bad_luhn = server
+        .pay(&id, "4242 4242 4242 4241", TestServer::SHIPPING)
+        .await;
+    assert_eq!(bad_luhn.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad_luhn.text();
+    assert!(html.contains("id=\"cc-number-error\">This card number is not valid"));
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"cc-number-error\""));
+    assert!(
+        html.contains("value=\"ana@example.com\""),
+        "what the shopper typed is kept"
+    );
+    let expired = server
+        .pay(
+            &id,
+            "4242424242424242",
+            &[
+                ("cc-exp", "01/20"),
+                TestServer::SHIPPING[0],
+                TestServer::SHIPPING[1],
+                TestServer::SHIPPING[2],
+                TestServer::SHIPPING[3],
+                TestServer::SHIPPING[4],
+            ],
+        )
+        .await;
+    assert!(expired.text().contains("This card has expired."));
+    assert_eq!(
+        server
+            .get(&format!("/v1/checkout/sessions/{id}"))
+            .await
+            .json()["status"],
+        "open"
+    );
+
+    let declined = server
+        .pay(&id, "4000 0000 0000 0002", TestServer::SHIPPING)
+        .await;
+    assert!(declined.text().contains("The card was declined"));
+    assert_eq!(
+        server
+            .get(&format!("/v1/checkout/sessions/{id}"))
+            .await
+            .json()["status"],
+        "failed"
+    );
+
+    let other = server.open_session("trio", None).await;
+    let insufficient = server
+        .pay(&other, "4000000000009995", TestServer::SHIPPING)
+        .await;
+    assert!(insufficient.text().contains("insufficient funds"));
+    assert!(
+        server.seller_get("/v1/orders").await.json()["orders"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn refunds_are_recorded_once() {
+    let server = TestServer::with_listing().await;
+    let id = server.open_session("trio", None).await;
+    server
+        .pay(&id, "4242424242424242", TestServer::SHIPPING)
+        .await;
+    let order_id = server.seller_get("/v1/orders").await.json()["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refunded = server
+        .seller_post(&format!("/v1/orders/{order_id}/refund"), json!({}))
+        .await;
+    assert_eq!(refunded.status, StatusCode::OK);
+    assert_eq!(refunded.json()["status"], "refunded");
+    let again = server
+        .seller_post(&format!("/v1/orders/{order_id}/refund"), json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        server
+            .seller_post("/v1/orders/ord_nope/refund", json!({}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        server
+            .request(Method::GET, "/v1/orders", &[], None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Buys the `monthly` tier and returns (subscription id, customer token).
+async fn buy_membership(server: &TestServer) -> (String, String) {
+    let id = server.open_session("club", Some("monthly")).await;
+    let receipt = server.pay(&id, "4242424242424242", &[]).await;
+    assert!(
+        receipt.text().contains("Payment received"),
+        "{}",
+        receipt.text()
+    );
+    let state = server
+        .get(&format!("/v1/checkout/sessions/{id}"))
+        .await
+        .json();
+    (
+        state["subscription_id"].as_str().unwrap().to_string(),
+        state["customer_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn upgrade(
+    server: &TestServer,
+    subscription: &str,
+    token: &str,
+    key: &str,
+    tier: &str,
+) -> support::Response {
+    server
+        .request(
+            Method::POST,
+            &format!("/v1/subscriptions/{subscription}/upgrade"),
+            &[
+                ("authorization", &format!("Bearer {token}")),
+                ("idempotency-key", key),
+            ],
+            Some(json!({ "tier_id": tier }).to_string()),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_retainer_upgrade_prorates_and_never_makes_a_second_subscription() {
+    let server = TestServer::with_listing().await;
+    let (subscription, token) = buy_membership(&server).await;
+    let details = server
+        .request(
+            Method::GET,
+            &format!("/v1/subscriptions/{subscription}"),
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await
+        .json();
+    let (start, end) = (
+        mighty_core::Timestamp::parse_rfc3339(details["current_period_start"].as_str().unwrap())
+            .unwrap(),
+        mighty_core::Timestamp::parse_rfc3339(details["current_period_end"].as_str().unwrap())
+            .unwrap(),
+    );
+    // Ten days into the month.
+    server.advance_clock(10 * 86_400).await;
+    let expected_due =
+        mighty_core::proration::prorated_amount_due(1500, 2500, start, end, server.state.now());
+    let response = upgrade(&server, &subscription, &token, "up-1", "plus").await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let body = response.json();
+    assert_eq!(
+        (body["subscription_id"].as_str(), body["tier_id"].as_str()),
+        (Some(subscription.as_str()), Some("plus"))
+    );
+    assert_eq!(body["amount_due"].as_i64(), Some(expected_due));
+    assert!(expected_due > 0 && expected_due < 1000);
+
+    let replay = upgrade(&server, &subscription, &token, "up-1", "plus").await;
+    assert_eq!(replay.json(), body);
+    let conflict = upgrade(&server, &subscription, &token, "up-1", "monthly").await;
+    assert_eq!(conflict.error_code(), "idempotency_conflict");
+    let same_tier = upgrade(&server, &subscription, &token, "up-2", "plus").await;
+    assert_eq!(same_tier.status, StatusCode::CONFLICT);
+    let downgrade = upgrade(&server, &subscription, &token, "up-3", "monthly").await;
+    assert_eq!(downgrade.json()["error"]["field"], "tier_id");
+
+    let orders = server.seller_get("/v1/orders").await.json();
+    let kinds: Vec<&str> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| order["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["purchase", "upgrade"]);
+    let subscriptions: std::collections::HashSet<&str> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|order| order["subscription_id"].as_str())
+        .collect();
+    assert_eq!(subscriptions.len(), 1, "one subscription, changed in place");
+}
+
+#[tokio::test]
+async fn renewals_follow_the_sandbox_clock_and_a_second_upgrade_prorates_the_new_period() {
+    let mut document = support::listing("candle-trio", None);
+    document["offers"][1]["tiers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "id": "max", "name": "Max", "price": 4000, "interval": "month" }));
+    let server = TestServer::new().await;
+    server.put_listing("candle-trio", document).await;
+    let (subscription, token) = buy_membership(&server).await;
+    assert_eq!(
+        upgrade(&server, &subscription, &token, "first", "plus")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let advanced = server.advance_clock(32 * 86_400).await.json();
+    assert_eq!(advanced["renewals"], 1);
+    let details = server
+        .request(
+            Method::GET,
+            &format!("/v1/subscriptions/{subscription}"),
+            &[("authorization", &format!("Bearer {SELLER}"))],
+            None,
+        )
+        .await
+        .json();
+    let start =
+        mighty_core::Timestamp::parse_rfc3339(details["current_period_start"].as_str().unwrap())
+            .unwrap();
+    let end =
+        mighty_core::Timestamp::parse_rfc3339(details["current_period_end"].as_str().unwrap())
+            .unwrap();
+    assert!(start <= server.state.now() && server.state.now() < end);
+    let expected =
+        mighty_core::proration::prorated_amount_due(2500, 4000, start, end, server.state.now());
+    let second = upgrade(&server, &subscription, &token, "second", "max")
+        .await
+        .json();
+    assert_eq!(second["amount_due"].as_i64(), Some(expected));
+
+    let orders = server.seller_get("/v1/orders").await.json();
+    let summary: Vec<(String, i64)> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| {
+            (
+                order["kind"].as_str().unwrap().to_string(),
+                order["amount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(summary[0], ("purchase".to_string(), 1500));
+    assert_eq!(
+        summary[2],
+        ("renewal".to_string(), 2500),
+        "renews at the upgraded price"
+    );
+    assert_eq!(summary[3].0, "upgrade");
+}
+
+#[tokio::test]
+async fn subscriptions_are_protected_and_cancelable_and_have_a_manage_page() {
+    let server = TestServer::with_listing().await;
+    let (subscription, token) = buy_membership(&server).await;
+    let anonymous = server
+        .request(
+            Method::POST,
+            &format!("/v1/subscriptions/{subscription}/upgrade"),
+            &[("idempotency-key", "k")],
+            Some(json!({"tier_id": "plus"}).to_string()),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let wrong = upgrade(&server, &subscription, "cus_wrong", "k", "plus").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let no_key = server
+        .request(
+            Method::POST,
+            &format!("/v1/subscriptions/{subscription}/upgrade"),
+            &[("authorization", &format!("Bearer {token}"))],
+            Some(json!({"tier_id": "plus"}).to_string()),
+        )
+        .await;
+    assert_eq!(no_key.json()["error"]["field"], "Idempotency-Key");
+
+    let page = server.get(&format!("/manage/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Upgrade to Plus"));
+    assert!(page.text().contains("Cancel the membership"));
+    assert_eq!(
+        server.get("/manage/cus_unknown").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let canceled = server
+        .request(
+            Method::POST,
+            &format!("/v1/subscriptions/{subscription}/cancel"),
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await;
+    assert_eq!(canceled.json()["status"], "canceled");
+    assert_eq!(
+        upgrade(&server, &subscription, &token, "after-cancel", "plus")
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert!(
+        !server
+            .get(&format!("/manage/{token}"))
+            .await
+            .text()
+            .contains("Upgrade to")
+    );
+}
+
+#[tokio::test]
+async fn creator_links_verify_only_genuine_tokens() {
+    let server = TestServer::with_listing().await;
+    let link = server
+        .seller_post(
+            "/v1/listings/candle-trio/creator-links",
+            json!({ "handle": "ana", "page": "https://directory.example/lyon" }),
+        )
+        .await;
+    assert_eq!(link.status, StatusCode::CREATED, "{}", link.text());
+    let link = link.json();
+    let token = link["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        link["url"],
+        format!("https://directory.example/lyon?mighty_creator=ana&mighty_token={token}")
+    );
+    let not_a_creator = server
+        .seller_post(
+            "/v1/listings/candle-trio/creator-links",
+            json!({ "handle": "eve" }),
+        )
+        .await;
+    assert_eq!(not_a_creator.json()["error"]["field"], "handle");
+
+    let buy_with = |token: String, key: &'static str| {
+        let server = &server;
+        async move {
+            let mut body = TestServer::checkout_body("trio", None, 1);
+            body["attribution"]["token"] = json!(token);
+            let session = server.checkout(key, &body).await.json()["session_id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            server
+                .pay(&session, "4242424242424242", TestServer::SHIPPING)
+                .await;
+        }
+    };
+    buy_with(token.clone(), "genuine").await;
+    buy_with(token.replace("~ana~", "~theo~"), "tampered").await;
+    let orders = server.seller_get("/v1/orders").await.json();
+    let verified: Vec<(Option<&str>, Option<bool>)> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| {
+            (
+                order["creator"].as_str(),
+                order["creator_verified"].as_bool(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verified,
+        [(Some("ana"), Some(true)), (Some("ana"), Some(false))]
+    );
+
+    let revoked = server
+        .request(
+            Method::DELETE,
+            "/v1/listings/candle-trio/creator-links/ana",
+            &[("authorization", &format!("Bearer {SELLER}"))],
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    buy_with(token, "revoked").await;
+    let orders = server.seller_get("/v1/orders").await.json();
+    assert_eq!(
+        orders["orders"][2]["creator_verified"], false,
+        "a revoked link no longer verifies"
+    );
+}
