@@ -74,14 +74,25 @@ fn free_port() -> Result<u16, String> {
         .port())
 }
 
-/// Starts the server on a free loopback port and waits until it accepts connections.
+/// The seller token the demo and the tests use (printed by `cargo xtask demo`).
+pub const DEMO_SELLER_TOKEN: &str = "msk_demo_seller_token_change_me";
+
+/// Starts the server on a free loopback port, with a fresh database seeded with the demo
+/// listings for [`DEMO_SELLER_TOKEN`], and waits until it accepts connections.
 pub fn start_server(binary: &PathBuf, quiet: bool) -> Result<Server, String> {
     let port = free_port()?;
     let address = format!("127.0.0.1:{port}");
+    let database = workspace_root().join(format!("target/e2e/mighty-{port}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
     let mut command = Command::new(binary);
     command
         .current_dir(workspace_root())
-        .env("MIGHTY_ADDR", &address);
+        .env("MIGHTY_ADDR", &address)
+        .env("DATABASE_URL", format!("sqlite:{}", database.display()))
+        .env("MIGHTY_SELLER_TOKEN", DEMO_SELLER_TOKEN)
+        .env("MIGHTY_SEED_LISTINGS", "www/listings");
     if quiet {
         command.env("RUST_LOG", "warn").stdout(Stdio::null());
     }
@@ -110,12 +121,16 @@ pub fn demo() -> Result<(), String> {
     tools::ensure_node_packages()?;
     dist::build()?.enforce()?;
     let address = std::env::var("MIGHTY_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
-    println!(
-        "xtask: starting the reference server; the demo directory is at http://{address}/ (Ctrl-C stops it)"
-    );
+    let token =
+        std::env::var("MIGHTY_SELLER_TOKEN").unwrap_or_else(|_| DEMO_SELLER_TOKEN.to_string());
+    println!("xtask: starting the reference server (SQLite file mighty.db)");
+    println!("xtask: demo directory:    http://{address}/");
+    println!("xtask: demo seller token: {token}");
     run_command(
         cargo()
             .args(["run", "--package", "mighty-server", "--"])
-            .env("MIGHTY_ADDR", &address),
+            .env("MIGHTY_ADDR", &address)
+            .env("MIGHTY_SELLER_TOKEN", &token)
+            .env("MIGHTY_SEED_LISTINGS", "www/listings"),
     )
 }
