@@ -16,8 +16,9 @@ use crate::store::PendingDelivery;
 pub const RETRY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claimed row is reserved for this instance.
-const LEASE_SECONDS: i64 = 60;
+/// How long a claimed row is reserved for this instance: one attempt's timeout plus a
+/// margin. An instance that dies mid-attempt holds the event no longer than this.
+const LEASE_SECONDS: i64 = 15;
 
 /// Seconds to wait after the `attempts`-th failure: 2 s, 4 s, 8 s, ... capped at one hour.
 pub fn backoff_seconds(attempts: i64) -> i64 {

@@ -2,6 +2,8 @@
 //! and helpers for the requests the tests make.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::path::{Path, PathBuf};
 
 use axum::body::Body;

@@ -1,0 +1,82 @@
+//! An independent webhook receiver for tests: a real HTTP server on a loopback port that
+//! records every delivery and can fail the first N on purpose.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub signature: String,
+    pub event_id_header: String,
+    pub body: Vec<u8>,
+}
+
+impl Delivery {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub deliveries: Arc<Mutex<Vec<Delivery>>>,
+    failures_left: Arc<Mutex<u32>>,
+}
+
+impl Receiver {
+    pub fn received(&self) -> Vec<Delivery> {
+        self.deliveries.lock().unwrap().clone()
+    }
+
+    pub fn types(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .map(|delivery| delivery.json()["type"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    {
+        let mut failures = receiver.failures_left.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    receiver.deliveries.lock().unwrap().push(Delivery {
+        signature: header("mighty-signature"),
+        event_id_header: header("mighty-event-id"),
+        body: body.to_vec(),
+    });
+    StatusCode::NO_CONTENT
+}
+
+/// Starts a receiver on `address` (port 0 for any); fails the first `failures` deliveries.
+pub async fn start(address: SocketAddr, failures: u32) -> (Receiver, SocketAddr) {
+    let receiver = Receiver {
+        deliveries: Arc::default(),
+        failures_left: Arc::new(Mutex::new(failures)),
+    };
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let bound = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (receiver, bound)
+}
