@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: benchmarks that print their tables. The bundle's sizes (the SPEC
+//! `cargo xtask bench`: benchmarks that print their tables. Core (criterion), the server's
+//! listing reads and checkout creation over a socket, the bundle's sizes (the SPEC
 //! section 8 budgets), and the mount benchmark: 50 widgets on one page, in real Chromium,
 //! reporting the time to mount them all and the longest task.
 
@@ -10,6 +11,8 @@ use crate::{dist, tools};
 pub fn run() -> Result<(), String> {
     println!("== core benchmarks (criterion)");
     run_command(cargo().args(["bench", "--package", "mighty-core"]))?;
+    println!("\n== server over a real socket");
+    run_command(cargo().args(["bench", "--package", "mighty-server", "--bench", "http"]))?;
     println!("\n== bundle sizes");
     dist::build()?;
     println!("\n== 50 widgets on one page (headless Chromium)");

@@ -220,16 +220,64 @@ pub fn app(state: AppState) -> Router {
         .route("/manage/{customer_token}/upgrade", post(manage::upgrade))
         .route("/manage/{customer_token}/cancel", post(manage::cancel))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(errors_readable_cross_origin));
     Router::new()
         .merge(static_files::routes(&state.config().root))
         .merge(api)
         .with_state(state)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Past the hang fault's 20 s: a request never holds a connection forever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, std::time::Duration::from_secs(30)))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %request.method(), path = %redacted_path(request.uri().path()))
+        }))
+}
+
+/// The path as logged: credentials that travel in URLs (the shopper's manage link) are
+/// replaced, so logs never carry a secret.
+pub fn redacted_path(path: &str) -> String {
+    match path.strip_prefix("/manage/") {
+        Some(rest) => {
+            let tail = rest
+                .split_once('/')
+                .map(|(_, tail)| format!("/{tail}"))
+                .unwrap_or_default();
+            format!("/manage/[redacted]{tail}")
+        }
+        None => path.to_string(),
+    }
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": mighty_core::VERSION }))
+}
+
+/// Error answers carry no secret, and a widget on another origin must be able to read them
+/// (a 400 or 422 it cannot read looks like a network failure and would be retried): errors
+/// that left a handler without CORS headers get them here.
+async fn errors_readable_cross_origin(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = next.run(request).await;
+    let is_error = response.status().is_client_error() || response.status().is_server_error();
+    if let Some(origin) = origin
+        && is_error
+        && !response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
 }
 
 async fn not_found(uri: axum::http::Uri) -> AppError {

@@ -157,13 +157,18 @@ async fn bad_requests_name_their_field() {
         .request(
             Method::POST,
             "/v1/checkout/sessions",
-            &[("idempotency-key", "k")],
+            &[("idempotency-key", "k"), ("origin", DIRECTORY)],
             Some("{\"listing_id\": ".into()),
         )
         .await;
     assert_eq!(
         (malformed.status, malformed.error_code().as_str()),
         (StatusCode::BAD_REQUEST, "malformed_body")
+    );
+    assert_eq!(
+        malformed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        DIRECTORY,
+        "a widget on another origin can read the error"
     );
     let too_large = server
         .request(

@@ -30,6 +30,19 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn manage_links_are_redacted_in_logs() {
+        assert_eq!(
+            crate::redacted_path("/manage/cus_secret/upgrade"),
+            "/manage/[redacted]/upgrade"
+        );
+        assert_eq!(
+            crate::redacted_path("/manage/cus_secret"),
+            "/manage/[redacted]"
+        );
+        assert_eq!(crate::redacted_path("/v1/orders"), "/v1/orders");
+    }
+
+    #[test]
     fn escapes_html() {
         assert_eq!(
             super::escape_html("<a href=\"x\">Tom & Jo's</a>"),

@@ -1,0 +1,134 @@
+// The sandbox's hosted pay page, driven in Chromium through its standard `autocomplete`
+// fields (SPEC section 7): success, decline, a bad card number, an expired card.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, BASE_URL } from "./support.mjs";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+let keys = 0;
+/** A fresh checkout session for the seeded leather wallet (a bundle that ships). */
+async function openSession() {
+  keys += 1;
+  const response = await fetch(new URL("/v1/checkout/sessions", BASE_URL), {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Idempotency-Key": `pay-e2e-${Date.now()}-${keys}` },
+    body: JSON.stringify({
+      listing_id: "atelier-cuir", offer_id: "wallet", quantity: 1,
+      attribution: { creator: null, token: null, variant: null, page: `${BASE_URL}/` },
+      return_url: `${BASE_URL}/?mighty_listing=atelier-cuir`,
+    }),
+  });
+  assert.equal(response.status, 201, await response.clone().text());
+  return response.json();
+}
+
+/** Page object of the pay page: fields found by their autocomplete tokens. */
+class PayPage {
+  constructor(page) {
+    this.page = page;
+  }
+
+  field(token) {
+    return this.page.locator(`input[autocomplete="${token}"]`);
+  }
+
+  async fill({ number, expiry = "12/34", csc = "123" }) {
+    await this.field("email").fill("shopper@example.com");
+    await this.field("cc-name").fill("Camille Martin");
+    await this.field("cc-number").fill(number);
+    await this.field("cc-exp").fill(expiry);
+    await this.field("cc-csc").fill(csc);
+    await this.field("shipping name").fill("Camille Martin");
+    await this.field("shipping address-line1").fill("12 rue de la République");
+    await this.field("shipping postal-code").fill("69002");
+    await this.field("shipping address-level2").fill("Lyon");
+    await this.field("shipping country-name").fill("France");
+  }
+
+  async submit() {
+    await this.page.getByRole("button", { name: /^Pay / }).click();
+    await this.page.waitForLoadState("domcontentloaded");
+  }
+
+  /** The error shown next to a field, through aria-describedby. */
+  async errorFor(token) {
+    const input = this.field(token);
+    assert.equal(await input.getAttribute("aria-invalid"), "true");
+    const id = await input.getAttribute("aria-describedby");
+    return this.page.locator(`#${id}`).innerText();
+  }
+}
+
+async function sessionStatus(id) {
+  const response = await fetch(new URL(`/v1/checkout/sessions/${id}`, BASE_URL));
+  return (await response.json()).status;
+}
+
+test("a test card pays and ends on a receipt with the way back to the shop", async () => {
+  const session = await openSession();
+  const page = await browser.context.newPage();
+  await page.goto(session.redirect_url);
+  assert.match(await page.locator(".test-mode").innerText(), /test mode/i);
+  const pay = new PayPage(page);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  assert.match(await page.locator("h1").innerText(), /Payment received/);
+  assert.match(await page.locator(".receipt").innerText(), /•••• 4242/);
+  const back = await page.getByRole("link", { name: "Back to the shop" }).getAttribute("href");
+  assert.equal(back, `${BASE_URL}/?mighty_listing=atelier-cuir&mighty_session=${session.session_id}`);
+  assert.equal(await sessionStatus(session.session_id), "paid");
+  await page.close();
+});
+
+test("a declined card fails the session", async () => {
+  const session = await openSession();
+  const page = await browser.context.newPage();
+  await page.goto(session.redirect_url);
+  const pay = new PayPage(page);
+  await pay.fill({ number: "4000 0000 0000 0002" });
+  await pay.submit();
+  assert.match(await page.getByRole("alert").innerText(), /declined/);
+  assert.equal(await sessionStatus(session.session_id), "failed");
+  await page.close();
+});
+
+test("a bad card number and an expired card are shown next to their field", async () => {
+  const session = await openSession();
+  const page = await browser.context.newPage();
+  await page.goto(session.redirect_url);
+  const pay = new PayPage(page);
+  await pay.fill({ number: "4242 4242 4242 4241" });
+  await pay.submit();
+  assert.match(await pay.errorFor("cc-number"), /not valid/);
+  assert.equal(await pay.field("email").inputValue(), "shopper@example.com", "what was typed is kept");
+
+  await pay.fill({ number: "4242 4242 4242 4242", expiry: "01/21" });
+  await pay.submit();
+  assert.match(await pay.errorFor("cc-exp"), /expired/);
+  assert.equal(await sessionStatus(session.session_id), "open");
+  await page.close();
+});
+
+test("the pay page works with the keyboard alone", async () => {
+  const session = await openSession();
+  const page = await browser.context.newPage();
+  await page.goto(session.redirect_url);
+  await page.keyboard.press("Tab");
+  const typed = ["shopper@example.com", "Camille Martin", "4242424242424242", "12/34", "123",
+    "Camille Martin", "12 rue de la République", "69002", "Lyon", "France"];
+  for (const value of typed) {
+    await page.keyboard.type(value);
+    await page.keyboard.press("Tab");
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForLoadState("domcontentloaded");
+  assert.match(await page.locator("h1").innerText(), /Payment received/);
+  await page.close();
+});
