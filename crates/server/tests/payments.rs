@@ -499,3 +499,56 @@ async fn creator_links_verify_only_genuine_tokens() {
         "a revoked link no longer verifies"
     );
 }
+
+#[tokio::test]
+async fn the_manage_page_upgrades_and_cancels_with_plain_forms() {
+    let server = TestServer::with_listing().await;
+    let (subscription, token) = buy_membership(&server).await;
+    let form = |body: &str| {
+        axum::http::Request::post(format!("/manage/{token}/upgrade"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
+    let upgraded = server.send(form("tier_id=plus&key=manage-1")).await;
+    assert_eq!(upgraded.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        upgraded.headers[header::LOCATION],
+        format!("/manage/{token}")
+    );
+    let details = server
+        .request(
+            Method::GET,
+            &format!("/v1/subscriptions/{subscription}"),
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(details["tier_id"], "plus");
+    // Submitting the same form again (a double click) changes nothing more.
+    server.send(form("tier_id=plus&key=manage-1")).await;
+    let orders = server.seller_get("/v1/orders").await.json();
+    assert_eq!(
+        orders["orders"].as_array().unwrap().len(),
+        2,
+        "one purchase and one upgrade charge"
+    );
+    let unknown = server.send(form("tier_id=gold&key=manage-2")).await;
+    assert!(
+        unknown.text().contains("has no tier"),
+        "the error is shown on the page"
+    );
+
+    let cancel = axum::http::Request::post(format!("/manage/{token}/cancel"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(server.send(cancel).await.status, StatusCode::SEE_OTHER);
+    assert!(
+        server
+            .get(&format!("/manage/{token}"))
+            .await
+            .text()
+            .contains("canceled")
+    );
+}

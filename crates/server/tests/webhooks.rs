@@ -183,6 +183,10 @@ async fn every_event_type_reaches_the_seller() {
         .find(|event| event["type"] == "subscription.renewed")
         .unwrap();
     assert_eq!(renewed["data"]["subscription"]["tier_id"], "plus");
+    assert_eq!(
+        renewed["data"]["subscription"]["attribution"]["variant"], "ana",
+        "the attribution travels with the subscription"
+    );
 }
 
 #[tokio::test]

@@ -249,6 +249,8 @@ pub struct Subscription {
     pub current_period_end: i64,
     pub created_at: i64,
     pub canceled_at: Option<i64>,
+    /// The `attribution` object of the checkout that started it.
+    pub attribution: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -93,7 +93,7 @@ fn order_from_row(row: &Row) -> rusqlite::Result<Order> {
 }
 
 const SUBSCRIPTION_COLUMNS: &str = "id, listing_id, offer_id, tier_id, price, currency, interval, status, customer_token, seller_id, \
-    email, creator, creator_verified, current_period_start, current_period_end, created_at, canceled_at";
+    email, creator, creator_verified, current_period_start, current_period_end, created_at, canceled_at, attribution";
 
 fn subscription_from_row(row: &Row) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
@@ -114,6 +114,7 @@ fn subscription_from_row(row: &Row) -> rusqlite::Result<Subscription> {
         current_period_end: row.get(14)?,
         created_at: row.get(15)?,
         canceled_at: row.get(16)?,
+        attribution: from_json_text(row.get(17)?).unwrap_or(Value::Null),
     })
 }
 
@@ -138,6 +139,7 @@ pub fn subscription_data(subscription: &Subscription) -> Value {
         "creator": subscription.creator, "creator_verified": subscription.creator_verified,
         "current_period_start": rfc3339(subscription.current_period_start),
         "current_period_end": rfc3339(subscription.current_period_end),
+        "attribution": subscription.attribution,
     })
 }
 
@@ -516,7 +518,7 @@ impl Store {
                 let interval = paid.interval.as_deref().and_then(mighty_core::listing::Interval::parse).unwrap_or(mighty_core::listing::Interval::Month);
                 let period_end = interval.period_end(Timestamp(now)).0;
                 transaction.execute(
-                    &format!("INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id, attribution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, NULL, ?15, ?16)"),
+                    &format!("INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, NULL, ?16, ?15)"),
                     params![
                         subscription_id, paid.listing_id, paid.offer_id, paid.tier_id.clone().unwrap_or_default(), paid.amount, paid.currency,
                         interval.as_str(), customer_token, paid.seller_id, payment.email, paid.attribution.creator, paid.attribution.creator_verified,
