@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use mighty_core::listing::OfferKind;
 use mighty_core::{Currency, Money, Timestamp};
 
-use super::escape_html;
+use super::{escape_html, hosted_page};
 use crate::AppState;
 use crate::error::AppError;
 use crate::store::Subscription;
@@ -30,36 +30,17 @@ async fn subscription_for(state: &AppState, token: &str) -> Result<Subscription,
         .ok_or_else(|| AppError::NotFound("no subscription for this link".into()))
 }
 
-fn html_page(title: &str, body: &str, status: StatusCode) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/pay/assets/pay.css\"></head><body><p class=\"test-mode\" role=\"note\">Test mode</p><main>{body}</main></body></html>",
-        title = escape_html(title)
-    );
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::static_files::STRICT_CSP),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
 pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match render(&state, &token, None).await {
         Ok(response) => response,
-        Err(error) => html_page(
+        Err(error) => hosted_page(
             "Not found",
             &format!(
                 "<h1>Subscription not found</h1><p>{}</p>",
                 escape_html(&error.to_string())
             ),
             error.status(),
+            false,
         ),
     }
 }
@@ -133,7 +114,7 @@ async fn render(state: &AppState, token: &str, notice: Option<&str>) -> Result<R
         status = escape_html(&subscription.status),
         end = Timestamp(subscription.current_period_end).to_rfc3339(),
     );
-    Ok(html_page("Your membership", &body, StatusCode::OK))
+    Ok(hosted_page("Your membership", &body, StatusCode::OK, false))
 }
 
 pub async fn upgrade(

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use mighty_core::{Currency, Money, Timestamp};
 
-use super::escape_html;
+use super::{escape_html, hosted_page};
 use crate::AppState;
 use crate::error::AppError;
 use crate::store::{Payment, PaymentOutcome, Session};
@@ -201,27 +201,6 @@ fn display_amount(amount: i64, currency: &str) -> String {
     )
 }
 
-fn html_page(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} — Mighty sandbox</title><link rel=\"stylesheet\" href=\"/pay/assets/pay.css\"><script type=\"module\" src=\"/pay/assets/return.js\"></script></head>\
-         <body><p class=\"test-mode\" role=\"note\">Test mode: no real card is charged</p><main>{body}</main></body></html>",
-        title = escape_html(title)
-    );
-    let mut response = Html(html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::static_files::STRICT_CSP),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
 /// The shop's URL with `mighty_session` added (before any fragment).
 pub fn return_link(session: &Session) -> String {
     let (base, fragment) = match session.return_url.split_once('#') {
@@ -293,7 +272,7 @@ fn final_page(session: &Session) -> Response {
         back = escape_html(&back),
         id = escape_html(&session.id),
     );
-    html_page(title, &body)
+    hosted_page(title, &body, StatusCode::OK, true)
 }
 
 fn input(
@@ -418,7 +397,7 @@ fn form_page(
         ),
         amount = escape_html(&display_amount(session.amount, &session.currency)),
     );
-    let mut response = html_page("Pay", &body);
+    let mut response = hosted_page("Pay", &body, StatusCode::OK, true);
     if !errors.is_empty() {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -463,16 +442,11 @@ pub async fn page(State(state): State<AppState>, Path(session_id): Path<String>)
 }
 
 fn error_page(error: AppError) -> Response {
-    let status = error.status();
-    let mut response = html_page(
-        "Not found",
-        &format!(
-            "<h1>Checkout not found</h1><p>{}</p>",
-            escape_html(&error.to_string())
-        ),
+    let body = format!(
+        "<h1>Checkout not found</h1><p>{}</p>",
+        escape_html(&error.to_string())
     );
-    *response.status_mut() = status;
-    response
+    hosted_page("Not found", &body, error.status(), false)
 }
 
 pub async fn submit(
