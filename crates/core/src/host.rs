@@ -4,8 +4,6 @@
 //! comes from, in SPEC section 2's order. No I/O here: the widget reads the DOM and fetches,
 //! core decides.
 
-use std::collections::BTreeMap;
-
 use crate::error::{ConfigError, ConfigErrorCode};
 use crate::listing::is_valid_listing_id;
 
@@ -72,6 +70,43 @@ pub fn config_key_to_attribute_key(key: &str) -> String {
     out
 }
 
+/// A host's `data-mighty-*` attributes by key (without the prefix). A small vector, not a
+/// map: there are at most twenty, and `BTreeMap` costs kilobytes of wasm.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(Vec<(String, String)>);
+
+impl Attributes {
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .iter()
+            .find(|(known, _)| known == key)
+            .map(|(_, value)| value)
+    }
+
+    /// Sets `key`, replacing an earlier value.
+    pub fn insert(&mut self, key: String, value: String) {
+        match self.0.iter_mut().find(|(known, _)| *known == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let index = self.0.iter().position(|(known, _)| known == key)?;
+        Some(self.0.remove(index).1)
+    }
+}
+
+impl FromIterator<(String, String)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Attributes {
+        let mut attributes = Attributes::default();
+        for (key, value) in pairs {
+            attributes.insert(key, value);
+        }
+        attributes
+    }
+}
+
 /// What `Mighty.mount(element, {listing})` was given as `listing`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountListing {
@@ -88,7 +123,7 @@ pub struct HostConfig {
     pub tag_name: String,
     /// Attribute keys without the `data-mighty-` prefix (see [`ATTRIBUTE_NAMES`]), with
     /// `Mighty.mount`'s config merged over them.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
     /// `listing` from `Mighty.mount`'s config.
     pub mount_listing: Option<MountListing>,
     /// Text of the child `<script type="application/json" data-mighty-config>`.

@@ -2,8 +2,6 @@
 //! `Mighty.mount` config) into core's [`HostConfig`], and the few DOM helpers the widget
 //! needs. Decisions about that input belong to core, not here.
 
-use std::collections::BTreeMap;
-
 use js_sys::{Object, Reflect};
 use mighty_core::ConfigError;
 use mighty_core::host::{ATTRIBUTE_NAMES, HostConfig, MountListing, config_key_to_attribute_key};
@@ -20,7 +18,7 @@ pub fn document() -> Document {
 /// Everything the page says about `host`, with `config` (from `Mighty.mount`) over the
 /// attributes.
 pub fn read_host_config(host: &Element, config: &JsValue) -> HostConfig {
-    let mut attributes = BTreeMap::new();
+    let mut attributes = mighty_core::host::Attributes::default();
     for key in ATTRIBUTE_NAMES {
         if let Some(value) = host.get_attribute(&mighty_core::host::attribute_name(key)) {
             attributes.insert((*key).to_string(), value);

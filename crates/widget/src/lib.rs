@@ -8,6 +8,7 @@
 mod dom;
 pub mod events;
 mod format;
+mod http;
 mod loading;
 mod style;
 mod view;

@@ -2,26 +2,17 @@
 //! page's JSON-LD) and hands the text back to core for validation. Every failure becomes a
 //! config error that names the attribute and says what to fix.
 
-use gloo_net::http::Request;
 use mighty_core::host::{HostConfig, ListingSource, listing_url_for_id};
-use mighty_core::protocol::ErrorBody;
 use mighty_core::sources::{
     document_error, listing_from_attributes, listing_from_document, listing_from_schema_org,
 };
 use mighty_core::{ConfigError, ConfigErrorCode, ConfigErrors, Listing};
-use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::Element;
 
-use crate::dom;
+use crate::{dom, http};
 
 /// How long a listing server may take before the widget says so.
 const FETCH_TIMEOUT_MS: u32 = 15_000;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
-    fn abort_signal_timeout(milliseconds: u32) -> web_sys::AbortSignal;
-}
 
 /// The host's validated listing, its relative references resolved against the document's URL
 /// (or the page's, for inline sources).
@@ -113,46 +104,38 @@ async fn fetch_document(url: &str, attribute: &str) -> Result<String, ConfigErro
     let unreachable = |message: String| {
         ConfigError::invalid(attribute, message).with_code(ConfigErrorCode::ListingUnreachable)
     };
-    let signal = abort_signal_timeout(FETCH_TIMEOUT_MS);
-    let response = Request::get(url)
-        .header("Accept", "application/json")
-        .abort_signal(Some(&signal))
-        .send()
-        .await
-        .map_err(|_| {
-            if signal.aborted() {
-                unreachable(format!("{url} did not answer within {} s", FETCH_TIMEOUT_MS / 1000))
-            } else {
-                unreachable(format!(
-                    "{url} could not be fetched (network error, or its server does not send Access-Control-Allow-Origin for this page)"
-                ))
-            }
-        })?;
-    let text = response
-        .text()
-        .await
-        .map_err(|_| unreachable(format!("{url} broke off while answering")))?;
+    let response = http::fetch("GET", url, &[("Accept", "application/json")], None, FETCH_TIMEOUT_MS).await.map_err(|failure| match failure {
+        http::FetchFailure::Timeout => unreachable(format!("{url} did not answer within {} s", FETCH_TIMEOUT_MS / 1000)),
+        http::FetchFailure::Network => unreachable(format!(
+            "{url} could not be fetched (network error, or its server does not send Access-Control-Allow-Origin for this page)"
+        )),
+    })?;
+    let text = &response.body;
     if !response.ok() {
-        let code = serde_json::from_str::<ErrorBody>(&text)
-            .ok()
-            .map(|body| body.error);
-        let message = match code {
-            Some(error) if error.code == "origin_not_allowed" => format!(
+        // The error body is read as a plain `Value`: a derived `Deserialize` would cost wasm.
+        let body: Option<serde_json::Value> = serde_json::from_str(text).ok();
+        let field = |name: &str| {
+            body.as_ref()
+                .and_then(|body| body.pointer(&format!("/error/{name}")))
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+        };
+        let message = match (field("code"), field("message")) {
+            ("origin_not_allowed", _) => format!(
                 "{url} refuses this page's origin (origin_not_allowed); the seller must add it to the listing's allowed_origins"
             ),
-            Some(error) if !error.message.is_empty() => {
-                format!("{url} answered {}: {}", response.status(), error.message)
+            (_, message) if !message.is_empty() => {
+                format!("{url} answered {}: {message}", response.status)
             }
-            _ if response.status() == 404 => {
+            _ if response.status == 404 => {
                 format!("{url} answered 404 Not Found; check the URL or the listing id")
             }
             _ => format!(
                 "{url} answered {} {}",
-                response.status(),
-                response.status_text()
+                response.status, response.status_text
             ),
         };
         return Err(unreachable(message));
     }
-    Ok(text)
+    Ok(response.body)
 }
