@@ -1,10 +1,14 @@
 //! Mighty's core: everything that can be decided without a browser or a socket.
 //!
 //! The listing model and its validation (`listing`), where a host's listing comes from
-//! (`host`, `sources`), money (`money`), instants (`time`), URL rules (`url`) and the checkout
-//! protocol types (`protocol`). No `web-sys`, no I/O: the widget and the server both call
-//! into this crate, so a rule lives once and is tested natively.
+//! (`host`, `sources`), money (`money`), instants (`time`), URL rules (`url`), the checkout
+//! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), drop phases
+//! (`drops`), signatures (`signing`) and upgrade proration (`proration`). No `web-sys`, no
+//! I/O: the widget and the server both call into this crate, so a rule lives once and is
+//! tested natively.
 
+pub mod checkout;
+pub mod drops;
 pub mod error;
 pub mod host;
 pub mod json_reader;

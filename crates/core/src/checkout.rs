@@ -1,0 +1,302 @@
+//! The widget's side of the checkout protocol (SPEC section 4), as pure decisions the browser
+//! glue follows: what an answer from the partner means, whether and when to retry with the
+//! same key, which popup messages to believe, which URLs may ever be opened. No I/O here.
+
+use serde_json::Value;
+
+use crate::protocol::CheckoutSessionCreated;
+use crate::url::{is_secure_endpoint, origin};
+
+/// At most three attempts in all, with the same Idempotency-Key.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// An attempt with no answer within this long counts as failed (and is retried).
+pub const ATTEMPT_TIMEOUT_MS: u32 = 15_000;
+/// While the popup is open, the session is polled this often.
+pub const POLL_INTERVAL_MS: u32 = 2_000;
+/// The longest `Retry-After` the widget waits for before giving up on that attempt.
+pub const MAX_RETRY_AFTER_MS: u32 = 10_000;
+
+/// What one answer to `POST {checkout}` means for the shopper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutAnswer {
+    /// 201 with a well-formed body.
+    Created(CheckoutSessionCreated),
+    /// 409 or 422 (and other 4xx): said to the shopper plainly, never retried. For 422 the
+    /// partner's `message` is shown verbatim.
+    Refused {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+    /// 429, 5xx, a malformed 201, a network error or a timeout: retried with the same key
+    /// (the same key never charges twice), after `wait_ms` at the earliest.
+    Retry {
+        reason: RetryReason,
+        wait_ms: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryReason {
+    RateLimited,
+    ServerError,
+    MalformedAnswer,
+    Network,
+    Timeout,
+}
+
+/// Classifies an HTTP answer: `status`, raw `body`, the `Retry-After` header if any.
+pub fn classify_answer(status: u16, body: &str, retry_after: Option<&str>) -> CheckoutAnswer {
+    match status {
+        201 | 200 => match serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|value| created_from(&value))
+        {
+            Some(created) => CheckoutAnswer::Created(created),
+            None => CheckoutAnswer::Retry {
+                reason: RetryReason::MalformedAnswer,
+                wait_ms: None,
+            },
+        },
+        429 => CheckoutAnswer::Retry {
+            reason: RetryReason::RateLimited,
+            wait_ms: retry_after.and_then(parse_retry_after_ms),
+        },
+        500..=599 => CheckoutAnswer::Retry {
+            reason: RetryReason::ServerError,
+            wait_ms: retry_after.and_then(parse_retry_after_ms),
+        },
+        _ => {
+            let error = serde_json::from_str::<Value>(body).ok();
+            let text = |key: &str| {
+                error
+                    .as_ref()
+                    .and_then(|value| value.pointer(&format!("/error/{key}")))
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            };
+            CheckoutAnswer::Refused {
+                code: text("code").unwrap_or_else(|| format!("http_{status}")),
+                message: text("message").unwrap_or_default(),
+                field: text("field"),
+            }
+        }
+    }
+}
+
+fn created_from(value: &Value) -> Option<CheckoutSessionCreated> {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
+    Some(CheckoutSessionCreated {
+        session_id: text("session_id").filter(|id| !id.is_empty())?,
+        status: crate::protocol::SessionStatus::Open,
+        redirect_url: text("redirect_url")?,
+        expires_at: text("expires_at").unwrap_or_default(),
+        amount: value.get("amount").and_then(Value::as_i64)?,
+        currency: text("currency")?,
+    })
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by partners here), as ms.
+pub fn parse_retry_after_ms(header: &str) -> Option<u32> {
+    let seconds: u32 = header.trim().parse().ok()?;
+    Some(seconds.saturating_mul(1000))
+}
+
+/// How long to wait before attempt `next_attempt` (2 or 3): the partner's `Retry-After` when
+/// given (capped), else exponential backoff, 1 s then 3 s.
+pub fn backoff_ms(next_attempt: u32, retry_after_ms: Option<u32>) -> u32 {
+    match retry_after_ms {
+        Some(wait) => wait.min(MAX_RETRY_AFTER_MS),
+        None => match next_attempt {
+            0..=2 => 1_000,
+            _ => 3_000,
+        },
+    }
+}
+
+/// Whether another attempt may be made after `attempts_made` attempts.
+pub fn may_retry(attempts_made: u32) -> bool {
+    attempts_made < MAX_ATTEMPTS
+}
+
+/// Only `https:` URLs, or `http:` on localhost, are ever opened.
+pub fn may_open(url: &str) -> bool {
+    is_secure_endpoint(url)
+}
+
+/// Whether a `message` event is the partner's word on our session: from the window the
+/// widget opened (the caller checks `event.source`), from `redirect_url`'s origin, of type
+/// `mighty:checkout` and about the session we created.
+pub fn accept_popup_message(
+    event_origin: &str,
+    redirect_url: &str,
+    data: &Value,
+    session_id: &str,
+) -> bool {
+    let Some(expected_origin) = origin(redirect_url) else {
+        return false;
+    };
+    event_origin.eq_ignore_ascii_case(&expected_origin)
+        && data.get("type").and_then(Value::as_str) == Some("mighty:checkout")
+        && data.get("session_id").and_then(Value::as_str) == Some(session_id)
+}
+
+/// Whether the partner's amount differs from the price the shopper was shown (the widget
+/// then says so before going on).
+pub fn price_changed(
+    shown_minor: i64,
+    shown_currency: &str,
+    created: &CheckoutSessionCreated,
+) -> bool {
+    created.amount != shown_minor || !created.currency.eq_ignore_ascii_case(shown_currency)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CREATED: &str = r#"{"session_id": "cs_1", "status": "open", "redirect_url": "https://pay.example/pay/cs_1", "expires_at": "2026-11-25T10:30:00Z", "amount": 2400, "currency": "EUR"}"#;
+
+    #[test]
+    fn answers_are_classified_as_the_spec_says() {
+        let retry = |reason, wait_ms| CheckoutAnswer::Retry { reason, wait_ms };
+        let cases: Vec<(u16, &str, Option<&str>, CheckoutAnswer)> = vec![
+            (
+                429,
+                "",
+                Some("2"),
+                retry(RetryReason::RateLimited, Some(2000)),
+            ),
+            (429, "", None, retry(RetryReason::RateLimited, None)),
+            (503, "{}", None, retry(RetryReason::ServerError, None)),
+            (
+                500,
+                "oops",
+                Some("1"),
+                retry(RetryReason::ServerError, Some(1000)),
+            ),
+            (
+                201,
+                "{\"session_id\": ",
+                None,
+                retry(RetryReason::MalformedAnswer, None),
+            ),
+            (
+                201,
+                "{\"session_id\": \"cs_1\"}",
+                None,
+                retry(RetryReason::MalformedAnswer, None),
+            ),
+            (
+                409,
+                r#"{"error": {"code": "sold_out", "message": "This drop is sold out."}}"#,
+                None,
+                CheckoutAnswer::Refused {
+                    code: "sold_out".into(),
+                    message: "This drop is sold out.".into(),
+                    field: None,
+                },
+            ),
+            (
+                422,
+                r#"{"error": {"code": "invalid_request", "message": "quantity must be 1 to 10", "field": "quantity"}}"#,
+                None,
+                CheckoutAnswer::Refused {
+                    code: "invalid_request".into(),
+                    message: "quantity must be 1 to 10".into(),
+                    field: Some("quantity".into()),
+                },
+            ),
+            (
+                403,
+                "not json",
+                None,
+                CheckoutAnswer::Refused {
+                    code: "http_403".into(),
+                    message: String::new(),
+                    field: None,
+                },
+            ),
+        ];
+        for (status, body, retry_after, expected) in cases {
+            assert_eq!(
+                classify_answer(status, body, retry_after),
+                expected,
+                "{status} {body}"
+            );
+        }
+        let CheckoutAnswer::Created(created) = classify_answer(201, CREATED, None) else {
+            panic!("created")
+        };
+        assert_eq!(
+            (created.session_id.as_str(), created.amount),
+            ("cs_1", 2400)
+        );
+    }
+
+    #[test]
+    fn retries_are_bounded_and_honour_retry_after() {
+        assert!(may_retry(1) && may_retry(2) && !may_retry(3));
+        assert_eq!(backoff_ms(2, None), 1_000);
+        assert_eq!(backoff_ms(3, None), 3_000);
+        assert_eq!(backoff_ms(2, Some(2_000)), 2_000);
+        assert_eq!(backoff_ms(2, Some(120_000)), MAX_RETRY_AFTER_MS);
+        assert_eq!(parse_retry_after_ms(" 3 "), Some(3_000));
+        assert_eq!(parse_retry_after_ms("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn only_secure_urls_are_opened() {
+        assert!(may_open("https://pay.partner.example/pay/cs_1"));
+        assert!(may_open("http://127.0.0.1:8080/pay/cs_1"));
+        assert!(!may_open("http://pay.partner.example/pay/cs_1"));
+        assert!(!may_open("javascript:alert(1)"));
+    }
+
+    #[test]
+    fn popup_messages_are_believed_only_from_the_partner_about_our_session() {
+        let redirect = "https://pay.partner.example/pay/cs_1";
+        let good = json!({ "type": "mighty:checkout", "session_id": "cs_1" });
+        assert!(accept_popup_message(
+            "https://pay.partner.example",
+            redirect,
+            &good,
+            "cs_1"
+        ));
+        assert!(!accept_popup_message(
+            "https://evil.example",
+            redirect,
+            &good,
+            "cs_1"
+        ));
+        assert!(!accept_popup_message(
+            "https://pay.partner.example",
+            redirect,
+            &good,
+            "cs_2"
+        ));
+        assert!(!accept_popup_message(
+            "https://pay.partner.example",
+            redirect,
+            &json!({ "type": "other", "session_id": "cs_1" }),
+            "cs_1"
+        ));
+        assert!(!accept_popup_message(
+            "https://pay.partner.example",
+            "not a url",
+            &good,
+            "cs_1"
+        ));
+    }
+
+    #[test]
+    fn a_changed_price_is_noticed() {
+        let CheckoutAnswer::Created(created) = classify_answer(201, CREATED, None) else {
+            panic!()
+        };
+        assert!(!price_changed(2400, "EUR", &created));
+        assert!(price_changed(2000, "EUR", &created));
+        assert!(price_changed(2400, "USD", &created));
+    }
+}
