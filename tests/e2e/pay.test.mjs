@@ -132,3 +132,42 @@ test("the pay page works with the keyboard alone", async () => {
   assert.match(await page.locator("h1").innerText(), /Payment received/);
   await page.close();
 });
+
+test("in a popup, the receipt tells the opener, addressed to the shop's origin", async () => {
+  const session = await openSession();
+  const shop = await browser.context.newPage();
+  await shop.goto(new URL("/www/examples/blank.html", BASE_URL).href);
+  await shop.evaluate(() => {
+    window.__messages = [];
+    window.addEventListener("message", (event) => window.__messages.push({ origin: event.origin, data: event.data }));
+  });
+  const [popup] = await Promise.all([
+    shop.waitForEvent("popup"),
+    shop.evaluate((url) => { window.open(url, "mighty-checkout", "popup,width=480,height=720"); }, session.redirect_url),
+  ]);
+  await popup.waitForLoadState("domcontentloaded");
+  const pay = new PayPage(popup);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  await shop.waitForFunction(() => window.__messages.length > 0, null, { timeout: 10_000 });
+  const [message] = await shop.evaluate(() => window.__messages);
+  assert.equal(message.origin, new URL(BASE_URL).origin);
+  assert.deepEqual(message.data, { type: "mighty:checkout", session_id: session.session_id });
+  assert.match(await popup.locator("#return-status").innerText(), /close this window/);
+  await popup.close();
+  await shop.close();
+});
+
+test("without an opener, the receipt returns to the shop with mighty_session", async () => {
+  const session = await openSession();
+  const page = await browser.context.newPage();
+  await page.goto(session.redirect_url);
+  const pay = new PayPage(page);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  await page.waitForURL(/mighty_session=/, { timeout: 10_000 });
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get("mighty_session"), session.session_id);
+  assert.equal(url.searchParams.get("mighty_listing"), "atelier-cuir");
+  await page.close();
+});
