@@ -73,3 +73,27 @@ fn bad_commands_and_configuration_say_what_to_do() {
         assert!(stdout.contains(variable), "--help lists {variable}");
     }
 }
+
+#[test]
+fn the_schema_is_migrated_once_and_a_newer_database_is_refused() {
+    let root = support::temp_root();
+    let path = root.0.join("migrate.db");
+    let url = DatabaseUrl::Sqlite(path.clone());
+    drop(Store::open(&url).unwrap());
+    drop(Store::open(&url).unwrap()); // a second start applies nothing twice
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    connection.pragma_update(None, "user_version", 99).unwrap();
+    drop(connection);
+    let error = Store::open(&url)
+        .err()
+        .expect("a newer schema is refused")
+        .to_string();
+    assert!(
+        error.contains("schema version 99, newer than this server knows"),
+        "{error}"
+    );
+}

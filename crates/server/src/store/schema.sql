@@ -1,4 +1,4 @@
--- Mighty's storage schema, version 1. Portable SQL (SQLite 3.35+ and PostgreSQL): TEXT ids,
+-- Mighty's storage schema, migration 1. Portable SQL (SQLite 3.35+ and PostgreSQL): TEXT ids,
 -- INTEGER Unix seconds and minor units, JSON kept as TEXT. Applied at start, idempotently.
 
 CREATE TABLE IF NOT EXISTS settings (

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use super::*;
 use mighty_core::Timestamp;
 
-const SCHEMA: &str = include_str!("schema.sql");
+/// Schema migrations, applied in order at start; `PRAGMA user_version` records how many ran.
+/// Add a new file for each change; never edit an applied one.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
 
 /// The reference server's storage.
 pub struct Store {
@@ -146,7 +148,7 @@ pub fn subscription_data(subscription: &Subscription) -> Value {
 impl Store {
     /// Opens (creating on first use) the database and applies the schema.
     pub fn open(url: &DatabaseUrl) -> StoreResult<Store> {
-        let connection = match url {
+        let mut connection = match url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path
                     .parent()
@@ -167,7 +169,7 @@ impl Store {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        connection.execute_batch(SCHEMA)?;
+        migrate(&mut connection)?;
         Ok(Store {
             connection: Mutex::new(connection),
         })
@@ -961,6 +963,25 @@ impl Store {
                 .optional()?)
         })
     }
+}
+
+/// Applies the migrations this database has not seen yet, each in its own transaction.
+fn migrate(connection: &mut Connection) -> StoreResult<()> {
+    let applied: usize =
+        connection.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {applied}, newer than this server knows ({}); upgrade mighty-server",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(migration)?;
+        transaction.pragma_update(None, "user_version", (index + 1) as i64)?;
+        transaction.commit()?;
+    }
+    Ok(())
 }
 
 /// Returns a session's reserved drop stock.
