@@ -100,12 +100,13 @@ fn start(host: Element, host_config: HostConfig) {
     if let Err(error) = host_config.check_host_element() {
         let errors = ConfigErrors::from(error);
         report_errors(&host, declared_id, &errors);
-        let notice_holder = show_notice_beside(&host, errors);
+        // The holder's view lives in the registry entry, like any widget's, until unmount.
+        let (notice_holder, view) = show_notice_beside(&host, errors).unzip();
         register(MountedWidget {
             host,
             config: host_config,
             generation,
-            view: None,
+            view,
             notice_holder,
         });
         return;
@@ -255,7 +256,7 @@ fn shadow_root_of(host: &Element) -> Option<ShadowRoot> {
 
 /// For a host that cannot take a shadow root: a `<span>` child of its own, with a shadow root
 /// holding the notice, so the site owner still sees what is wrong where it is wrong.
-fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<Element> {
+fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<(Element, Box<dyn Any>)> {
     let holder = dom::document().create_element("span").ok()?;
     let _ = holder.set_attribute("data-mighty-notice", "");
     let root = holder
@@ -267,15 +268,7 @@ fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<Element> {
         &root,
         move || view! { <ConfigNotice errors=errors theme=Theme::Auto inline=true/> },
     );
-    // The holder's lifetime is the view's: leak the handle into the holder's registry entry.
-    WIDGETS.with_borrow_mut(|widgets| {
-        if let Some(widget) = widgets.iter_mut().find(|widget| &widget.host == host) {
-            widget.view = Some(view);
-        } else {
-            std::mem::forget(view);
-        }
-    });
-    Some(holder)
+    Some((holder, view))
 }
 
 /// One `console.error` per broken host and a `mighty:error` event; never throws.
