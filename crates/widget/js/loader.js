@@ -69,7 +69,11 @@ if (!(win.Mighty && win.Mighty.version)) {
     try {
       rt = await loadRuntime();
     } catch (error) {
-      for (const host of queue.splice(0)) fail(host, `could not load the widget bundle from ${new URL(GLUE, base).href} (${error})`);
+      for (const host of queue.splice(0)) {
+        fail(host, `could not load the widget bundle from ${new URL(GLUE, base).href} (${error})`);
+        const resolve = waiting.get(host);
+        if (resolve) waiting.delete(host), resolve();
+      }
       runtime = null; // a later host may try again
       pumping = false;
       return;
