@@ -260,3 +260,26 @@ test("a listing refuses origins that are not on its allowlist, readably", async 
   assert.equal(listing.allowed_origins, undefined, "the allowlist is not served");
   assert.match(listing.server_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 });
+
+test("when the bundle cannot load, hosts keep their fallback and report bundle_unavailable", async () => {
+  const page = await browser.context.newPage();
+  const events = [];
+  await page.exposeFunction("__recordError", (detail) => events.push(detail));
+  await page.addInitScript(() => document.addEventListener("mighty:error", (event) => window.__recordError(event.detail)));
+  await page.route(/\/dist\/mighty-[0-9a-f]{10}\.js$/, (route) => route.abort());
+  await page.goto(new URL("/www/examples/broken.html", BASE_URL).href);
+  await page.waitForFunction(() => true);
+  await expectSoon(() => events.length >= 1);
+  assert.ok(events.every((detail) => detail.error.code === "bundle_unavailable"), JSON.stringify(events));
+  assert.equal(await page.locator("[data-mighty='in-a-list']").innerText(), "A list item cannot hold the widget.");
+  assert.equal(await page.evaluate(() => document.querySelector("[data-mighty='works']").shadowRoot), null);
+  await page.close();
+});
+
+async function expectSoon(condition, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
