@@ -3,10 +3,12 @@
 //! The listing model and its validation (`listing`), where a host's listing comes from
 //! (`host`, `sources`), money (`money`), instants (`time`), URL rules (`url`), the checkout
 //! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), drop phases
-//! (`drops`), signatures (`signing`) and upgrade proration (`proration`). No `web-sys`, no
+//! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`)
+//! and upgrade proration (`proration`). No `web-sys`, no
 //! I/O: the widget and the server both call into this crate, so a rule lives once and is
 //! tested natively.
 
+pub mod attribution;
 pub mod checkout;
 pub mod drops;
 pub mod error;
