@@ -3,10 +3,10 @@
 //! The listing model and its validation (`listing`), where a host's listing comes from
 //! (`host`, `sources`), money (`money`), instants (`time`), URL rules (`url`), the checkout
 //! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), drop phases
-//! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`)
-//! and upgrade proration (`proration`). No `web-sys`, no
-//! I/O: the widget and the server both call into this crate, so a rule lives once and is
-//! tested natively.
+//! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
+//! upgrade proration (`proration`) and the KPI engine (`kpi`). No `web-sys`, no I/O: the
+//! widget and the server both call into this crate, so a rule lives once and is tested
+//! natively.
 
 pub mod attribution;
 pub mod checkout;
@@ -14,6 +14,7 @@ pub mod drops;
 pub mod error;
 pub mod host;
 pub mod json_reader;
+pub mod kpi;
 pub mod listing;
 pub mod money;
 pub mod proration;
