@@ -12,6 +12,10 @@ partner sandbox, subscriptions, signed webhooks)
 usage:
   mighty-server                       serve (configured by the environment below)
   mighty-server seller add --name N   create a seller; prints {\"seller_id\",\"token\"}
+  mighty-server import --csv FILE --out DIR [--script URL] [--checkout URL] [--title TEXT]
+                                      turn a CSV of directory rows (name, address, city, category,
+                                      url, summary, offer, price, currency, interval) into listing
+                                      documents and a directory page with the widgets embedded
   mighty-server --help                this text
 
 environment:

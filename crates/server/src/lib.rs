@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod routes;
 pub mod scheduler;
 pub mod static_files;

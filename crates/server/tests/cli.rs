@@ -97,3 +97,60 @@ fn the_schema_is_migrated_once_and_a_newer_database_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn import_writes_listings_and_a_page_and_reports_bad_rows() {
+    let root = support::temp_root();
+    let csv = root.0.join("directory.csv");
+    std::fs::write(&csv, "name,city,category,price,currency\nHearth & Wick,Lyon,Candles,24.00,EUR\nNo Price,Lyon,Bakery,,EUR\n").unwrap();
+    let out = root.0.join("site");
+    let output = Command::new(env!("CARGO_BIN_EXE_mighty-server"))
+        .args([
+            "import",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--checkout",
+            "https://pay.example/v1/checkout/sessions",
+        ])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(summary["errors"][0]["line"], 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 3: price: is missing"), "{stderr}");
+    let listing: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("listings/hearth-wick.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(listing["offers"][0]["price"], 2400);
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("data-mighty-listing=\"listings/hearth-wick.json\""));
+    assert!(
+        std::fs::read_to_string(out.join("directory.css"))
+            .unwrap()
+            .starts_with("[data-mighty]{min-height:420px}")
+    );
+
+    let usage = Command::new(env!("CARGO_BIN_EXE_mighty-server"))
+        .args(["import", "--csv"])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&usage.stderr)
+            .contains("usage: mighty-server import --csv FILE --out DIR")
+    );
+}
