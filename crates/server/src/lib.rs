@@ -41,6 +41,7 @@ struct StateInner {
     clock: Clock,
     link_key: Vec<u8>,
     outbox_ready: tokio::sync::Notify,
+    event_limiter: routes::events::RateLimiter,
 }
 
 impl AppState {
@@ -66,6 +67,7 @@ impl AppState {
                 clock: Clock::new(offset),
                 link_key: link_key.into_bytes(),
                 outbox_ready: tokio::sync::Notify::new(),
+                event_limiter: routes::events::RateLimiter::default(),
                 config,
             }),
         };
@@ -141,6 +143,10 @@ impl AppState {
         &self.inner.clock
     }
 
+    pub fn event_limiter(&self) -> &routes::events::RateLimiter {
+        &self.inner.event_limiter
+    }
+
     pub fn link_key(&self) -> &[u8] {
         &self.inner.link_key
     }
@@ -205,6 +211,15 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/subscriptions/{id}",
             get(subscriptions::get_subscription),
+        )
+        .route(
+            "/v1/events",
+            post(events::collect).options(events::preflight),
+        )
+        .route("/v1/metrics", get(metrics::metrics))
+        .route(
+            "/v1/listings/{id}/creator-fees",
+            axum::routing::put(metrics::put_creator_fees),
         )
         .route("/v1/orders", get(orders::list))
         .route("/v1/orders/{id}/refund", post(orders::refund))

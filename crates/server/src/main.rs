@@ -78,9 +78,12 @@ async fn main() -> ExitCode {
         }
         tracing::info!("shutting down");
     };
-    if let Err(error) = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    if let Err(error) = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
     {
         eprintln!("mighty-server: {error}");
         return ExitCode::FAILURE;

@@ -2,8 +2,10 @@
 
 pub mod checkout;
 pub mod creator_links;
+pub mod events;
 pub mod listings;
 pub mod manage;
+pub mod metrics;
 pub mod orders;
 pub mod pay;
 pub mod sandbox;

@@ -306,6 +306,18 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
+/// A measurement event, validated, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: String,
+    pub event_type: String,
+    pub listing_id: String,
+    pub creator: Option<String>,
+    pub variant: Option<String>,
+    pub visitor_id: String,
+    pub at: i64,
+}
+
 /// A sandbox fault armed for a listing's next checkout requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultMode {

@@ -12,7 +12,10 @@ use mighty_core::Timestamp;
 
 /// Schema migrations, applied in order at start; `PRAGMA user_version` records how many ran.
 /// Add a new file for each change; never edit an applied one.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("migration_2_events.sql"),
+];
 
 /// The reference server's storage.
 pub struct Store {
@@ -146,6 +149,9 @@ pub fn subscription_data(subscription: &Subscription) -> Value {
 }
 
 impl Store {
+    /// The schema version this server writes: the number of migrations it knows.
+    pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
     /// Opens (creating on first use) the database and applies the schema.
     pub fn open(url: &DatabaseUrl) -> StoreResult<Store> {
         let mut connection = match url {
@@ -908,6 +914,67 @@ impl Store {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    // --- measurement ---------------------------------------------------------------------
+
+    /// Stores a batch of events in one transaction; an id seen before is skipped. Returns
+    /// (stored, duplicates).
+    pub fn record_events(
+        &self,
+        events: &[StoredEvent],
+        received_at: i64,
+    ) -> StoreResult<(usize, usize)> {
+        self.write(|transaction| {
+            let mut stored = 0;
+            for event in events {
+                stored += transaction.execute(
+                    "INSERT INTO events (id, type, listing_id, creator, variant, visitor_id, at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                    params![event.id, event.event_type, event.listing_id, event.creator, event.variant, event.visitor_id, event.at, received_at],
+                )?;
+            }
+            Ok((stored, events.len() - stored))
+        })
+    }
+
+    /// View counts of a listing per (creator, variant) in `[from, to)`.
+    pub fn view_counts(
+        &self,
+        listing_id: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
+        self.with(|connection| {
+            let rows = connection
+                .prepare("SELECT creator, variant, COUNT(*) FROM events WHERE listing_id = ?1 AND type = 'view' AND at >= ?2 AND at < ?3 GROUP BY creator, variant ORDER BY creator, variant")?
+                .query_map(params![listing_id, from, to], |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? as u64)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn set_creator_fees(&self, listing_id: &str, fees: &[(String, i64)]) -> StoreResult<()> {
+        self.write(|transaction| {
+            for (handle, fee) in fees {
+                transaction.execute(
+                    "INSERT INTO creator_fees (listing_id, handle, fee) VALUES (?1, ?2, ?3) ON CONFLICT (listing_id, handle) DO UPDATE SET fee = excluded.fee",
+                    params![listing_id, handle, fee],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn creator_fees(&self, listing_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        self.with(|connection| {
+            let rows = connection
+                .prepare(
+                    "SELECT handle, fee FROM creator_fees WHERE listing_id = ?1 ORDER BY handle",
+                )?
+                .query_map([listing_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
         })
     }
 

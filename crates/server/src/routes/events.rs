@@ -1,0 +1,283 @@
+//! `POST /v1/events`: the event collector (SPEC section 6). Batches of at most 100 events and
+//! 64 KB, sent as `text/plain` JSON (no CORS preflight) or by `navigator.sendBeacon`;
+//! validated with the error conventions of SPEC section 7 (400 malformed, 413 too large, 422
+//! naming the event and field), CORS-checked per listing, rate limited per client,
+//! de-duplicated by event id, and stored durably before the 2xx.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mighty_core::Timestamp;
+use mighty_core::listing::{is_valid_handle, is_valid_listing_id};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::{RawBody, cors_for_listing, preflight_headers};
+use crate::store::StoredEvent;
+
+/// The event types, as the widget's DOM events name them (without `mighty:`).
+pub const EVENT_TYPES: &[&str] = &[
+    "view",
+    "demo-play",
+    "demo-complete",
+    "offer-select",
+    "checkout-start",
+    "checkout-complete",
+    "checkout-error",
+    "share",
+];
+pub const MAX_EVENTS_PER_BATCH: usize = 100;
+
+/// Reads and checks a batch: `{"events": [...]}` or a bare array.
+pub fn parse_batch(raw: &[u8]) -> Result<Vec<StoredEvent>, AppError> {
+    let document: Value = serde_json::from_slice(raw)
+        .map_err(|error| AppError::Malformed(format!("the batch is not valid JSON: {error}")))?;
+    let events = match &document {
+        Value::Array(events) => events,
+        Value::Object(object) => match object.get("events") {
+            Some(Value::Array(events)) => events,
+            _ => {
+                return Err(AppError::invalid(
+                    "events",
+                    "is missing; send {\"events\": [...]} or a JSON array of events",
+                ));
+            }
+        },
+        _ => {
+            return Err(AppError::invalid(
+                "events",
+                "send {\"events\": [...]} or a JSON array of events",
+            ));
+        }
+    };
+    if events.is_empty() {
+        return Err(AppError::invalid(
+            "events",
+            "is empty; send at least one event",
+        ));
+    }
+    if events.len() > MAX_EVENTS_PER_BATCH {
+        return Err(AppError::TooLarge(format!(
+            "{} events in one batch; send at most {MAX_EVENTS_PER_BATCH}",
+            events.len()
+        )));
+    }
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| parse_event(index, event))
+        .collect()
+}
+
+fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
+    let at = |field: &str| format!("events[{index}].{field}");
+    let text = |field: &str| {
+        event
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    };
+    if !event.is_object() {
+        return Err(AppError::invalid(
+            format!("events[{index}]"),
+            "must be an object {id, type, listing_id, creator, variant, visitor_id, at}",
+        ));
+    }
+    let id = text("id").filter(|id| id.len() <= 128).ok_or_else(|| {
+        AppError::invalid(
+            at("id"),
+            "is missing or longer than 128 characters; give each event a unique id",
+        )
+    })?;
+    let event_type = text("type").ok_or_else(|| AppError::invalid(at("type"), "is missing"))?;
+    if !EVENT_TYPES.contains(&event_type) {
+        return Err(AppError::invalid(
+            at("type"),
+            format!(
+                "\"{event_type}\" is not an event type; use one of {}",
+                EVENT_TYPES.join(", ")
+            ),
+        ));
+    }
+    let listing_id = text("listing_id")
+        .filter(|id| is_valid_listing_id(id))
+        .ok_or_else(|| AppError::invalid(at("listing_id"), "is missing or not a listing id"))?;
+    let handle = |field: &str| -> Result<Option<String>, AppError> {
+        match event.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(handle)) if is_valid_handle(handle) => Ok(Some(handle.clone())),
+            Some(_) => Err(AppError::invalid(
+                at(field),
+                "must be a creator handle or null",
+            )),
+        }
+    };
+    let (creator, variant) = (handle("creator")?, handle("variant")?);
+    let visitor_id = text("visitor_id")
+        .filter(|id| id.len() <= 128)
+        .ok_or_else(|| {
+            AppError::invalid(at("visitor_id"), "is missing or longer than 128 characters")
+        })?;
+    let stamp = text("at").ok_or_else(|| {
+        AppError::invalid(at("at"), "is missing; give the event's time as RFC 3339")
+    })?;
+    let when = Timestamp::parse_rfc3339(stamp)
+        .map_err(|error| AppError::invalid(at("at"), error.to_string()))?;
+    Ok(StoredEvent {
+        id: id.into(),
+        event_type: event_type.into(),
+        listing_id: listing_id.into(),
+        creator,
+        variant,
+        visitor_id: visitor_id.into(),
+        at: when.0,
+    })
+}
+
+/// Batches a client may send per minute.
+pub const BATCHES_PER_MINUTE: u32 = 120;
+
+/// A fixed one-minute window per client: `Err(seconds to wait)` past the limit.
+#[derive(Default)]
+pub struct RateLimiter {
+    windows: std::sync::Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn check(&self, client: &str, now: i64) -> Result<(), u64> {
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now - *start < 60);
+        }
+        let window = windows.entry(client.to_string()).or_insert((now, 0));
+        if now - window.0 >= 60 {
+            *window = (now, 0);
+        }
+        if window.1 >= BATCHES_PER_MINUTE {
+            return Err((60 - (now - window.0)).max(1) as u64);
+        }
+        window.1 += 1;
+        Ok(())
+    }
+}
+
+/// The client's IP address when the server runs on a socket ("local" in-process).
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string());
+        Ok(ClientAddress(
+            address.unwrap_or_else(|| "local".to_string()),
+        ))
+    }
+}
+
+pub async fn collect(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Response {
+    if let Err(retry_after_seconds) = state
+        .event_limiter()
+        .check(&client, crate::clock::real_now())
+    {
+        return AppError::RateLimited {
+            message: format!("more than {BATCHES_PER_MINUTE} batches a minute from this client"),
+            retry_after_seconds,
+        }
+        .into_response();
+    }
+    let events = match parse_batch(&raw) {
+        Ok(events) => events,
+        Err(error) => return error.into_response(),
+    };
+    let mut cors = HeaderMap::new();
+    let mut listing_ids: Vec<&str> = events
+        .iter()
+        .map(|event| event.listing_id.as_str())
+        .collect();
+    listing_ids.sort_unstable();
+    listing_ids.dedup();
+    for listing_id in listing_ids {
+        let lookup = listing_id.to_string();
+        let stored = match state.store(move |store| store.listing(&lookup)).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                let index = events
+                    .iter()
+                    .position(|event| event.listing_id == listing_id)
+                    .unwrap_or(0);
+                return AppError::invalid(
+                    format!("events[{index}].listing_id"),
+                    format!("no listing \"{listing_id}\""),
+                )
+                .into_response();
+            }
+            Err(error) => return error.into_response(),
+        };
+        match cors_for_listing(&headers, &stored.allowed_origins) {
+            Ok(allowed) => cors = allowed,
+            Err(refusal) => return refusal.into_response(),
+        }
+    }
+    let received_at = crate::clock::real_now();
+    match state
+        .store(move |store| store.record_events(&events, received_at))
+        .await
+    {
+        Ok((accepted, duplicates)) => (
+            StatusCode::OK,
+            cors,
+            Json(json!({ "accepted": accepted, "duplicates": duplicates })),
+        )
+            .into_response(),
+        Err(error) => (cors, error).into_response(),
+    }
+}
+
+pub async fn preflight(headers: HeaderMap) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        preflight_headers(&headers, "POST, OPTIONS"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limiter_opens_a_new_window_each_minute() {
+        let limiter = RateLimiter::default();
+        for _ in 0..BATCHES_PER_MINUTE {
+            assert_eq!(limiter.check("1.2.3.4", 100), Ok(()));
+        }
+        assert_eq!(limiter.check("1.2.3.4", 130), Err(30));
+        assert_eq!(
+            limiter.check("5.6.7.8", 130),
+            Ok(()),
+            "clients are counted apart"
+        );
+        assert_eq!(limiter.check("1.2.3.4", 160), Ok(()));
+    }
+}

@@ -1,0 +1,239 @@
+//! `PUT /v1/listings/{id}/creator-fees` and `GET /v1/metrics?listing=&from=&to=`: the KPIs of
+//! SPEC section 6 as JSON, computed by core's KPI engine from stored events and orders.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use mighty_core::Timestamp;
+use mighty_core::kpi::{self, Payment, PaymentKind, Rate, Segment};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::http::{RawBody, SellerAuth};
+use crate::store::{Order, StoredListing};
+
+async fn owned_listing(
+    state: &AppState,
+    seller_id: &str,
+    id: &str,
+) -> Result<StoredListing, AppError> {
+    let lookup = id.to_string();
+    let stored = state
+        .store(move |store| store.listing(&lookup))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no listing \"{id}\"")))?;
+    if stored.seller_id != seller_id {
+        return Err(AppError::Forbidden(format!(
+            "listing \"{id}\" is not yours"
+        )));
+    }
+    Ok(stored)
+}
+
+/// `{"<handle>": <minor units>, ...}`: what each creator is paid.
+pub async fn put_creator_fees(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Path(id): Path<String>,
+    RawBody(raw): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let stored = owned_listing(&state, &seller.id, &id).await?;
+    let listing = mighty_core::parse_listing(&stored.document.to_string())
+        .map_err(|errors| AppError::Internal(errors.to_string()))?;
+    let body: Value = serde_json::from_slice(&raw)
+        .map_err(|error| AppError::Malformed(format!("the body is not valid JSON: {error}")))?;
+    let Value::Object(entries) = body else {
+        return Err(AppError::invalid(
+            "",
+            "send an object {\"<creator handle>\": <fee in minor units>}",
+        ));
+    };
+    let mut fees = Vec::new();
+    for (handle, fee) in entries {
+        if !listing
+            .creators
+            .iter()
+            .any(|creator| creator.handle == handle)
+        {
+            return Err(AppError::invalid(
+                handle.clone(),
+                format!("\"{handle}\" is not a creator of \"{id}\""),
+            ));
+        }
+        match fee.as_i64() {
+            Some(fee) if fee >= 0 => fees.push((handle, fee)),
+            _ => {
+                return Err(AppError::invalid(
+                    handle,
+                    "must be a whole number of minor units, 0 or more",
+                ));
+            }
+        }
+    }
+    let (listing_id, stored_fees) = (id.clone(), fees.clone());
+    state
+        .store(move |store| store.set_creator_fees(&listing_id, &stored_fees))
+        .await?;
+    Ok(Json(
+        json!({ "listing_id": id, "creator_fees": fees.into_iter().collect::<BTreeMap<_, _>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct MetricsQuery {
+    listing: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn rate_json(rate: &Rate) -> Value {
+    json!({ "successes": rate.successes, "trials": rate.trials, "value": rate.value, "low": rate.low, "high": rate.high })
+}
+
+/// The KPI engine's view of an order.
+pub fn payment_from_order(order: &Order) -> Option<Payment> {
+    let at = Timestamp::parse_rfc3339(&order.created_at).ok()?.0;
+    Some(Payment {
+        segment: Segment {
+            listing_id: order.listing_id.clone(),
+            creator: order.creator.clone(),
+            variant: order
+                .attribution
+                .get("variant")
+                .and_then(Value::as_str)
+                .map(String::from),
+        },
+        customer: order.customer.clone().unwrap_or_else(|| order.id.clone()),
+        kind: match order.kind.as_str() {
+            "renewal" => PaymentKind::Renewal,
+            "upgrade" => PaymentKind::Upgrade,
+            _ => PaymentKind::Purchase,
+        },
+        recurring: order.subscription_id.is_some(),
+        amount: order.amount,
+        at,
+        refunded: order.status == "refunded",
+    })
+}
+
+pub async fn metrics(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Query(query): Query<MetricsQuery>,
+) -> Result<Json<Value>, AppError> {
+    let listing_id = query
+        .listing
+        .ok_or_else(|| AppError::invalid("listing", "is required: /v1/metrics?listing=<id>"))?;
+    let stored = owned_listing(&state, &seller.id, &listing_id).await?;
+    let time = |field: &str, value: Option<String>, default: i64| -> Result<i64, AppError> {
+        match value {
+            Some(text) => Timestamp::parse_rfc3339(&text)
+                .map(|stamp| stamp.0)
+                .map_err(|error| AppError::invalid(field, error.to_string())),
+            None => Ok(default),
+        }
+    };
+    let now = state.now().0;
+    let (from, to) = (time("from", query.from, 0)?, time("to", query.to, now + 1)?);
+    if to <= from {
+        return Err(AppError::invalid("to", "must be after from"));
+    }
+    let (seller_id, lookup) = (seller.id.clone(), listing_id.clone());
+    let orders = state
+        .store(move |store| store.orders(&seller_id, Some(&lookup)))
+        .await?;
+    let lookup = listing_id.clone();
+    let views = state
+        .store(move |store| store.view_counts(&lookup, from, to))
+        .await?;
+    let lookup = listing_id.clone();
+    let fees: BTreeMap<String, i64> = state
+        .store(move |store| store.creator_fees(&lookup))
+        .await?
+        .into_iter()
+        .collect();
+
+    let payments: Vec<Payment> = orders.iter().filter_map(payment_from_order).collect();
+    let in_range: Vec<&Payment> = payments
+        .iter()
+        .filter(|payment| payment.at >= from && payment.at < to)
+        .collect();
+    let mut segments: BTreeSet<(Option<String>, Option<String>)> = views
+        .iter()
+        .map(|(creator, variant, _)| (creator.clone(), variant.clone()))
+        .collect();
+    segments.extend(in_range.iter().map(|payment| {
+        (
+            payment.segment.creator.clone(),
+            payment.segment.variant.clone(),
+        )
+    }));
+
+    let mut rows = Vec::new();
+    let mut rates = Vec::new();
+    for (creator, variant) in &segments {
+        let segment_views = views
+            .iter()
+            .filter(|(c, v, _)| c == creator && v == variant)
+            .map(|(_, _, count)| count)
+            .sum::<u64>();
+        let segment_payments: Vec<&Payment> = in_range
+            .iter()
+            .copied()
+            .filter(|payment| {
+                &payment.segment.creator == creator && &payment.segment.variant == variant
+            })
+            .collect();
+        let all_segment_payments: Vec<&Payment> = payments
+            .iter()
+            .filter(|payment| {
+                &payment.segment.creator == creator && &payment.segment.variant == variant
+            })
+            .collect();
+        let conversion = kpi::conversion(segment_views, &segment_payments);
+        let repeat = kpi::repeat_rate(&all_segment_payments, from, to, now);
+        rates.push((variant.clone(), conversion));
+        rows.push(json!({
+            "creator": creator, "variant": variant, "views": segment_views,
+            "paid_commits": conversion.successes, "conversion": rate_json(&conversion),
+            "repeat_rate_30d": { "customers": repeat.customers, "repeated": repeat.repeated, "eligible": repeat.eligible, "value": repeat.rate },
+            "recurring_revenue_per_active_customer": kpi::recurring_revenue_per_active_customer(&segment_payments, from, to),
+            "revenue": segment_payments.iter().filter(|payment| !payment.refunded).map(|payment| payment.amount).sum::<i64>(),
+        }));
+    }
+    let comparisons: Vec<Value> = rates
+        .iter()
+        .skip(1)
+        .map(|(variant, rate)| {
+            let comparison = kpi::compare(&rates[0].1, rate);
+            json!({ "a": rates[0].0, "b": variant, "difference": comparison.difference, "probability_b_beats_a": comparison.probability_b_beats_a })
+        })
+        .collect();
+    let creators: Vec<Value> = fees
+        .iter()
+        .map(|(handle, fee)| {
+            // Acquired through the creator: by their link, or (without a link) by their demo.
+            let theirs: Vec<&Payment> = payments
+                .iter()
+                .filter(|payment| payment.segment.creator.as_deref().or(payment.segment.variant.as_deref()) == Some(handle.as_str()))
+                .collect();
+            json!({ "creator": handle, "fee": fee, "cac_payback_months": kpi::cac_payback_months(*fee, &theirs, from, to) })
+        })
+        .collect();
+    let overall = kpi::repeat_rate(&payments.iter().collect::<Vec<_>>(), from, to, now);
+    let drop = stored.stock.map(|stock| json!({ "inventory": stock.inventory, "sold": stock.sold, "reserved": stock.reserved,
+        "sell_through": kpi::sell_through(stock.sold.max(0) as u64, stock.inventory.max(0) as u64) }));
+    Ok(Json(json!({
+        "listing_id": listing_id,
+        "from": Timestamp(from).to_rfc3339(), "to": Timestamp(to).to_rfc3339(),
+        "currency": orders.first().map(|order| order.currency.clone()),
+        "segments": rows,
+        "comparisons": comparisons,
+        "creators": creators,
+        "repeat_rate_30d": { "customers": overall.customers, "repeated": overall.repeated, "eligible": overall.eligible, "value": overall.rate },
+        "drop": drop,
+    })))
+}
