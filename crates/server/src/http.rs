@@ -187,6 +187,48 @@ pub fn preflight_headers(headers: &HeaderMap, methods: &'static str) -> HeaderMa
     response
 }
 
+/// CORS preflight handlers: any origin may ask; the real request is checked against the
+/// listing's allowlist.
+pub async fn preflight_get(headers: HeaderMap) -> axum::response::Response {
+    preflight(&headers, "GET, OPTIONS")
+}
+
+pub async fn preflight_post(headers: HeaderMap) -> axum::response::Response {
+    preflight(&headers, "POST, OPTIONS")
+}
+
+pub async fn preflight_get_post(headers: HeaderMap) -> axum::response::Response {
+    preflight(&headers, "GET, POST, OPTIONS")
+}
+
+fn preflight(headers: &HeaderMap, methods: &'static str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        preflight_headers(headers, methods),
+    )
+        .into_response()
+}
+
+/// A listing of `seller_id`: 404 when there is none, 403 when it is another seller's.
+pub async fn owned_listing(
+    state: &AppState,
+    seller_id: &str,
+    id: &str,
+) -> Result<crate::store::StoredListing, AppError> {
+    let lookup = id.to_string();
+    let stored = state
+        .store(move |store| store.listing(&lookup))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no listing \"{id}\"")))?;
+    if stored.seller_id != seller_id {
+        return Err(AppError::Forbidden(format!(
+            "listing \"{id}\" is not yours"
+        )));
+    }
+    Ok(stored)
+}
+
 /// The origin the server is reached at, for URLs it hands out (`redirect_url`, creator
 /// links): `MIGHTY_PUBLIC_URL` when set, else the request's Host.
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {

@@ -182,11 +182,11 @@ pub fn app(state: AppState) -> Router {
             "/v1/listings/{id}",
             get(listings::get_listing)
                 .put(listings::put_listing)
-                .options(listings::preflight),
+                .options(http::preflight_get),
         )
         .route(
             "/v1/listings/{id}/creator-links",
-            post(creator_links::create).options(creator_links::preflight),
+            post(creator_links::create).options(http::preflight_post),
         )
         .route(
             "/v1/listings/{id}/creator-links/{handle}",
@@ -194,19 +194,19 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/v1/checkout/sessions",
-            post(checkout::create_session).options(checkout::preflight),
+            post(checkout::create_session).options(http::preflight_get_post),
         )
         .route(
             "/v1/checkout/sessions/{id}",
-            get(checkout::get_session).options(checkout::preflight),
+            get(checkout::get_session).options(http::preflight_get_post),
         )
         .route(
             "/v1/subscriptions/{id}/upgrade",
-            post(subscriptions::upgrade).options(subscriptions::preflight),
+            post(subscriptions::upgrade).options(http::preflight_post),
         )
         .route(
             "/v1/subscriptions/{id}/cancel",
-            post(subscriptions::cancel).options(subscriptions::preflight),
+            post(subscriptions::cancel).options(http::preflight_post),
         )
         .route(
             "/v1/subscriptions/{id}",
@@ -214,7 +214,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/v1/events",
-            post(events::collect).options(events::preflight),
+            post(events::collect).options(http::preflight_post),
         )
         .route("/v1/metrics", get(metrics::metrics))
         .route(

@@ -17,9 +17,7 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{
-    JsonBody, cors_for_listing, idempotency_key, preflight_headers, public_base, request_hash,
-};
+use crate::http::{JsonBody, cors_for_listing, idempotency_key, public_base, request_hash};
 use crate::store::{
     CreateSessionOutcome, FaultMode, NewSession, OfferKindName, Session, StoredAttribution,
     StoredResponse, new_id,
@@ -387,12 +385,4 @@ pub async fn get_session(
         customer_token: session.customer_token.clone(),
     };
     (cors, Json(body)).into_response()
-}
-
-pub async fn preflight(headers: HeaderMap) -> Response {
-    (
-        StatusCode::NO_CONTENT,
-        preflight_headers(&headers, "GET, POST, OPTIONS"),
-    )
-        .into_response()
 }

@@ -5,14 +5,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use mighty_core::signing::CreatorToken;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{JsonBody, SellerAuth, preflight_headers, public_base};
+use crate::http::{JsonBody, SellerAuth, public_base};
 
 #[derive(Deserialize)]
 pub struct NewLink {
@@ -26,16 +25,7 @@ async fn owned_listing(
     seller_id: &str,
     id: &str,
 ) -> Result<mighty_core::Listing, AppError> {
-    let lookup = id.to_string();
-    let stored = state
-        .store(move |store| store.listing(&lookup))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no listing \"{id}\"")))?;
-    if stored.seller_id != seller_id {
-        return Err(AppError::Forbidden(format!(
-            "listing \"{id}\" is not yours"
-        )));
-    }
+    let stored = crate::http::owned_listing(state, seller_id, id).await?;
     mighty_core::parse_listing(&stored.document.to_string())
         .map_err(|errors| AppError::Internal(errors.to_string()))
 }
@@ -125,14 +115,6 @@ pub async fn revoke(
     Ok(Json(
         json!({ "listing_id": id, "handle": handle, "revoked_at": mighty_core::Timestamp(now).to_rfc3339() }),
     ))
-}
-
-pub async fn preflight(headers: HeaderMap) -> Response {
-    (
-        StatusCode::NO_CONTENT,
-        preflight_headers(&headers, "POST, OPTIONS"),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

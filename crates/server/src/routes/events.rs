@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{RawBody, cors_for_listing, preflight_headers};
+use crate::http::{RawBody, cors_for_listing};
 use crate::store::StoredEvent;
 
 /// The event types, as the widget's DOM events name them (without `mighty:`).
@@ -252,14 +252,6 @@ pub async fn collect(
             .into_response(),
         Err(error) => (cors, error).into_response(),
     }
-}
-
-pub async fn preflight(headers: HeaderMap) -> Response {
-    (
-        StatusCode::NO_CONTENT,
-        preflight_headers(&headers, "POST, OPTIONS"),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{RawBody, SellerAuth, cors_for_listing, preflight_headers};
+use crate::http::{RawBody, SellerAuth, cors_for_listing};
 
 /// A listing document checked for storage.
 pub struct PreparedListing {
@@ -173,12 +173,4 @@ pub async fn put_listing(
         StatusCode::OK
     };
     Ok((status, Json(stored)).into_response())
-}
-
-pub async fn preflight(headers: HeaderMap) -> Response {
-    (
-        StatusCode::NO_CONTENT,
-        preflight_headers(&headers, "GET, OPTIONS"),
-    )
-        .into_response()
 }

@@ -12,26 +12,8 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{RawBody, SellerAuth};
-use crate::store::{Order, StoredListing};
-
-async fn owned_listing(
-    state: &AppState,
-    seller_id: &str,
-    id: &str,
-) -> Result<StoredListing, AppError> {
-    let lookup = id.to_string();
-    let stored = state
-        .store(move |store| store.listing(&lookup))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no listing \"{id}\"")))?;
-    if stored.seller_id != seller_id {
-        return Err(AppError::Forbidden(format!(
-            "listing \"{id}\" is not yours"
-        )));
-    }
-    Ok(stored)
-}
+use crate::http::{RawBody, SellerAuth, owned_listing};
+use crate::store::Order;
 
 /// `{"<handle>": <minor units>, ...}`: what each creator is paid.
 pub async fn put_creator_fees(

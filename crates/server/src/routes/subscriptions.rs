@@ -14,9 +14,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{
-    JsonBody, bearer_token, cors_for_listing, idempotency_key, preflight_headers, request_hash,
-};
+use crate::http::{JsonBody, bearer_token, cors_for_listing, idempotency_key, request_hash};
 use crate::store::{StoredResponse, Subscription};
 
 /// The JSON form of a subscription.
@@ -253,12 +251,4 @@ pub async fn get_subscription(
 ) -> Result<Json<Value>, AppError> {
     let subscription = authorized(&state, &headers, &id).await?;
     Ok(Json(subscription_json(&subscription)))
-}
-
-pub async fn preflight(headers: HeaderMap) -> Response {
-    (
-        StatusCode::NO_CONTENT,
-        preflight_headers(&headers, "POST, OPTIONS"),
-    )
-        .into_response()
 }
