@@ -246,6 +246,81 @@ pub fn cac_payback_months(fee: i64, payments: &[&Payment], from: i64, to: i64) -
     Some(cost_per_customer / monthly_revenue_per_customer)
 }
 
+/// One cohort: customers whose first paid commit fell in the period starting `start`, and how
+/// many of them paid again in each later period (renewals count).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cohort {
+    pub start: i64,
+    pub customers: u64,
+    /// `retained[k]`: customers of the cohort with a payment in period `k + 1` after their first.
+    pub retained: Vec<u64>,
+}
+
+/// Cohort retention: customers grouped by the `period_seconds`-long period of their first paid
+/// commit (from `origin`), then counted in each of the `periods` following periods.
+pub fn cohorts(
+    payments: &[&Payment],
+    origin: i64,
+    period_seconds: i64,
+    periods: usize,
+) -> Vec<Cohort> {
+    use std::collections::BTreeMap;
+    let mut by_customer: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for payment in payments.iter().filter(|payment| {
+        !payment.refunded && payment.kind != PaymentKind::Upgrade && payment.at >= origin
+    }) {
+        by_customer
+            .entry(payment.customer.as_str())
+            .or_default()
+            .push(payment.at);
+    }
+    let period_of = |at: i64| (at - origin).div_euclid(period_seconds);
+    let mut cohorts: BTreeMap<i64, Cohort> = BTreeMap::new();
+    for times in by_customer.values_mut() {
+        times.sort_unstable();
+        let first = period_of(times[0]);
+        let cohort = cohorts.entry(first).or_insert_with(|| Cohort {
+            start: origin + first * period_seconds,
+            customers: 0,
+            retained: vec![0; periods],
+        });
+        cohort.customers += 1;
+        let later: std::collections::BTreeSet<i64> = times
+            .iter()
+            .map(|at| period_of(*at) - first)
+            .filter(|offset| *offset >= 1)
+            .collect();
+        for offset in later {
+            if let Some(slot) = cohort.retained.get_mut((offset - 1) as usize) {
+                *slot += 1;
+            }
+        }
+    }
+    cohorts.into_values().collect()
+}
+
+/// Non-refunded revenue per period of `period_seconds` from `origin`: `(period start, sum)`.
+pub fn revenue_over_time(
+    payments: &[&Payment],
+    origin: i64,
+    period_seconds: i64,
+    periods: usize,
+) -> Vec<(i64, i64)> {
+    let mut sums = vec![0i64; periods];
+    for payment in payments
+        .iter()
+        .filter(|payment| !payment.refunded && payment.at >= origin)
+    {
+        if let Some(sum) = sums.get_mut(((payment.at - origin) / period_seconds) as usize) {
+            *sum += payment.amount;
+        }
+    }
+    sums.into_iter()
+        .enumerate()
+        .map(|(index, sum)| (origin + index as i64 * period_seconds, sum))
+        .collect()
+}
+
 /// Units sold ÷ inventory.
 pub fn sell_through(sold: u64, inventory: u64) -> Option<f64> {
     (inventory > 0).then(|| sold.min(inventory) as f64 / inventory as f64)
@@ -409,6 +484,41 @@ mod tests {
             1e-9
         ));
         assert_eq!(cac_payback_months(6000, &[], 0, 90 * 86_400), None);
+    }
+
+    #[test]
+    fn cohorts_and_revenue_by_period() {
+        let week = 7 * 86_400;
+        let payments = [
+            payment("a", PaymentKind::Purchase, true, 1500, 0), // cohort 0
+            payment("a", PaymentKind::Renewal, true, 1500, 8),  // period 1
+            payment("a", PaymentKind::Renewal, true, 1500, 15), // period 2
+            payment("b", PaymentKind::Purchase, false, 2400, 3), // cohort 0, never again
+            payment("c", PaymentKind::Purchase, false, 2400, 9), // cohort 1
+            payment("c", PaymentKind::Purchase, false, 2400, 23), // period 2 after its first
+        ];
+        let refs: Vec<&Payment> = payments.iter().collect();
+        let result = cohorts(&refs, 0, week, 3);
+        assert_eq!(
+            result,
+            vec![
+                Cohort {
+                    start: 0,
+                    customers: 2,
+                    retained: vec![1, 1, 0]
+                },
+                Cohort {
+                    start: week,
+                    customers: 1,
+                    retained: vec![0, 1, 0]
+                },
+            ]
+        );
+        assert_eq!(
+            revenue_over_time(&refs, 0, week, 4),
+            vec![(0, 3900), (week, 3900), (2 * week, 1500), (3 * week, 2400)]
+        );
+        assert!(cohorts(&[], 0, week, 3).is_empty());
     }
 
     #[test]

@@ -221,6 +221,12 @@ pub fn app(state: AppState) -> Router {
             "/v1/listings/{id}/creator-fees",
             axum::routing::put(metrics::put_creator_fees),
         )
+        .route("/dashboard", get(dashboard::home))
+        .route("/dashboard/sign-in", post(dashboard::sign_in))
+        .route("/dashboard/sign-out", post(dashboard::sign_out))
+        .route("/dashboard/assets/dashboard.css", get(dashboard::asset))
+        .route("/dashboard/listings/{id}", get(dashboard::listing))
+        .route("/dashboard/listings/{id}/{file}", get(dashboard::export))
         .route("/v1/orders", get(orders::list))
         .route("/v1/orders/{id}/refund", post(orders::refund))
         .route("/v1/webhooks", post(webhook_endpoints::create))

@@ -109,24 +109,59 @@ pub async fn metrics(
     let listing_id = query
         .listing
         .ok_or_else(|| AppError::invalid("listing", "is required: /v1/metrics?listing=<id>"))?;
-    let stored = owned_listing(&state, &seller.id, &listing_id).await?;
+    let (from, to) = parse_range(query.from, query.to, state.now().0)?;
+    Ok(Json(
+        compute(&state, &seller.id, &listing_id, from, to).await?,
+    ))
+}
+
+/// `from`/`to` query values (RFC 3339) with their defaults: all time, up to now.
+pub fn parse_range(
+    from: Option<String>,
+    to: Option<String>,
+    now: i64,
+) -> Result<(i64, i64), AppError> {
     let time = |field: &str, value: Option<String>, default: i64| -> Result<i64, AppError> {
-        match value {
+        match value.filter(|text| !text.is_empty()) {
             Some(text) => Timestamp::parse_rfc3339(&text)
                 .map(|stamp| stamp.0)
                 .map_err(|error| AppError::invalid(field, error.to_string())),
             None => Ok(default),
         }
     };
-    let now = state.now().0;
-    let (from, to) = (time("from", query.from, 0)?, time("to", query.to, now + 1)?);
+    let (from, to) = (time("from", from, 0)?, time("to", to, now + 1)?);
     if to <= from {
         return Err(AppError::invalid("to", "must be after from"));
     }
-    let (seller_id, lookup) = (seller.id.clone(), listing_id.clone());
+    Ok((from, to))
+}
+
+/// A listing's orders (as the KPI engine's payments too), for its seller.
+pub async fn listing_payments(
+    state: &AppState,
+    seller_id: &str,
+    listing_id: &str,
+) -> Result<(Vec<Order>, Vec<Payment>), AppError> {
+    let (seller_id, lookup) = (seller_id.to_string(), listing_id.to_string());
     let orders = state
         .store(move |store| store.orders(&seller_id, Some(&lookup)))
         .await?;
+    let payments = orders.iter().filter_map(payment_from_order).collect();
+    Ok((orders, payments))
+}
+
+/// The metrics document of a listing (what `/v1/metrics` answers and the dashboard shows).
+pub async fn compute(
+    state: &AppState,
+    seller_id: &str,
+    listing_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Value, AppError> {
+    let stored = owned_listing(state, seller_id, listing_id).await?;
+    let listing_id = listing_id.to_string();
+    let now = state.now().0;
+    let (orders, payments) = listing_payments(state, seller_id, &listing_id).await?;
     let lookup = listing_id.clone();
     let views = state
         .store(move |store| store.view_counts(&lookup, from, to))
@@ -137,8 +172,6 @@ pub async fn metrics(
         .await?
         .into_iter()
         .collect();
-
-    let payments: Vec<Payment> = orders.iter().filter_map(payment_from_order).collect();
     let in_range: Vec<&Payment> = payments
         .iter()
         .filter(|payment| payment.at >= from && payment.at < to)
@@ -208,7 +241,7 @@ pub async fn metrics(
     let overall = kpi::repeat_rate(&payments.iter().collect::<Vec<_>>(), from, to, now);
     let drop = stored.stock.map(|stock| json!({ "inventory": stock.inventory, "sold": stock.sold, "reserved": stock.reserved,
         "sell_through": kpi::sell_through(stock.sold.max(0) as u64, stock.inventory.max(0) as u64) }));
-    Ok(Json(json!({
+    Ok(json!({
         "listing_id": listing_id,
         "from": Timestamp(from).to_rfc3339(), "to": Timestamp(to).to_rfc3339(),
         "currency": orders.first().map(|order| order.currency.clone()),
@@ -217,5 +250,5 @@ pub async fn metrics(
         "creators": creators,
         "repeat_rate_30d": { "customers": overall.customers, "repeated": overall.repeated, "eligible": overall.eligible, "value": overall.rate },
         "drop": drop,
-    })))
+    }))
 }

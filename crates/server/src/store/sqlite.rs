@@ -15,6 +15,7 @@ use mighty_core::Timestamp;
 const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("migration_2_events.sql"),
+    include_str!("migration_3_sessions.sql"),
 ];
 
 /// The reference server's storage.
@@ -298,7 +299,63 @@ impl Store {
         })
     }
 
+    /// Opens a browser session for a seller; `token` goes in the cookie, its hash here.
+    pub fn create_seller_session(
+        &self,
+        seller_id: &str,
+        token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.write(|transaction| {
+            transaction.execute("DELETE FROM seller_sessions WHERE expires_at <= ?1", [now])?;
+            transaction.execute(
+                "INSERT INTO seller_sessions (token_hash, seller_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![hash_secret(token), seller_id, now, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn seller_by_session(&self, token: &str, now: i64) -> StoreResult<Option<Seller>> {
+        self.with(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT s.id, s.name FROM seller_sessions t JOIN sellers s ON s.id = t.seller_id WHERE t.token_hash = ?1 AND t.expires_at > ?2",
+                    params![hash_secret(token), now],
+                    |row| Ok(Seller { id: row.get(0)?, name: row.get(1)? }),
+                )
+                .optional()?)
+        })
+    }
+
+    pub fn end_seller_session(&self, token: &str) -> StoreResult<()> {
+        self.write(|transaction| {
+            transaction.execute(
+                "DELETE FROM seller_sessions WHERE token_hash = ?1",
+                [hash_secret(token)],
+            )?;
+            Ok(())
+        })
+    }
+
     // --- listings ------------------------------------------------------------------------
+
+    /// A seller's listings: `(id, document)`, by id.
+    pub fn listings_of(&self, seller_id: &str) -> StoreResult<Vec<(String, Value)>> {
+        self.with(|connection| {
+            let rows = connection
+                .prepare("SELECT id, document FROM listings WHERE seller_id = ?1 ORDER BY id")?
+                .query_map([seller_id], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, document)| (id, serde_json::from_str(&document).unwrap_or(Value::Null)))
+                .collect())
+        })
+    }
 
     /// Creates or replaces a listing (a validated document); `inventory` is the drop's.
     /// Returns whether it was created. A listing of another seller is a conflict.
