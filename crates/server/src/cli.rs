@@ -1,12 +1,13 @@
 //! The command line besides serving: `mighty-server seller add --name NAME` and
-//! `mighty-server import --csv FILE --out DIR`.
+//! `mighty-server import --csv FILE --out DIR` and `mighty-server report --listing ID`.
 
 use crate::Config;
 use crate::store::{Store, new_id};
 
 /// Runs a subcommand; `Ok(output)` is printed on standard output.
-pub fn run(arguments: &[String], config: &Config) -> Result<String, String> {
+pub async fn run(arguments: &[String], config: &Config) -> Result<String, String> {
     match arguments {
+        [report, rest @ ..] if report == "report" => report_command(rest, config).await,
         [seller, add, rest @ ..] if seller == "seller" && add == "add" => {
             let name = match rest {
                 [flag, name] if flag == "--name" && !name.trim().is_empty() => name.trim(),
@@ -83,4 +84,122 @@ fn import_command(arguments: &[String]) -> Result<String, String> {
         "page": out.join("index.html").display().to_string(),
     })
     .to_string())
+}
+
+/// `report --listing ID`: the dashboard's tables in the terminal, for the seller of
+/// `MIGHTY_SELLER_TOKEN` (or `--token`).
+async fn report_command(arguments: &[String], config: &Config) -> Result<String, String> {
+    const USAGE: &str = "usage: mighty-server report --listing ID [--token SELLER_TOKEN] [--from RFC3339] [--to RFC3339]";
+    let (mut listing, mut token, mut from, mut to) =
+        (None, config.seller_token.clone(), None, None);
+    for pair in arguments.chunks(2) {
+        match pair {
+            [flag, value] if flag == "--listing" => listing = Some(value.clone()),
+            [flag, value] if flag == "--token" => token = Some(value.clone()),
+            [flag, value] if flag == "--from" => from = Some(value.clone()),
+            [flag, value] if flag == "--to" => to = Some(value.clone()),
+            _ => return Err(USAGE.to_string()),
+        }
+    }
+    let (Some(listing), Some(token)) = (listing, token) else {
+        return Err(format!(
+            "{USAGE}\n(the seller token comes from --token or MIGHTY_SELLER_TOKEN)"
+        ));
+    };
+    let state = crate::AppState::open(config.clone())?;
+    let lookup = token.clone();
+    let seller = state
+        .store(move |store| store.seller_by_token(&lookup))
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or("the seller token is not valid")?;
+    let (from, to) = crate::routes::metrics::parse_range(from, to, state.now().0)
+        .map_err(|error| error.to_string())?;
+    let metrics = crate::routes::metrics::compute(&state, &seller.id, &listing, from, to)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(render_report(&metrics))
+}
+
+/// The metrics document as terminal tables.
+pub fn render_report(metrics: &serde_json::Value) -> String {
+    use std::fmt::Write;
+    let percent = |value: &serde_json::Value| {
+        value
+            .as_f64()
+            .map_or_else(|| "—".to_string(), |value| format!("{:.1}%", value * 100.0))
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — {} to {}",
+        metrics["listing_id"].as_str().unwrap_or("?"),
+        metrics["from"].as_str().unwrap_or("?"),
+        metrics["to"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<14} {:<14} {:>7} {:>6} {:>8} {:>17} {:>8} {:>10}",
+        "creator", "variant", "views", "paid", "conv.", "95% interval", "repeat", "revenue"
+    );
+    for segment in metrics["segments"].as_array().into_iter().flatten() {
+        let text = |key: &str| segment[key].as_str().unwrap_or("-").to_string();
+        let conversion = &segment["conversion"];
+        let _ = writeln!(
+            out,
+            "{:<14} {:<14} {:>7} {:>6} {:>8} {:>17} {:>8} {:>10}",
+            text("creator"),
+            text("variant"),
+            segment["views"],
+            segment["paid_commits"],
+            percent(&conversion["value"]),
+            format!(
+                "{}–{}",
+                percent(&conversion["low"]),
+                percent(&conversion["high"])
+            ),
+            percent(&segment["repeat_rate_30d"]["value"]),
+            segment["revenue"],
+        );
+    }
+    for comparison in metrics["comparisons"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "\n{} vs {}: difference {}, probability {} is better {}",
+            comparison["b"].as_str().unwrap_or("none"),
+            comparison["a"].as_str().unwrap_or("none"),
+            percent(&comparison["difference"]),
+            comparison["b"].as_str().unwrap_or("none"),
+            percent(&comparison["probability_b_beats_a"]),
+        );
+    }
+    for creator in metrics["creators"].as_array().into_iter().flatten() {
+        let payback = creator["cac_payback_months"]
+            .as_f64()
+            .map_or_else(|| "—".to_string(), |months| format!("{months:.1} months"));
+        let _ = writeln!(
+            out,
+            "creator {}: fee {}, CAC payback {payback}",
+            creator["creator"].as_str().unwrap_or("?"),
+            creator["fee"]
+        );
+    }
+    let repeat = &metrics["repeat_rate_30d"];
+    let _ = writeln!(
+        out,
+        "\n30-day repeat rate: {} ({} of {} customers)",
+        percent(&repeat["value"]),
+        repeat["repeated"],
+        repeat["customers"]
+    );
+    if let Some(drop) = metrics["drop"].as_object() {
+        let _ = writeln!(
+            out,
+            "drop sell-through: {} ({} of {})",
+            percent(&drop["sell_through"]),
+            drop["sold"],
+            drop["inventory"]
+        );
+    }
+    out
 }

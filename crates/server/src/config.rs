@@ -16,6 +16,8 @@ usage:
                                       turn a CSV of directory rows (name, address, city, category,
                                       url, summary, offer, price, currency, interval) into listing
                                       documents and a directory page with the widgets embedded
+  mighty-server report --listing ID [--token T] [--from RFC3339] [--to RFC3339]
+                                      the dashboard's numbers as terminal tables
   mighty-server --help                this text
 
 environment:

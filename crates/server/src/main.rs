@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
         }
     };
     if !arguments.is_empty() {
-        return match mighty_server::cli::run(&arguments, &config) {
+        return match mighty_server::cli::run(&arguments, &config).await {
             Ok(output) => {
                 println!("{output}");
                 ExitCode::SUCCESS

@@ -155,3 +155,37 @@ fn import_writes_listings_and_a_page_and_reports_bad_rows() {
             .contains("usage: mighty-server import --csv FILE --out DIR")
     );
 }
+
+#[test]
+fn report_prints_a_listings_numbers() {
+    let root = support::temp_root();
+    let seeds = root.0.join("seeds");
+    std::fs::create_dir_all(&seeds).unwrap();
+    std::fs::write(
+        seeds.join("candle-trio.json"),
+        support::listing("candle-trio", None).to_string(),
+    )
+    .unwrap();
+    let database = root.0.join("report.db");
+    let run = |arguments: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mighty-server"))
+            .args(arguments)
+            .env("DATABASE_URL", format!("sqlite:{}", database.display()))
+            .env("MIGHTY_SELLER_TOKEN", support::SELLER)
+            .env("MIGHTY_SEED_LISTINGS", &seeds)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["report", "--listing", "candle-trio"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("candle-trio — "), "{stdout}");
+    assert!(stdout.contains("30-day repeat rate"));
+    let missing = run(&["report", "--listing", "nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no listing \"nope\""));
+}

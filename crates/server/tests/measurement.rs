@@ -255,6 +255,25 @@ async fn metrics_count_views_and_paid_commits_per_variant() {
     );
     assert_eq!(metrics["repeat_rate_30d"]["repeated"], 1);
 
+    // The report command prints the same numbers.
+    let report = mighty_server::cli::render_report(&metrics);
+    assert!(
+        report.contains("views") && report.contains("95% interval"),
+        "{report}"
+    );
+    let ana_line = report
+        .lines()
+        .find(|line| line.contains(" ana "))
+        .expect("a row for ana's variant");
+    assert!(
+        ana_line.contains("40") && ana_line.contains("5.0%"),
+        "{ana_line}"
+    );
+    assert!(
+        report.contains("30-day repeat rate: 100.0% (1 of 1 customers)"),
+        "{report}"
+    );
+
     // A range before anything happened is empty.
     let empty = server
         .seller_get(
