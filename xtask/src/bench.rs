@@ -13,6 +13,8 @@ pub fn run() -> Result<(), String> {
     run_command(cargo().args(["bench", "--package", "mighty-core"]))?;
     println!("\n== server over a real socket");
     run_command(cargo().args(["bench", "--package", "mighty-server", "--bench", "http"]))?;
+    println!("\n== event ingest and dashboard queries over 1M events");
+    run_command(cargo().args(["bench", "--package", "mighty-server", "--bench", "ingest"]))?;
     println!("\n== bundle sizes");
     dist::build()?;
     println!("\n== 50 widgets on one page (headless Chromium)");

@@ -32,6 +32,7 @@ environment:
   MIGHTY_LINK_SECRET     key that signs creator-link tokens (default: generated once, stored)
   MIGHTY_PUBLIC_URL      origin the server is reached at, for pay-page and link URLs
                          (default: the request's Host)
+  MIGHTY_EVENTS_RATE_LIMIT  event batches one client may send per minute (default 120)
   MIGHTY_ROOT            folder holding index.html, www/ and dist/ (default: the working directory)
   RUST_LOG               log filter, e.g. info or mighty_server=debug (default info)";
 
@@ -54,6 +55,8 @@ pub struct Config {
     pub seed_listings: Option<PathBuf>,
     pub link_secret: Option<String>,
     pub public_url: Option<String>,
+    /// Event batches a client may send per minute (`MIGHTY_EVENTS_RATE_LIMIT`).
+    pub events_per_minute: u32,
 }
 
 impl Config {
@@ -102,6 +105,12 @@ impl Config {
             seed_listings,
             link_secret: get("MIGHTY_LINK_SECRET").filter(|secret| !secret.is_empty()),
             public_url,
+            events_per_minute: match get("MIGHTY_EVENTS_RATE_LIMIT") {
+                None => crate::routes::events::BATCHES_PER_MINUTE,
+                Some(text) => text.parse().ok().filter(|limit| *limit > 0).ok_or_else(|| {
+                    format!("MIGHTY_EVENTS_RATE_LIMIT={text:?} is not a positive whole number of batches per minute")
+                })?,
+            },
         })
     }
 
@@ -118,6 +127,7 @@ impl Config {
             seed_listings: None,
             link_secret: Some("test-link-secret".into()),
             public_url: None,
+            events_per_minute: crate::routes::events::BATCHES_PER_MINUTE,
         }
     }
 }

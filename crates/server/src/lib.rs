@@ -221,6 +221,11 @@ pub fn app(state: AppState) -> Router {
             "/v1/listings/{id}/creator-fees",
             axum::routing::put(metrics::put_creator_fees),
         )
+        .route(
+            "/v1/listings/{id}/creator-views",
+            post(creator_view::create),
+        )
+        .route("/creator/{token}", get(creator_view::page))
         .route("/dashboard", get(dashboard::home))
         .route("/dashboard/sign-in", post(dashboard::sign_in))
         .route("/dashboard/sign-out", post(dashboard::sign_out))
@@ -258,6 +263,10 @@ pub fn app(state: AppState) -> Router {
 /// The path as logged: credentials that travel in URLs (the shopper's manage link) are
 /// replaced, so logs never carry a secret.
 pub fn redacted_path(path: &str) -> String {
+    let path = match path.strip_prefix("/creator/") {
+        Some(_) => return "/creator/[redacted]".to_string(),
+        None => path,
+    };
     match path.strip_prefix("/manage/") {
         Some(rest) => {
             let tail = rest

@@ -298,3 +298,80 @@ async fn metrics_count_views_and_paid_commits_per_variant() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_creator_reads_only_their_own_numbers_through_a_signed_link() {
+    let server = TestServer::with_listing().await;
+    // One sale through ana's genuine link, one shown theo's demo.
+    let link = server
+        .seller_post(
+            "/v1/listings/candle-trio/creator-links",
+            json!({ "handle": "ana" }),
+        )
+        .await
+        .json();
+    let mut body = TestServer::checkout_body("trio", None, 1);
+    body["attribution"]["token"] = link["token"].clone();
+    let session = server.checkout("through-link", &body).await.json()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .pay(&session, "4242424242424242", TestServer::SHIPPING)
+        .await;
+    let mut other = TestServer::checkout_body("trio", None, 1);
+    other["attribution"]["creator"] = Value::Null;
+    other["attribution"]["variant"] = json!("theo");
+    let session = server.checkout("theo-demo", &other).await.json()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .pay(&session, "4242424242424242", TestServer::SHIPPING)
+        .await;
+    let auth = format!("Bearer {SELLER}");
+    server
+        .request(
+            Method::PUT,
+            "/v1/listings/candle-trio/creator-fees",
+            &[("authorization", auth.as_str())],
+            Some(json!({ "ana": 5000 }).to_string()),
+        )
+        .await;
+
+    let view = server
+        .seller_post(
+            "/v1/listings/candle-trio/creator-views",
+            json!({ "handle": "ana" }),
+        )
+        .await;
+    assert_eq!(view.status, StatusCode::CREATED, "{}", view.text());
+    let url = view.json()["url"].as_str().unwrap().to_string();
+    let path = url.trim_start_matches("http://127.0.0.1:8080");
+    let page = server.get(path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("<h1>ana's numbers</h1>"), "{html}");
+    assert!(
+        html.contains("<dt>Sales</dt><dd>1</dd>"),
+        "only ana's sale: {html}"
+    );
+    assert!(html.contains("<dt>Verified share of those</dt><dd>100 %</dd>"));
+    assert!(html.contains("50.00 EUR"), "ana's fee");
+
+    // A share link's token does not open a view, and a tampered view token is refused.
+    let share_token = link["token"].as_str().unwrap();
+    assert_eq!(
+        server.get(&format!("/creator/{share_token}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let tampered = path.replace("~ana~", "~theo~");
+    assert_eq!(server.get(&tampered).await.status, StatusCode::FORBIDDEN);
+    let not_creator = server
+        .seller_post(
+            "/v1/listings/candle-trio/creator-views",
+            json!({ "handle": "eve" }),
+        )
+        .await;
+    assert_eq!(not_creator.json()["error"]["field"], "handle");
+}

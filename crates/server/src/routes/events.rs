@@ -150,7 +150,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn check(&self, client: &str, now: i64) -> Result<(), u64> {
+    pub fn check(&self, client: &str, now: i64, limit: u32) -> Result<(), u64> {
         let mut windows = self
             .windows
             .lock()
@@ -162,7 +162,7 @@ impl RateLimiter {
         if now - window.0 >= 60 {
             *window = (now, 0);
         }
-        if window.1 >= BATCHES_PER_MINUTE {
+        if window.1 >= limit {
             return Err((60 - (now - window.0)).max(1) as u64);
         }
         window.1 += 1;
@@ -196,12 +196,14 @@ pub async fn collect(
     headers: HeaderMap,
     RawBody(raw): RawBody,
 ) -> Response {
-    if let Err(retry_after_seconds) = state
-        .event_limiter()
-        .check(&client, crate::clock::real_now())
+    let limit = state.config().events_per_minute;
+    if let Err(retry_after_seconds) =
+        state
+            .event_limiter()
+            .check(&client, crate::clock::real_now(), limit)
     {
         return AppError::RateLimited {
-            message: format!("more than {BATCHES_PER_MINUTE} batches a minute from this client"),
+            message: format!("more than {limit} batches a minute from this client"),
             retry_after_seconds,
         }
         .into_response();
@@ -262,14 +264,14 @@ mod tests {
     fn the_rate_limiter_opens_a_new_window_each_minute() {
         let limiter = RateLimiter::default();
         for _ in 0..BATCHES_PER_MINUTE {
-            assert_eq!(limiter.check("1.2.3.4", 100), Ok(()));
+            assert_eq!(limiter.check("1.2.3.4", 100, BATCHES_PER_MINUTE), Ok(()));
         }
-        assert_eq!(limiter.check("1.2.3.4", 130), Err(30));
+        assert_eq!(limiter.check("1.2.3.4", 130, BATCHES_PER_MINUTE), Err(30));
         assert_eq!(
-            limiter.check("5.6.7.8", 130),
+            limiter.check("5.6.7.8", 130, BATCHES_PER_MINUTE),
             Ok(()),
             "clients are counted apart"
         );
-        assert_eq!(limiter.check("1.2.3.4", 160), Ok(()));
+        assert_eq!(limiter.check("1.2.3.4", 160, BATCHES_PER_MINUTE), Ok(()));
     }
 }

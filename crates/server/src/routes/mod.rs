@@ -2,6 +2,7 @@
 
 pub mod checkout;
 pub mod creator_links;
+pub mod creator_view;
 pub mod dashboard;
 pub mod events;
 pub mod listings;
