@@ -226,6 +226,8 @@ pub fn app(state: AppState) -> Router {
             post(creator_view::create),
         )
         .route("/creator/{token}", get(creator_view::page))
+        .route("/builder", get(builder::page))
+        .route("/builder/assets/builder.js", get(builder::script))
         .route("/dashboard", get(dashboard::home))
         .route("/dashboard/sign-in", post(dashboard::sign_in))
         .route("/dashboard/sign-out", post(dashboard::sign_out))

@@ -1,5 +1,6 @@
 //! The HTTP handlers, one module per resource of SPEC section 7.
 
+pub mod builder;
 pub mod checkout;
 pub mod creator_links;
 pub mod creator_view;

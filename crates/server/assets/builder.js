@@ -1,0 +1,105 @@
+// The snippet builder (served by mighty-server): the seller fills in a listing, the real
+// widget previews it live (Mighty.mount), core's validation messages appear next to their
+// field (the widget's mighty:error names the attribute), and the snippet is ready to copy.
+const form = document.getElementById("builder");
+const preview = document.getElementById("preview");
+const snippet = document.getElementById("snippet");
+const copyButton = document.getElementById("copy");
+const copyStatus = document.getElementById("copy-status");
+const exponents = JSON.parse(document.getElementById("currencies").textContent);
+const scriptUrl = new URL("/dist/mighty.js", location.href).href;
+
+const FIELDS = ["id", "title", "seller", "price", "currency", "rating", "reviews", "checkout"];
+const attributeOf = (field) => (field === "id" ? "data-mighty" : `data-mighty-${field}`);
+
+function values() {
+  const data = {};
+  for (const field of FIELDS) data[field] = form.elements[field].value.trim();
+  return data;
+}
+
+function clearErrors() {
+  for (const field of FIELDS) {
+    const input = form.elements[field];
+    input.removeAttribute("aria-invalid");
+    document.getElementById(`${field}-error`).textContent = "";
+  }
+}
+
+function showError(message) {
+  // Core's message starts with the attribute it is about: "data-mighty-price: ...".
+  const [where, ...rest] = message.split(": ");
+  const field = FIELDS.find((name) => attributeOf(name) === where) ?? "title";
+  form.elements[field].setAttribute("aria-invalid", "true");
+  document.getElementById(`${field}-error`).textContent = rest.join(": ") || message;
+}
+
+/** Major units ("24.50") to minor units (2450), exactly, as text arithmetic. */
+function minorUnits(price, currency) {
+  const exponent = exponents[currency] ?? 2;
+  const [whole, fraction = ""] = price.split(".");
+  return Number(whole + fraction.padEnd(exponent, "0"));
+}
+
+const escapeAttribute = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+
+function render(data, valid) {
+  const mode = form.elements.mode.value;
+  const lines = [`<script type="module" src="${scriptUrl}"></script>`];
+  if (mode === "json" && valid) {
+    const currency = data.currency || "EUR";
+    const document = {
+      version: 1, id: data.id || undefined, title: data.title, currency,
+      seller: data.seller ? { name: data.seller } : undefined,
+      trust: data.rating ? { rating: { value: Number(data.rating), count: Number(data.reviews || 0) } } : undefined,
+      offers: [{ id: "default", kind: "bundle", name: data.title, price: minorUnits(data.price, currency) }],
+      checkout: data.checkout ? { endpoint: data.checkout } : undefined,
+    };
+    lines.push(`<div data-mighty="${escapeAttribute(data.id)}">`);
+    lines.push(`  <script type="application/json" data-mighty-config>${JSON.stringify(document)}</script>`);
+    lines.push("</div>");
+  } else {
+    const attributes = FIELDS.filter((field) => data[field]).map((field) => `${attributeOf(field)}="${escapeAttribute(data[field])}"`);
+    lines.push(`<div ${attributes.join("\n     ")}></div>`);
+  }
+  snippet.value = lines.join("\n");
+}
+
+let pending = 0;
+async function update() {
+  const data = values();
+  const config = {};
+  for (const field of FIELDS) if (data[field]) config[field] = data[field];
+  config.locale = "en-US";
+  clearErrors();
+  const ticket = ++pending;
+  let valid = true;
+  const onError = (event) => {
+    valid = false;
+    if (ticket === pending) showError(event.detail.error.message);
+  };
+  preview.addEventListener("mighty:error", onError);
+  await window.Mighty.mount(preview, config);
+  // Errors are reported within the mount; give the async ones a tick.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  preview.removeEventListener("mighty:error", onError);
+  if (ticket === pending) render(data, valid);
+}
+
+let timer = null;
+form.addEventListener("input", () => {
+  clearTimeout(timer);
+  timer = setTimeout(update, 150);
+});
+form.addEventListener("change", () => update());
+form.addEventListener("submit", (event) => event.preventDefault());
+copyButton.addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(snippet.value);
+    copyStatus.textContent = "Copied: paste it where the listing goes.";
+  } catch (_) {
+    snippet.select();
+    copyStatus.textContent = "Select the snippet and copy it (Ctrl+C).";
+  }
+});
+update();
