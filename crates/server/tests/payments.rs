@@ -442,6 +442,10 @@ async fn creator_links_verify_only_genuine_tokens() {
         link["url"],
         format!("https://directory.example/lyon?mighty_creator=ana&mighty_token={token}")
     );
+    assert!(
+        link["qr_svg"].as_str().unwrap().contains("<svg"),
+        "a QR code for posters"
+    );
     let not_a_creator = server
         .seller_post(
             "/v1/listings/candle-trio/creator-links",

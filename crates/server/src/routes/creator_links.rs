@@ -95,10 +95,27 @@ pub async fn create(
     };
     let token = CreatorToken::issue(state.link_key(), &listing.id, &handle, state.now().0);
     let url = creator_link(&page, &handle, &token);
+    let qr_svg = qr_svg(&url).map_err(AppError::Internal)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "token": token, "url": url, "handle": handle, "listing_id": listing.id })),
+        Json(
+            json!({ "token": token, "url": url, "handle": handle, "listing_id": listing.id, "qr_svg": qr_svg }),
+        ),
     ))
+}
+
+/// The link as a QR code (SVG), for posters at pop-up events: dark modules on white, with a
+/// quiet zone, scalable to any print size.
+pub fn qr_svg(url: &str) -> Result<String, String> {
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|error| format!("QR code: {error}"))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(256, 256)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .quiet_zone(true)
+        .build())
 }
 
 pub async fn revoke(
@@ -120,6 +137,14 @@ pub async fn revoke(
 #[cfg(test)]
 mod tests {
     use super::creator_link;
+
+    #[test]
+    fn qr_codes_are_svg() {
+        let svg = super::qr_svg("https://directory.example/lyon?mighty_creator=ana&mighty_token=x")
+            .unwrap();
+        assert!(svg.contains("<svg") && svg.contains("</svg>"));
+        assert!(svg.contains("#000000"));
+    }
 
     #[test]
     fn links_carry_the_creator_and_token() {
