@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::protocol::CheckoutSessionCreated;
+use crate::protocol::{CheckoutSessionCreated, CheckoutSessionState, SessionStatus};
 use crate::url::{is_secure_endpoint, origin};
 
 /// At most three attempts in all, with the same Idempotency-Key.
@@ -88,11 +88,35 @@ fn created_from(value: &Value) -> Option<CheckoutSessionCreated> {
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
     Some(CheckoutSessionCreated {
         session_id: text("session_id").filter(|id| !id.is_empty())?,
-        status: crate::protocol::SessionStatus::Open,
+        status: SessionStatus::Open,
         redirect_url: text("redirect_url")?,
         expires_at: text("expires_at").unwrap_or_default(),
         amount: value.get("amount").and_then(Value::as_i64)?,
         currency: text("currency")?,
+    })
+}
+
+/// Reads a `GET {checkout}/{session_id}` answer; `None` when it is not one (missing
+/// `session_id`, `status` or `amount`). Read from a `Value` rather than through serde's
+/// derive, which costs the widget 2 KB gzip (the `Value` parser is there anyway).
+pub fn session_state_from(body: &str) -> Option<CheckoutSessionState> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
+    let status = match value.get("status")?.as_str()? {
+        "open" => SessionStatus::Open,
+        "paid" => SessionStatus::Paid,
+        "failed" => SessionStatus::Failed,
+        "expired" => SessionStatus::Expired,
+        _ => return None,
+    };
+    Some(CheckoutSessionState {
+        session_id: text("session_id").filter(|id| !id.is_empty())?,
+        status,
+        amount: value.get("amount").and_then(Value::as_i64)?,
+        currency: text("currency").unwrap_or_default(),
+        server_time: text("server_time").unwrap_or_default(),
+        subscription_id: text("subscription_id"),
+        customer_token: text("customer_token"),
     })
 }
 
@@ -124,21 +148,29 @@ pub fn may_open(url: &str) -> bool {
     is_secure_endpoint(url)
 }
 
+/// The two fields of a `message` event's data the widget reads (`data.type`,
+/// `data.session_id`), when they are strings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PopupMessage<'a> {
+    pub kind: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+}
+
 /// Whether a `message` event is the partner's word on our session: from the window the
 /// widget opened (the caller checks `event.source`), from `redirect_url`'s origin, of type
 /// `mighty:checkout` and about the session we created.
 pub fn accept_popup_message(
     event_origin: &str,
     redirect_url: &str,
-    data: &Value,
+    message: PopupMessage<'_>,
     session_id: &str,
 ) -> bool {
     let Some(expected_origin) = origin(redirect_url) else {
         return false;
     };
     event_origin.eq_ignore_ascii_case(&expected_origin)
-        && data.get("type").and_then(Value::as_str) == Some("mighty:checkout")
-        && data.get("session_id").and_then(Value::as_str) == Some(session_id)
+        && message.kind == Some("mighty:checkout")
+        && message.session_id == Some(session_id)
 }
 
 /// Whether the partner's amount differs from the price the shopper was shown (the widget
@@ -154,7 +186,6 @@ pub fn price_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     const CREATED: &str = r#"{"session_id": "cs_1", "status": "open", "redirect_url": "https://pay.example/pay/cs_1", "expires_at": "2026-11-25T10:30:00Z", "amount": 2400, "currency": "EUR"}"#;
 
@@ -257,37 +288,44 @@ mod tests {
     #[test]
     fn popup_messages_are_believed_only_from_the_partner_about_our_session() {
         let redirect = "https://pay.partner.example/pay/cs_1";
-        let good = json!({ "type": "mighty:checkout", "session_id": "cs_1" });
-        assert!(accept_popup_message(
-            "https://pay.partner.example",
-            redirect,
-            &good,
-            "cs_1"
-        ));
+        let message = |kind, session_id| PopupMessage {
+            kind: Some(kind),
+            session_id: Some(session_id),
+        };
+        let good = message("mighty:checkout", "cs_1");
+        let partner = "https://pay.partner.example";
+        assert!(accept_popup_message(partner, redirect, good, "cs_1"));
         assert!(!accept_popup_message(
             "https://evil.example",
             redirect,
-            &good,
+            good,
             "cs_1"
         ));
-        assert!(!accept_popup_message(
-            "https://pay.partner.example",
-            redirect,
-            &good,
-            "cs_2"
-        ));
-        assert!(!accept_popup_message(
-            "https://pay.partner.example",
-            redirect,
-            &json!({ "type": "other", "session_id": "cs_1" }),
-            "cs_1"
-        ));
-        assert!(!accept_popup_message(
-            "https://pay.partner.example",
-            "not a url",
-            &good,
-            "cs_1"
-        ));
+        assert!(!accept_popup_message(partner, redirect, good, "cs_2"));
+        let other = message("other", "cs_1");
+        assert!(!accept_popup_message(partner, redirect, other, "cs_1"));
+        let empty = PopupMessage::default();
+        assert!(!accept_popup_message(partner, redirect, empty, "cs_1"));
+        assert!(!accept_popup_message(partner, "not a url", good, "cs_1"));
+    }
+
+    #[test]
+    fn session_states_read_as_serde_reads_them() {
+        let paid = r#"{"session_id":"cs_1","status":"paid","amount":1500,"currency":"EUR","server_time":"2026-11-25T10:00:00Z","subscription_id":"sub_1","customer_token":"ct_1"}"#;
+        let open = r#"{"session_id":"cs_2","status":"open","amount":2400,"currency":"JPY","server_time":"2026-11-25T10:00:00Z"}"#;
+        for body in [paid, open] {
+            let expected: CheckoutSessionState = serde_json::from_str(body).unwrap();
+            assert_eq!(session_state_from(body), Some(expected));
+        }
+        for broken in [
+            "",
+            "[]",
+            r#"{"session_id":"cs_1","status":"refunded","amount":1}"#,
+            r#"{"session_id":"","status":"paid","amount":1}"#,
+            r#"{"session_id":"cs_1","status":"paid"}"#,
+        ] {
+            assert_eq!(session_state_from(broken), None, "{broken}");
+        }
     }
 
     #[test]
