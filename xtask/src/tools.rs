@@ -65,13 +65,21 @@ pub fn wasm_opt() -> PathBuf {
     node_modules().join(".bin").join("wasm-opt")
 }
 
+/// terser, which minifies the wasm-bindgen glue.
+pub fn terser() -> PathBuf {
+    node_modules().join(".bin").join("terser")
+}
+
 /// npm packages from package-lock.json: binaryen (wasm-opt; Debian's is too old and breaks
-/// externref tables), playwright-core, axe-core.
+/// externref tables), terser, playwright-core, axe-core.
 pub fn ensure_node_packages() -> Result<(), String> {
     let root = workspace_root();
     let lock = root.join("package-lock.json");
     let stamp = node_modules().join(".package-lock.json");
-    let fresh = stamp.exists() && modified(&stamp) >= modified(&lock) && wasm_opt().exists();
+    let fresh = stamp.exists()
+        && modified(&stamp) >= modified(&lock)
+        && wasm_opt().exists()
+        && terser().exists();
     if fresh {
         return Ok(());
     }

@@ -7,7 +7,8 @@ use std::cell::OnceCell;
 use wasm_bindgen::JsCast;
 use web_sys::{CssStyleSheet, ShadowRoot};
 
-const WIDGET_CSS: &str = include_str!("widget.css");
+/// `widget.css`, minified by `build.rs`.
+const WIDGET_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.min.css"));
 
 thread_local! {
     static SHEET: OnceCell<Option<CssStyleSheet>> = const { OnceCell::new() };
