@@ -2,7 +2,7 @@
 // fields (SPEC section 7): success, decline, a bad card number, an expired card.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL } from "./support.mjs";
+import { launchBrowser, BASE_URL, PayPage } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -27,43 +27,6 @@ async function openSession() {
   });
   assert.equal(response.status, 201, await response.clone().text());
   return response.json();
-}
-
-/** Page object of the pay page: fields found by their autocomplete tokens. */
-class PayPage {
-  constructor(page) {
-    this.page = page;
-  }
-
-  field(token) {
-    return this.page.locator(`input[autocomplete="${token}"]`);
-  }
-
-  async fill({ number, expiry = "12/34", csc = "123" }) {
-    await this.field("email").fill("shopper@example.com");
-    await this.field("cc-name").fill("Camille Martin");
-    await this.field("cc-number").fill(number);
-    await this.field("cc-exp").fill(expiry);
-    await this.field("cc-csc").fill(csc);
-    await this.field("shipping name").fill("Camille Martin");
-    await this.field("shipping address-line1").fill("12 rue de la République");
-    await this.field("shipping postal-code").fill("69002");
-    await this.field("shipping address-level2").fill("Lyon");
-    await this.field("shipping country-name").fill("France");
-  }
-
-  async submit() {
-    await this.page.getByRole("button", { name: /^Pay / }).click();
-    await this.page.waitForLoadState("domcontentloaded");
-  }
-
-  /** The error shown next to a field, through aria-describedby. */
-  async errorFor(token) {
-    const input = this.field(token);
-    assert.equal(await input.getAttribute("aria-invalid"), "true");
-    const id = await input.getAttribute("aria-describedby");
-    return this.page.locator(`#${id}`).innerText();
-  }
 }
 
 async function sessionStatus(id) {

@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end suite: launching Debian's Chromium through playwright-core,
 // and a page object for a directory page with widgets on it.
 import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,7 +36,7 @@ export async function launchBrowser(options = {}) {
  * violations, layout shifts. Runs before any page script. */
 function recorder() {
   window.__mighty = { events: [], csp: [], shifts: [] };
-  for (const type of ["ready", "error"]) {
+  for (const type of ["ready", "error", "checkout-start", "checkout-complete", "checkout-error"]) {
     document.addEventListener(`mighty:${type}`, (event) => {
       window.__mighty.events.push({ type, detail: event.detail, tag: event.target.tagName.toLowerCase() });
     });
@@ -119,5 +120,44 @@ export class WidgetPage {
       const style = getComputedStyle(element);
       return Object.fromEntries(names.map((name) => [name, style.getPropertyValue(name)]));
     }, properties);
+  }
+}
+
+/** Page object of the pay page: fields found by their autocomplete tokens. */
+export class PayPage {
+  constructor(page) {
+    this.page = page;
+  }
+
+  field(token) {
+    return this.page.locator(`input[autocomplete="${token}"]`);
+  }
+
+  async fill({ number, expiry = "12/34", csc = "123" }) {
+    await this.field("email").fill("shopper@example.com");
+    await this.field("cc-name").fill("Camille Martin");
+    await this.field("cc-number").fill(number);
+    await this.field("cc-exp").fill(expiry);
+    await this.field("cc-csc").fill(csc);
+    // Only offers that ship ask for an address.
+    if ((await this.field("shipping name").count()) === 0) return;
+    await this.field("shipping name").fill("Camille Martin");
+    await this.field("shipping address-line1").fill("12 rue de la République");
+    await this.field("shipping postal-code").fill("69002");
+    await this.field("shipping address-level2").fill("Lyon");
+    await this.field("shipping country-name").fill("France");
+  }
+
+  async submit() {
+    await this.page.getByRole("button", { name: /^Pay / }).click();
+    await this.page.waitForLoadState("domcontentloaded");
+  }
+
+  /** The error shown next to a field, through aria-describedby. */
+  async errorFor(token) {
+    const input = this.field(token);
+    assert.equal(await input.getAttribute("aria-invalid"), "true");
+    const id = await input.getAttribute("aria-describedby");
+    return this.page.locator(`#${id}`).innerText();
   }
 }

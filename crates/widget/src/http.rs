@@ -18,6 +18,8 @@ pub struct Answer {
     pub status: u16,
     pub status_text: String,
     pub body: String,
+    /// The `Retry-After` header (exposed by the partner's CORS headers), if any.
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -78,8 +80,22 @@ pub async fn fetch(
         .await
         .map_err(|_| failure(&signal))?;
     Ok(Answer {
+        retry_after: response.headers().get("Retry-After").ok().flatten(),
         status: response.status(),
         status_text: response.status_text(),
         body: text.as_string().unwrap_or_default(),
     })
+}
+
+/// Resolves after `milliseconds` (a `setTimeout` promise).
+pub async fn sleep(milliseconds: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                milliseconds as i32,
+            );
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }

@@ -5,6 +5,7 @@
 //! an independent leptos root in its open shadow root. Every decision about configuration is
 //! core's; this crate reads the DOM, fetches, renders and reports.
 
+mod checkout;
 mod dom;
 pub mod events;
 mod format;
@@ -21,6 +22,7 @@ use mighty_core::{ConfigErrors, HostConfig, Theme};
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
+use crate::checkout::Shop;
 use crate::events::{ErrorDetail, EventDetail, dispatch};
 use crate::format::Formatter;
 use crate::view::{ConfigNotice, ListingCard, LoadingCard};
@@ -168,10 +170,28 @@ fn start(host: Element, host_config: HostConfig) {
             Ok((listing, locale)) => {
                 let listing_id = listing.id.clone();
                 let formatter = Formatter::new(&locale);
+                // The host's data-mighty-checkout wins over the document's endpoint.
+                let endpoint = settings
+                    .checkout
+                    .as_deref()
+                    .and_then(|checkout| dom::resolve_url(checkout, &dom::page_base()))
+                    .or_else(|| listing.checkout_endpoint.clone());
+                let mode = settings.checkout_mode;
+                let shop = Shop::new(
+                    host.clone(),
+                    root.clone(),
+                    listing,
+                    endpoint,
+                    mode,
+                    formatter,
+                );
+                let card_shop = shop.clone();
                 let view = mount_view(
                     &root,
-                    move || view! { <ListingCard listing=listing formatter=formatter theme=theme/> },
+                    move || view! { <ListingCard shop=card_shop theme=theme/> },
                 );
+                checkout::resume_after_redirect(&shop);
+                checkout::run_drop_clock(&shop);
                 put_view(&host, view);
                 dispatch(
                     &host,

@@ -1,16 +1,23 @@
 //! The components a shopper (or, for the notice, a site owner) sees. Seller text is only
 //! ever passed to leptos as text nodes and attribute values, never as HTML.
 
-use leptos::prelude::*;
-use mighty_core::listing::{OfferKind, Tier};
-use mighty_core::{ConfigErrors, Listing, Offer, Theme};
+use std::rc::Rc;
 
+use leptos::prelude::*;
+use mighty_core::drops::{Countdown, DropPhase, countdown, drop_phase};
+use mighty_core::listing::{OfferKind, Tier};
+use mighty_core::{ConfigErrors, Offer, Theme, Timestamp};
+
+use crate::checkout::{self, Shop};
 use crate::format::Formatter;
 
 /// The compact card: title, seller, rating, summary, offers. Fixed height (see
 /// `CARD_HEIGHT_PX`); offers scroll inside it.
 #[component]
-pub fn ListingCard(listing: Listing, formatter: Formatter, theme: Theme) -> impl IntoView {
+pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
+    let listing = &shop.listing;
+    let formatter = &shop.formatter;
+    let now = shop.server_now();
     let seller_line = listing.seller.clone().map(|seller| {
         let location = seller.location.map(|location| format!(" · {location}"));
         let name = match seller.url {
@@ -44,8 +51,12 @@ pub fn ListingCard(listing: Listing, formatter: Formatter, theme: Theme) -> impl
     let offers = listing
         .offers
         .iter()
-        .map(|offer| view! { <OfferCard offer=offer.clone() formatter=formatter.clone()/> })
+        .map(|offer| view! { <OfferCard offer=offer.clone() shop=shop.clone() now=now/> })
         .collect_view();
+    let drop_line = listing
+        .drop
+        .as_ref()
+        .map(|drop| view! { <p part="drop" class="drop">{drop_text(drop_phase(drop, now))}</p> });
     view! {
         <div class="root" data-theme=theme.as_str()>
             <article part="card" class="card" aria-label=listing.title.clone()>
@@ -56,17 +67,19 @@ pub fn ListingCard(listing: Listing, formatter: Formatter, theme: Theme) -> impl
                 </header>
                 {rating}
                 {listing.summary.clone().map(|summary| view! { <p class="summary">{summary}</p> })}
+                {drop_line}
                 <ul class="offers" aria-label="Offers">{offers}</ul>
-                <p part="status" class="status" role="status" aria-live="polite"></p>
+                <CheckoutPanel/>
             </article>
         </div>
     }
 }
 
 /// One offer: a bundle with its price (and the struck-through usual price), or a retainer
-/// with its tiers.
+/// with its tiers to choose from; and the `checkout` button that buys it.
 #[component]
-pub fn OfferCard(offer: Offer, formatter: Formatter) -> impl IntoView {
+pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView {
+    let formatter = &shop.formatter;
     let body = match &offer.kind {
         OfferKind::Bundle(bundle) => {
             let compare_at = bundle.compare_at.map(|compare_at| {
@@ -90,34 +103,106 @@ pub fn OfferCard(offer: Offer, formatter: Formatter) -> impl IntoView {
             let tiers = retainer
                 .tiers
                 .iter()
-                .map(|tier| view! { <TierLine tier=tier.clone() formatter=formatter.clone()/> })
+                .enumerate()
+                .map(|(index, tier)| {
+                    view! {
+                        <TierLine tier=tier.clone() offer_id=offer.id.clone() formatter=formatter.clone() checked={index == 0}/>
+                    }
+                })
                 .collect_view();
             view! {
                 <div class="offer-line">
                     <span class="offer-name">{offer.name.clone()}</span>
                     <span class="muted">"Membership"</span>
                 </div>
-                <ul class="tiers">{tiers}</ul>
+                <ul class="tiers" aria-label=format!("{} plans", offer.name)>{tiers}</ul>
             }
             .into_any()
         }
     };
-    view! { <li part="offer" class="offer" data-offer-id=offer.id.clone()>{body}</li> }
+    let offer_id = offer.id.clone();
+    let (available, label) = checkout::button_state(&shop.listing, &offer, now);
+    let click = {
+        let offer_id = offer_id.clone();
+        move |_| checkout::buy_from_card(&shop, &offer_id)
+    };
+    view! {
+        <li part="offer" class="offer" data-offer-id=offer_id>
+            {body}
+            <button part="checkout" class="buy" type="button" disabled=!available
+                aria-label=format!("{label}: {}", offer.name) on:click=click>
+                {label}
+            </button>
+        </li>
+    }
 }
 
-/// A retainer tier: "Monthly — €15.00 / month".
+/// A retainer tier to choose: "Monthly — €15.00 / month". The checkout button reads which
+/// one is checked when it is pressed.
 #[component]
-pub fn TierLine(tier: Tier, formatter: Formatter) -> impl IntoView {
+pub fn TierLine(
+    tier: Tier,
+    offer_id: String,
+    formatter: Formatter,
+    checked: bool,
+) -> impl IntoView {
     let price = format!(
         "{} / {}",
         formatter.price(tier.price),
         tier.interval.as_str()
     );
     view! {
-        <li part="tier" class="tier" data-tier-id=tier.id.clone()>
-            <span>{tier.name.clone()}</span>
-            <span class="price">{price}</span>
+        <li>
+            <label part="tier" class="tier" data-tier-id=tier.id.clone()>
+                <input type="radio" name=format!("tier-{offer_id}") value=tier.id.clone() checked=checked/>
+                <span class="tier-name">{tier.name.clone()}</span>
+                <span class="price">{price}</span>
+            </label>
         </li>
+    }
+}
+
+/// The live region and the row of buttons of what the checkout says (progress, errors, the
+/// confirmation); filled by `checkout`. Always present, so screen readers announce changes.
+#[component]
+pub fn CheckoutPanel() -> impl IntoView {
+    view! {
+        <div class="panel">
+            <p part="status" class="status" role="status" aria-live="polite"></p>
+            <div class="actions"></div>
+        </div>
+    }
+}
+
+/// The drop line: "Opens in 1 d 02:03:04", "Ends in 05:06:07 · 12 left", "Sold out", "Ended".
+pub fn drop_text(phase: DropPhase) -> String {
+    let clock = |seconds: i64| {
+        let Countdown {
+            days,
+            hours,
+            minutes,
+            seconds,
+        } = countdown(seconds);
+        let time = format!("{hours:02}:{minutes:02}:{seconds:02}");
+        if days > 0 {
+            format!("{days} d {time}")
+        } else {
+            time
+        }
+    };
+    match phase {
+        DropPhase::Upcoming { starts_in_seconds } => {
+            format!("Drop opens in {}", clock(starts_in_seconds))
+        }
+        DropPhase::Live {
+            ends_in_seconds,
+            remaining,
+        } => match remaining {
+            Some(left) => format!("Drop ends in {} · {left} left", clock(ends_in_seconds)),
+            None => format!("Drop ends in {}", clock(ends_in_seconds)),
+        },
+        DropPhase::SoldOut => "Drop sold out".into(),
+        DropPhase::Ended => "This drop has ended".into(),
     }
 }
 

@@ -326,3 +326,111 @@ async fn wait_for_part(host: &Element, name: &str) -> Element {
     }
     panic!("no [part={name}] appeared");
 }
+
+/// A one-bundle listing with a drop, as a server would serve it at `server_time`.
+fn drop_listing(starts_at: &str, ends_at: &str, remaining: u32) -> String {
+    format!(
+        r#"{{ "version": 1, "id": "drop-test", "title": "Drop", "currency": "EUR",
+  "offers": [ {{ "id": "trio", "kind": "bundle", "name": "Trio", "price": 2400 }},
+              {{ "id": "club", "kind": "retainer", "name": "Club",
+                 "tiers": [ {{ "id": "monthly", "name": "Monthly", "price": 1500, "interval": "month" }} ] }} ],
+  "drop": {{ "starts_at": "{starts_at}", "ends_at": "{ends_at}", "inventory": 50, "remaining": {remaining} }},
+  "server_time": "2026-12-02T12:00:00Z" }}"#
+    )
+}
+
+fn checkout_button(host: &Element, offer_id: &str) -> web_sys::HtmlButtonElement {
+    shadow(host)
+        .query_selector(&format!("[data-offer-id={offer_id}] [part=checkout]"))
+        .unwrap()
+        .expect("checkout button")
+        .unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn each_drop_state_shows_its_line_and_opens_or_closes_the_bundle() {
+    // The visitor's clock is today; the listing's server_time is 2026-12-02T12:00:00Z, and
+    // the countdowns follow the server.
+    let cases = [
+        (
+            "2026-12-03T12:00:00Z",
+            "2026-12-06T12:00:00Z",
+            50,
+            "Drop opens in 1 d 00:00:0",
+            "Not on sale yet",
+        ),
+        (
+            "2026-12-01T12:00:00Z",
+            "2026-12-04T12:00:00Z",
+            7,
+            "Drop ends in 2 d 00:00:0",
+            "Buy now",
+        ),
+        (
+            "2026-12-01T12:00:00Z",
+            "2026-12-04T12:00:00Z",
+            0,
+            "Drop sold out",
+            "Sold out",
+        ),
+        (
+            "2026-11-28T12:00:00Z",
+            "2026-12-01T12:00:00Z",
+            3,
+            "This drop has ended",
+            "Drop ended",
+        ),
+    ];
+    for (starts, ends, remaining, line, label) in cases {
+        let host = inline_host(
+            "data-mighty-locale=\"en-US\" data-mighty-checkout=\"/v1/checkout/sessions\"",
+            &drop_listing(starts, ends, remaining),
+        );
+        mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+        let drop_line = wait_for_part(&host, "drop").await;
+        assert!(
+            text(&drop_line).starts_with(line),
+            "{line}: {}",
+            text(&drop_line)
+        );
+        if remaining == 7 {
+            assert!(
+                text(&drop_line).ends_with("· 7 left"),
+                "{}",
+                text(&drop_line)
+            );
+        }
+        let bundle = checkout_button(&host, "trio");
+        assert_eq!(text(&bundle), label);
+        assert_eq!(bundle.disabled(), label != "Buy now", "{label}");
+        // The membership is not part of the drop: always open.
+        assert!(!checkout_button(&host, "club").disabled());
+        mighty_widget::unmount(host);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_listing_without_checkout_endpoint_says_so_when_bought() {
+    let host = inline_host("data-mighty-locale=\"en-US\"", CANDLES);
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    ready.await.unwrap();
+    let error = next_event(&host, "mighty:checkout-error");
+    checkout_button(&host, "trio").click();
+    let detail = error.await.unwrap();
+    assert_eq!(
+        field(&detail, &["error", "code"]).as_string().as_deref(),
+        Some("no_checkout")
+    );
+    assert_eq!(
+        field(&detail, &["offer_id"]).as_string().as_deref(),
+        Some("trio")
+    );
+    let status = part(&host, "status").unwrap();
+    assert!(
+        text(&status).contains("names no checkout endpoint"),
+        "{}",
+        text(&status)
+    );
+    mighty_widget::unmount(host);
+}

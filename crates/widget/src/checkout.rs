@@ -1,0 +1,907 @@
+//! The one-click checkout in the browser (SPEC section 4). Every decision (what an answer
+//! means, when to retry, which messages and URLs to trust) is core's `checkout` module; this
+//! file does the I/O around it: the popup opened inside the click, the POST with its
+//! Idempotency-Key, polling and the popup's message, the redirect return, and what the
+//! shopper is told at each step (one [`Panel`] in the card, announced by the live region).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use mighty_core::checkout::{
+    ATTEMPT_TIMEOUT_MS, CheckoutAnswer, POLL_INTERVAL_MS, PopupMessage, RetryReason,
+    accept_popup_message, backoff_ms, classify_answer, may_open, may_retry, price_changed,
+    session_state_from,
+};
+use mighty_core::drops::{DropPhase, ServerClock, drop_phase, offer_open};
+use mighty_core::host::CheckoutMode;
+use mighty_core::listing::OfferKind;
+use mighty_core::protocol::{
+    Attribution, CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SessionStatus,
+    params,
+};
+use mighty_core::{Listing, Money, Offer, Timestamp};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, MessageEvent, ShadowRoot, Window};
+
+use crate::events::{ErrorDetail, EventDetail, dispatch};
+use crate::format::Formatter;
+use crate::http::{self, FetchFailure};
+
+/// What the card says about the checkout, with at most two buttons and a link.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Panel {
+    pub tone: Tone,
+    pub text: String,
+    pub primary: Option<(String, Action)>,
+    pub secondary: Option<(String, Action)>,
+    /// Label and URL, e.g. the shopper's manage page.
+    pub link: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Tone {
+    #[default]
+    Info,
+    Success,
+    Error,
+}
+
+impl Tone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Info => "info",
+            Tone::Success => "success",
+            Tone::Error => "error",
+        }
+    }
+}
+
+/// What a panel button does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Try the same intent again, with the same Idempotency-Key (nothing is charged twice).
+    Retry,
+    /// Start a new intent (new key) for an offer, e.g. after a decline or as the upsell.
+    Buy {
+        offer_id: String,
+        tier_id: Option<String>,
+    },
+    /// Go on to the partner although the price changed.
+    Continue,
+    /// Drop the pending checkout.
+    Dismiss,
+}
+
+/// One shopper intent: what they chose, the price they were shown, and its key.
+#[derive(Clone, Debug)]
+struct Intent {
+    offer_id: String,
+    tier_id: Option<String>,
+    shown: Money,
+    key: String,
+}
+
+/// A created session waiting for the shopper's word after a price change.
+struct PendingSession {
+    intent: Intent,
+    created: CheckoutSessionCreated,
+    popup: Option<Window>,
+}
+
+/// Everything one widget's checkout needs; shared by its buttons and its async tasks.
+///
+/// What changes after the card is drawn (this panel, a sold-out offer, the drop line) is
+/// written straight into the card's DOM rather than through leptos signals: measured, the
+/// reactive system and its views cost 25 KB gzip of wasm, which the size budget cannot carry.
+pub struct Shop {
+    pub host: Element,
+    /// The widget's shadow root: the card's elements are looked up in it.
+    pub root: ShadowRoot,
+    pub listing: Listing,
+    /// The absolute partner endpoint, if the listing or the host gives one.
+    pub endpoint: Option<String>,
+    pub mode: CheckoutMode,
+    pub formatter: Formatter,
+    /// Countdowns and drop phases follow the server's clock (`server_time`).
+    clock: ServerClock,
+    /// A checkout is under way: further clicks are ignored (a double click makes one session).
+    busy: Cell<bool>,
+    /// The last intent, for the Retry button.
+    last_intent: RefCell<Option<Intent>>,
+    pending: RefCell<Option<PendingSession>>,
+    /// The panel buttons' listeners, dropped when the panel changes.
+    listeners: RefCell<Vec<Closure<dyn FnMut()>>>,
+}
+
+impl Shop {
+    pub fn new(
+        host: Element,
+        root: ShadowRoot,
+        listing: Listing,
+        endpoint: Option<String>,
+        mode: CheckoutMode,
+        formatter: Formatter,
+    ) -> Rc<Shop> {
+        let listing_server_time = listing.server_time;
+        Rc::new(Shop {
+            host,
+            root,
+            listing,
+            endpoint,
+            mode,
+            formatter,
+            clock: ServerClock::new(listing_server_time, js_sys::Date::now() as i64),
+            busy: Cell::new(false),
+            last_intent: RefCell::new(None),
+            pending: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The server's time now.
+    pub fn server_now(&self) -> Timestamp {
+        self.clock.now(js_sys::Date::now() as i64)
+    }
+
+    fn find(&self, selector: &str) -> Option<Element> {
+        self.root.query_selector(selector).ok().flatten()
+    }
+
+    /// Shows `panel` (or clears it): the text goes into the `status` live region, the buttons
+    /// into the actions row; the primary button takes the focus when `focus` is set.
+    fn show_panel(self: &Rc<Shop>, panel: Option<Panel>, focus: bool) {
+        let (Some(container), Some(status), Some(actions)) = (
+            self.find(".panel"),
+            self.find("[part=status]"),
+            self.find(".actions"),
+        ) else {
+            return;
+        };
+        let panel = panel.unwrap_or_default();
+        let _ = container.set_attribute("data-tone", panel.tone.as_str());
+        status.set_text_content(Some(&panel.text));
+        actions.set_text_content(None);
+        // The old buttons' listeners may be running right now (a panel button changes the
+        // panel): they are dropped after this task, not during it.
+        let retired = std::mem::take(&mut *self.listeners.borrow_mut());
+        wasm_bindgen_futures::spawn_local(async move { drop(retired) });
+        let mut listeners = self.listeners.borrow_mut();
+        let document = crate::dom::document();
+        let mut first: Option<web_sys::HtmlElement> = None;
+        for (choice, class) in [(panel.primary, "buy"), (panel.secondary, "plain")] {
+            let Some((label, action)) = choice else {
+                continue;
+            };
+            let Ok(button) = document.create_element("button") else {
+                continue;
+            };
+            let _ = button.set_attribute("type", "button");
+            button.set_class_name(class);
+            button.set_text_content(Some(&label));
+            let shop = Rc::downgrade(self);
+            let listener = Closure::<dyn FnMut()>::new(move || {
+                if let Some(shop) = shop.upgrade() {
+                    act(&shop, action.clone());
+                }
+            });
+            let _ =
+                button.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
+            listeners.push(listener);
+            let _ = actions.append_child(&button);
+            first.get_or_insert(button.unchecked_into());
+        }
+        if let Some((label, url)) = panel.link
+            && let Ok(link) = document.create_element("a")
+        {
+            let _ = link.set_attribute("href", &url);
+            let _ = link.set_attribute("target", "_blank");
+            let _ = link.set_attribute("rel", "noopener");
+            link.set_text_content(Some(&label));
+            let _ = actions.append_child(&link);
+        }
+        drop(listeners);
+        if focus && let Some(button) = first {
+            let _ = button.focus();
+        }
+    }
+
+    fn show(self: &Rc<Shop>, panel: Panel) {
+        let focus = panel.primary.is_some();
+        self.show_panel(Some(panel), focus);
+    }
+
+    /// Marks an offer sold out: its checkout button says so and is disabled.
+    fn mark_sold_out(&self, offer_id: &str) {
+        if let Some(button) = self.find(&format!("[data-offer-id=\"{offer_id}\"] [part=checkout]"))
+        {
+            let _ = button.set_attribute("disabled", "");
+            button.set_text_content(Some("Sold out"));
+        }
+    }
+
+    fn working(self: &Rc<Shop>, text: &str) {
+        self.show(Panel {
+            text: text.to_string(),
+            ..Panel::default()
+        });
+    }
+
+    fn detail(&self, intent: Option<&Intent>) -> EventDetail {
+        EventDetail {
+            listing_id: Some(self.listing.id.clone()),
+            offer_id: intent.map(|intent| intent.offer_id.clone()),
+            tier_id: intent.and_then(|intent| intent.tier_id.clone()),
+            ..EventDetail::default()
+        }
+    }
+
+    /// The price shown for an offer (and tier), which the partner's amount is checked against.
+    fn shown_price(&self, offer_id: &str, tier_id: Option<&str>) -> Option<Money> {
+        let offer = self
+            .listing
+            .offers
+            .iter()
+            .find(|offer| offer.id == offer_id)?;
+        match &offer.kind {
+            OfferKind::Bundle(bundle) => Some(bundle.price),
+            OfferKind::Retainer(retainer) => retainer
+                .tiers
+                .iter()
+                .find(|tier| Some(tier.id.as_str()) == tier_id)
+                .map(|tier| tier.price),
+        }
+    }
+
+    /// Says why nothing happens and tells the page (`mighty:checkout-error`).
+    fn fail(
+        self: &Rc<Shop>,
+        intent: Option<&Intent>,
+        code: &str,
+        message: String,
+        retry: Option<Action>,
+    ) {
+        self.busy.set(false);
+        dispatch(
+            &self.host,
+            "checkout-error",
+            &EventDetail {
+                error: Some(ErrorDetail {
+                    code: code.to_string(),
+                    message: message.clone(),
+                }),
+                ..self.detail(intent)
+            },
+        );
+        self.show(Panel {
+            tone: Tone::Error,
+            text: message,
+            primary: retry.map(|action| ("Try again".to_string(), action)),
+            ..Panel::default()
+        });
+    }
+}
+
+/// A panel button was pressed. Runs inside the click handler, so a popup opened here is
+/// allowed by blockers.
+pub fn act(shop: &Rc<Shop>, action: Action) {
+    match action {
+        Action::Retry => {
+            let intent = shop.last_intent.borrow().clone();
+            if let Some(intent) = intent {
+                begin(shop, intent);
+            }
+        }
+        Action::Buy { offer_id, tier_id } => buy(shop, offer_id, tier_id),
+        Action::Continue => {
+            let pending = shop.pending.borrow_mut().take();
+            if let Some(pending) = pending {
+                let shop = shop.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    go_to_partner(&shop, pending.intent, pending.created, pending.popup).await;
+                });
+            }
+        }
+        Action::Dismiss => {
+            if let Some(pending) = shop.pending.borrow_mut().take()
+                && let Some(popup) = pending.popup
+            {
+                let _ = popup.close();
+            }
+            shop.busy.set(false);
+            shop.show_panel(None, false);
+        }
+    }
+}
+
+/// An offer's checkout button: whether it is enabled (bundles follow the listing's drop;
+/// retainers stay open, they are the follow-on) and its words.
+pub fn button_state(listing: &Listing, offer: &Offer, now: Timestamp) -> (bool, &'static str) {
+    let phase = match (&offer.kind, &listing.drop) {
+        (OfferKind::Bundle(_), Some(drop)) => Some(drop_phase(drop, now)),
+        _ => None,
+    };
+    match phase {
+        Some(DropPhase::SoldOut) => (false, "Sold out"),
+        Some(DropPhase::Upcoming { .. }) => (false, "Not on sale yet"),
+        Some(DropPhase::Ended) => (false, "Drop ended"),
+        _ if offer_open(listing, offer, now) => match offer.kind {
+            OfferKind::Bundle(_) => (true, "Buy now"),
+            OfferKind::Retainer(_) => (true, "Join"),
+        },
+        _ => (false, "Not on sale"),
+    }
+}
+
+/// An offer's `checkout` button was pressed: the tier is the checked one of its radios.
+pub fn buy_from_card(shop: &Rc<Shop>, offer_id: &str) {
+    let tier_id = shop
+        .find(&format!("[data-offer-id=\"{offer_id}\"] input:checked"))
+        .and_then(|input| input.get_attribute("value"));
+    buy(shop, offer_id.to_string(), tier_id);
+}
+
+/// Keeps the drop line counting down (on the server's clock) while the card is on the page,
+/// and opens or closes the bundles' buttons when the phase changes.
+pub fn run_drop_clock(shop: &Rc<Shop>) {
+    let Some(the_drop) = shop.listing.drop else {
+        return;
+    };
+    let shop = Rc::downgrade(shop);
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut last_phase = None;
+        loop {
+            let Some(shop) = shop.upgrade() else { return };
+            let Some(line) = shop.find("[part=drop]") else {
+                return;
+            };
+            if !line.is_connected() {
+                return;
+            }
+            let phase = drop_phase(&the_drop, shop.server_now());
+            line.set_text_content(Some(&crate::view::drop_text(phase)));
+            let kind = std::mem::discriminant(&phase);
+            if last_phase.is_some_and(|last| last != kind) {
+                let now = shop.server_now();
+                for offer in &shop.listing.offers {
+                    let selector = format!("[data-offer-id=\"{}\"] [part=checkout]", offer.id);
+                    if let Some(button) = shop.find(&selector) {
+                        let (open, label) = button_state(&shop.listing, offer, now);
+                        let _ = button.toggle_attribute_with_force("disabled", !open);
+                        button.set_text_content(Some(label));
+                    }
+                }
+            }
+            last_phase = Some(kind);
+            drop(shop);
+            http::sleep(1000).await;
+        }
+    });
+}
+
+/// The `checkout` button of an offer: a new intent with a new Idempotency-Key.
+pub fn buy(shop: &Rc<Shop>, offer_id: String, tier_id: Option<String>) {
+    if shop.busy.get() {
+        return;
+    }
+    let Some(shown) = shop.shown_price(&offer_id, tier_id.as_deref()) else {
+        return;
+    };
+    let intent = Intent {
+        offer_id,
+        tier_id,
+        shown,
+        key: new_idempotency_key(),
+    };
+    begin(shop, intent);
+}
+
+fn begin(shop: &Rc<Shop>, intent: Intent) {
+    if shop.busy.replace(true) {
+        return;
+    }
+    *shop.last_intent.borrow_mut() = Some(intent.clone());
+    let Some(endpoint) = shop.endpoint.clone() else {
+        shop.fail(
+            Some(&intent),
+            "no_checkout",
+            "This listing cannot be bought here yet (it names no checkout endpoint).".into(),
+            None,
+        );
+        return;
+    };
+    // Opened now, inside the click, or blockers refuse it; navigated once the session exists.
+    let popup = match shop.mode {
+        CheckoutMode::Popup => open_blank_popup(),
+        CheckoutMode::Redirect => None,
+    };
+    dispatch(&shop.host, "checkout-start", &shop.detail(Some(&intent)));
+    shop.working("Opening the secure checkout…");
+    let shop = shop.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        create_session(&shop, &endpoint, intent, popup).await;
+    });
+}
+
+async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: Option<Window>) {
+    let request = CheckoutRequest {
+        listing_id: shop.listing.id.clone(),
+        offer_id: intent.offer_id.clone(),
+        tier_id: intent.tier_id.clone(),
+        quantity: 1,
+        attribution: Attribution {
+            page: Some(page_url_without_our_parameters(None)),
+            ..Attribution::default()
+        },
+        return_url: page_url_without_our_parameters(Some(&shop.listing.id)),
+    };
+    let body = request.to_json();
+    let mut attempts = 0;
+    let created = loop {
+        attempts += 1;
+        let headers = [
+            ("Idempotency-Key", intent.key.as_str()),
+            ("Accept", "application/json"),
+        ];
+        let answer =
+            match http::fetch("POST", endpoint, &headers, Some(&body), ATTEMPT_TIMEOUT_MS).await {
+                Ok(answer) => {
+                    classify_answer(answer.status, &answer.body, answer.retry_after.as_deref())
+                }
+                Err(failure) => CheckoutAnswer::Retry {
+                    reason: match failure {
+                        FetchFailure::Timeout => RetryReason::Timeout,
+                        FetchFailure::Network => RetryReason::Network,
+                    },
+                    wait_ms: None,
+                },
+            };
+        match answer {
+            CheckoutAnswer::Created(created) => break created,
+            CheckoutAnswer::Refused { code, message, .. } => {
+                close(popup.as_ref());
+                refused(shop, &intent, &code, message);
+                return;
+            }
+            CheckoutAnswer::Retry { reason, wait_ms } => {
+                if !may_retry(attempts) {
+                    close(popup.as_ref());
+                    let (code, message) = unreachable_message(reason);
+                    shop.fail(Some(&intent), code, message.into(), Some(Action::Retry));
+                    return;
+                }
+                shop.working("The checkout is slow to answer; trying again…");
+                http::sleep(backoff_ms(attempts + 1, wait_ms)).await;
+            }
+        }
+    };
+    if !may_open(&created.redirect_url) {
+        close(popup.as_ref());
+        shop.fail(
+            Some(&intent),
+            "insecure_redirect",
+            "The payment partner answered with an address that is not secure, so it was not opened. Nothing was charged.".into(),
+            None,
+        );
+        return;
+    }
+    if price_changed(intent.shown.minor, intent.shown.currency.code(), &created) {
+        let now = price_of(&shop.formatter, created.amount, &created.currency);
+        let was = shop.formatter.price(intent.shown);
+        shop.show(Panel {
+            text: format!("The price is now {now} (it was {was} when this page loaded)."),
+            primary: Some((format!("Continue at {now}"), Action::Continue)),
+            secondary: Some(("Cancel".into(), Action::Dismiss)),
+            ..Panel::default()
+        });
+        *shop.pending.borrow_mut() = Some(PendingSession {
+            intent,
+            created,
+            popup,
+        });
+        return;
+    }
+    go_to_partner(shop, intent, created, popup).await;
+}
+
+/// 409/422 and other refusals: said plainly, never retried.
+fn refused(shop: &Rc<Shop>, intent: &Intent, code: &str, message: String) {
+    let text = match code {
+        "sold_out" => {
+            shop.mark_sold_out(&intent.offer_id);
+            "Sold out: the last one has just gone.".to_string()
+        }
+        "drop_closed" => "This drop is closed: it has not started yet, or it has ended.".into(),
+        "idempotency_conflict" => {
+            "This checkout was already started with different details; please try again.".into()
+        }
+        _ if !message.is_empty() => message,
+        _ => format!("The checkout was refused ({code})."),
+    };
+    // A conflicting key is dead: the next try gets a new one.
+    let retry = (code == "idempotency_conflict").then(|| Action::Buy {
+        offer_id: intent.offer_id.clone(),
+        tier_id: intent.tier_id.clone(),
+    });
+    shop.fail(Some(intent), code, text, retry);
+}
+
+fn unreachable_message(reason: RetryReason) -> (&'static str, &'static str) {
+    match reason {
+        RetryReason::RateLimited => (
+            "rate_limited",
+            "The checkout is busy right now. Nothing was charged; please try again in a moment.",
+        ),
+        RetryReason::Timeout => (
+            "timeout",
+            "The checkout did not answer in time. Nothing was charged twice; please try again.",
+        ),
+        RetryReason::Network => (
+            "network_error",
+            "The checkout could not be reached (are you offline?). Nothing was charged twice; please try again.",
+        ),
+        RetryReason::ServerError | RetryReason::MalformedAnswer => (
+            "partner_error",
+            "The checkout is having trouble. Nothing was charged twice; please try again.",
+        ),
+    }
+}
+
+/// Sends the shopper to the partner's page: the popup, or the page itself.
+async fn go_to_partner(
+    shop: &Rc<Shop>,
+    intent: Intent,
+    created: CheckoutSessionCreated,
+    popup: Option<Window>,
+) {
+    let Some(popup) = popup else {
+        shop.working("Taking you to the secure checkout…");
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().assign(&created.redirect_url);
+        }
+        return;
+    };
+    if popup.location().set_href(&created.redirect_url).is_err() {
+        close(Some(&popup));
+        shop.fail(
+            Some(&intent),
+            "popup_failed",
+            "The checkout window could not be opened.".into(),
+            Some(Action::Retry),
+        );
+        return;
+    }
+    shop.working(
+        "Complete the payment in the checkout window. This card updates when you are done.",
+    );
+    watch_popup(shop, &intent, &created, &popup).await;
+}
+
+/// Waits for the partner's word: its `message` (only from our popup, from the partner's
+/// origin, about our session) or the status polled every 2 s, until the session ends or the
+/// shopper closes the window.
+async fn watch_popup(
+    shop: &Rc<Shop>,
+    intent: &Intent,
+    created: &CheckoutSessionCreated,
+    popup: &Window,
+) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let woken = Rc::new(Cell::new(false));
+    let listener = {
+        let woken = woken.clone();
+        let popup = JsValue::from(popup.clone());
+        let redirect_url = created.redirect_url.clone();
+        let session_id = created.session_id.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let from_popup = event.source().map(JsValue::from) == Some(popup.clone());
+            let data = event.data();
+            let text = |key: &str| {
+                js_sys::Reflect::get(&data, &JsValue::from_str(key))
+                    .ok()
+                    .and_then(|value| value.as_string())
+            };
+            let (kind, id) = (text("type"), text("session_id"));
+            let message = PopupMessage {
+                kind: kind.as_deref(),
+                session_id: id.as_deref(),
+            };
+            if from_popup
+                && accept_popup_message(&event.origin(), &redirect_url, message, &session_id)
+            {
+                woken.set(true);
+            }
+        })
+    };
+    let _ = window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    let endpoint = shop.endpoint.clone().unwrap_or_default();
+    loop {
+        let mut waited = 0;
+        while waited < POLL_INTERVAL_MS && !woken.replace(false) {
+            http::sleep(250).await;
+            waited += 250;
+        }
+        let closed = popup.closed().unwrap_or(true);
+        match session_state(&endpoint, &created.session_id).await {
+            Some(state) if state.status != SessionStatus::Open => {
+                close(Some(popup));
+                finish(shop, intent, state);
+                break;
+            }
+            _ if closed => {
+                shop.busy.set(false);
+                shop.show(Panel {
+                    text: "The checkout window was closed before paying. Nothing was charged."
+                        .into(),
+                    primary: Some(("Reopen checkout".into(), Action::Retry)),
+                    ..Panel::default()
+                });
+                break;
+            }
+            _ => {}
+        }
+    }
+    let _ =
+        window.remove_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+}
+
+/// `GET {checkout}/{session_id}`; `None` when there is no usable answer (the caller polls on).
+async fn session_state(endpoint: &str, session_id: &str) -> Option<CheckoutSessionState> {
+    let url = format!("{}/{}", endpoint.trim_end_matches('/'), session_id);
+    let answer = http::fetch(
+        "GET",
+        &url,
+        &[("Accept", "application/json")],
+        None,
+        ATTEMPT_TIMEOUT_MS,
+    )
+    .await
+    .ok()?;
+    if !answer.ok() {
+        return None;
+    }
+    session_state_from(&answer.body)
+}
+
+/// A session ended: paid (the confirmation, with what comes next), declined or expired.
+fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
+    shop.busy.set(false);
+    let again = Action::Buy {
+        offer_id: intent.offer_id.clone(),
+        tier_id: intent.tier_id.clone(),
+    };
+    match state.status {
+        SessionStatus::Paid => {
+            let amount = price_of(&shop.formatter, state.amount, &state.currency);
+            dispatch(
+                &shop.host,
+                "checkout-complete",
+                &EventDetail {
+                    session_id: Some(state.session_id.clone()),
+                    ..shop.detail(Some(intent))
+                },
+            );
+            let name = shop
+                .listing
+                .offers
+                .iter()
+                .find(|offer| offer.id == intent.offer_id)
+                .map_or("your order", |offer| offer.name.as_str());
+            let manage = state.customer_token.as_ref().and_then(|token| {
+                let base = mighty_core::url::origin(shop.endpoint.as_deref()?)?;
+                Some((
+                    "Manage your membership".to_string(),
+                    format!("{base}/manage/{token}"),
+                ))
+            });
+            shop.show(Panel {
+                tone: Tone::Success,
+                text: format!("Paid {amount} for {name}. Thank you!"),
+                primary: next_offer(shop, intent),
+                link: manage,
+                ..Panel::default()
+            });
+        }
+        SessionStatus::Failed => shop.fail(
+            Some(intent),
+            "payment_failed",
+            "The payment was declined. Nothing was charged.".into(),
+            Some(again),
+        ),
+        SessionStatus::Expired => shop.fail(
+            Some(intent),
+            "session_expired",
+            "The checkout expired before the payment. Nothing was charged.".into(),
+            Some(again),
+        ),
+        SessionStatus::Open => {}
+    }
+}
+
+/// After a bundle, the listing's membership (its first tier) is offered.
+fn next_offer(shop: &Shop, intent: &Intent) -> Option<(String, Action)> {
+    let bought = shop
+        .listing
+        .offers
+        .iter()
+        .find(|offer| offer.id == intent.offer_id)?;
+    if !matches!(bought.kind, OfferKind::Bundle(_)) {
+        return None;
+    }
+    shop.listing
+        .offers
+        .iter()
+        .find_map(|offer| match &offer.kind {
+            OfferKind::Retainer(retainer) => {
+                let tier = retainer.tiers.first()?;
+                let price = shop.formatter.price(tier.price);
+                Some((
+                    format!("Join {} · {price} / {}", offer.name, tier.interval.as_str()),
+                    Action::Buy {
+                        offer_id: offer.id.clone(),
+                        tier_id: Some(tier.id.clone()),
+                    },
+                ))
+            }
+            OfferKind::Bundle(_) => None,
+        })
+}
+
+/// Back from the partner's page in redirect mode: the URL carries `mighty_session` and
+/// `mighty_listing` names this listing. Asks for the session, shows the result, and removes
+/// the `mighty_*` parameters from the address bar.
+pub fn resume_after_redirect(shop: &Rc<Shop>) {
+    let Some(search) = web_sys::window().and_then(|window| window.location().search().ok()) else {
+        return;
+    };
+    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return;
+    };
+    let (Some(session_id), Some(listing_id)) =
+        (query.get(params::SESSION), query.get(params::LISTING))
+    else {
+        return;
+    };
+    if listing_id != shop.listing.id {
+        return;
+    }
+    let Some(endpoint) = shop.endpoint.clone() else {
+        return;
+    };
+    shop.busy.set(true);
+    let shop = shop.clone();
+    // A task: it runs once the card is in the page.
+    wasm_bindgen_futures::spawn_local(async move {
+        shop.working("Checking your payment…");
+        let mut state = None;
+        for attempt in 1..=3 {
+            state = session_state(&endpoint, &session_id).await;
+            if state.is_some() {
+                break;
+            }
+            http::sleep(backoff_ms(attempt + 1, None)).await;
+        }
+        remove_our_parameters();
+        let Some(state) = state else {
+            shop.busy.set(false);
+            shop.show(Panel {
+                tone: Tone::Error,
+                text: "We could not confirm your payment just now; your receipt email has the details.".into(),
+                ..Panel::default()
+            });
+            return;
+        };
+        // The session does not say which offer it was for; the confirmation names the
+        // listing's offer whose price matches, else none.
+        let offer = shop.listing.offers.iter().find(|offer| match &offer.kind {
+            OfferKind::Bundle(bundle) => bundle.price.minor == state.amount,
+            OfferKind::Retainer(retainer) => retainer
+                .tiers
+                .iter()
+                .any(|tier| tier.price.minor == state.amount),
+        });
+        let intent = Intent {
+            offer_id: offer.map(|offer| offer.id.clone()).unwrap_or_default(),
+            tier_id: None,
+            shown: Money::new(state.amount, shop.listing.currency),
+            key: String::new(),
+        };
+        match state.status {
+            SessionStatus::Open => {
+                shop.busy.set(false);
+                shop.show(Panel {
+                    text: "Your payment was not completed. Nothing was charged.".into(),
+                    ..Panel::default()
+                });
+            }
+            _ => finish(&shop, &intent, state),
+        }
+    });
+}
+
+/// The page URL without any `mighty_*` parameter, plus `mighty_listing=<id>` when given
+/// (SPEC section 4's `return_url`).
+fn page_url_without_our_parameters(listing_id: Option<&str>) -> String {
+    let href = web_sys::window()
+        .and_then(|window| window.location().href().ok())
+        .unwrap_or_default();
+    let Ok(url) = web_sys::Url::new(&href) else {
+        return href;
+    };
+    strip_our_parameters(&url);
+    if let Some(id) = listing_id {
+        url.search_params().append(params::LISTING, id);
+    }
+    url.set_hash("");
+    url.href()
+}
+
+fn strip_our_parameters(url: &web_sys::Url) {
+    let query = url.search_params();
+    let ours: Vec<String> = js_sys::Array::from(&query.keys().into())
+        .iter()
+        .filter_map(|key| key.as_string())
+        .filter(|key| key.starts_with(params::PREFIX))
+        .collect();
+    for key in ours {
+        query.delete(&key);
+    }
+}
+
+fn remove_our_parameters() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(href) = window.location().href() else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::new(&href) else {
+        return;
+    };
+    strip_our_parameters(&url);
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
+    }
+}
+
+/// An amount the partner stated, in its currency.
+fn price_of(formatter: &Formatter, minor: i64, code: &str) -> String {
+    match mighty_core::money::Currency::from_code(code) {
+        Some(currency) => formatter.price(Money::new(minor, currency)),
+        None => format!("{minor} {code}"),
+    }
+}
+
+/// A blank popup, opened synchronously inside the click; `None` when it was blocked.
+fn open_blank_popup() -> Option<Window> {
+    web_sys::window()?
+        .open_with_url_and_target_and_features(
+            "about:blank",
+            "_blank",
+            "popup,width=480,height=720",
+        )
+        .ok()
+        .flatten()
+}
+
+fn close(popup: Option<&Window>) {
+    if let Some(popup) = popup {
+        let _ = popup.close();
+    }
+}
+
+/// A fresh Idempotency-Key for one shopper intent.
+fn new_idempotency_key() -> String {
+    web_sys::window()
+        .and_then(|window| window.crypto().ok())
+        .map(|crypto| crypto.random_uuid())
+        .unwrap_or_else(|| {
+            format!(
+                "{:x}-{:x}",
+                js_sys::Date::now() as u64,
+                (js_sys::Math::random() * 4_294_967_296.0) as u64
+            )
+        })
+}

@@ -1,0 +1,314 @@
+// The one-click checkout of SPEC section 4, in Chromium against the real server and its
+// sandbox pay page: popup and redirect purchases, a double click, a sold-out drop, the
+// partner's failures (sandbox faults), a refusal, a changed price, a blocked popup and the
+// keyboard alone.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, BASE_URL, PayPage, WidgetPage } from "./support.mjs";
+
+const SELLER_TOKEN = process.env.MIGHTY_SELLER_TOKEN;
+const CHECKOUT_PATH = "/v1/checkout/sessions";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function api(method, path, body) {
+  const response = await fetch(new URL(path, BASE_URL), {
+    method,
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SELLER_TOKEN}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+let listings = 0;
+/** A fresh listing of the demo seller (faults and stock are per listing, so tests stay apart). */
+async function freshListing({ price = 1200, drop } = {}) {
+  listings += 1;
+  const id = `e2e-checkout-${Date.now()}-${listings}`;
+  await api("PUT", `/v1/listings/${id}`, {
+    version: 1, id, title: "Beeswax candle", currency: "EUR",
+    seller: { name: "Ruche Croix-Rousse" },
+    offers: [{ id: "candle", kind: "bundle", name: "Candle", price }],
+    drop, checkout: { endpoint: CHECKOUT_PATH }, allowed_origins: ["*"],
+  });
+  return id;
+}
+
+/** The blank example page with one host for `id`; resolves when its card is ready. */
+async function hostPage(context, id, attributes = "") {
+  const shop = await WidgetPage.open(context, "/www/examples/blank.html");
+  await shop.page.evaluate(([listingId, extra]) => {
+    document.getElementById("app").innerHTML =
+      `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager ${extra}></div>`;
+  }, [id, attributes]);
+  await shop.page.locator("[part=card]").waitFor();
+  shop.posts = [];
+  shop.page.on("request", (request) => {
+    if (request.method() === "POST" && new URL(request.url()).pathname === CHECKOUT_PATH) {
+      shop.posts.push(request.headers()["idempotency-key"]);
+    }
+  });
+  return shop;
+}
+
+function statusOf(scope) {
+  return scope.locator("[part=status]");
+}
+
+async function sessionStatus(id) {
+  const response = await fetch(new URL(`${CHECKOUT_PATH}/${id}`, BASE_URL));
+  return (await response.json()).status;
+}
+
+/** Clicks the offer's checkout button and pays with a test card in the popup it opens. */
+async function buyInPopup(shop, scope, offerId) {
+  const [popup] = await Promise.all([
+    shop.page.waitForEvent("popup"),
+    scope.locator(`[part=offer][data-offer-id="${offerId}"] [part=checkout]`).click(),
+  ]);
+  await popup.waitForURL(/\/pay\//);
+  const pay = new PayPage(popup);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  return popup;
+}
+
+test("a bundle is bought in a popup on the demo page, with the events of SPEC section 2", async () => {
+  const shop = await WidgetPage.open(browser.context, "/");
+  const host = shop.host("atelier-cuir");
+  await host.scrollIntoViewIfNeeded();
+  await host.locator("[part=card]").waitFor();
+  await buyInPopup(shop, host, "wallet");
+  await statusOf(host).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+  // fr-FR host: the amount is localized.
+  assert.match(await statusOf(host).innerText(), /Paid 68,00\s€ for Wallet/);
+  const [start] = await shop.events("checkout-start");
+  assert.deepEqual(start.detail, { listing_id: "atelier-cuir", offer_id: "wallet" });
+  const [complete] = await shop.waitForEvents("checkout-complete", 1);
+  assert.equal(complete.detail.offer_id, "wallet");
+  assert.equal(await sessionStatus(complete.detail.session_id), "paid");
+  assert.deepEqual(await shop.cspViolations(), []);
+  await shop.page.close();
+});
+
+test("redirect mode: the page goes to the partner and comes back paid, without mighty_* in the URL", async () => {
+  const id = await freshListing();
+  const shop = await hostPage(browser.context, id, 'data-mighty-checkout-mode="redirect"');
+  // The blank page has no host in its markup: it comes back to a page where the host is
+  // mounted again by this script, as a directory page's own markup would do.
+  await shop.page.addInitScript((listingId) => {
+    document.addEventListener("DOMContentLoaded", () => {
+      const app = document.getElementById("app");
+      if (!app || !location.search.includes("mighty_session")) return;
+      app.innerHTML =
+        `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`;
+    });
+  }, id);
+  await shop.page.locator("[part=checkout]").click();
+  await shop.page.waitForURL(/\/pay\//);
+  const pay = new PayPage(shop.page);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  await shop.page.waitForURL(/mighty_session=/, { timeout: 10_000 });
+  await statusOf(shop.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+  assert.match(await statusOf(shop.page).innerText(), /Paid €12\.00 for Candle/);
+  const url = new URL(shop.page.url());
+  assert.deepEqual([...url.searchParams.keys()].filter((key) => key.startsWith("mighty_")), []);
+  const [complete] = await shop.waitForEvents("checkout-complete", 1);
+  assert.equal(await sessionStatus(complete.detail.session_id), "paid");
+  await shop.page.close();
+});
+
+test("a double click makes one session", async () => {
+  const id = await freshListing();
+  const shop = await hostPage(browser.context, id);
+  const popupOpened = shop.page.waitForEvent("popup");
+  await shop.page.locator("[part=checkout]").dblclick();
+  const popup = await popupOpened;
+  await popup.waitForURL(/\/pay\//);
+  assert.equal(shop.posts.length, 1, "one POST for two clicks");
+  assert.equal((await shop.events("checkout-start")).length, 1);
+  await popup.close();
+  await statusOf(shop.page).filter({ hasText: /closed before paying/ }).waitFor({ timeout: 10_000 });
+  await shop.page.close();
+});
+
+test("a drop sold out meanwhile says so and turns the offer sold out", async () => {
+  const { server_time: now } = await api("GET", "/v1/listings/candle-trio");
+  const starts = new Date(Date.parse(now) - 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
+  const ends = new Date(Date.parse(now) + 71 * 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
+  const id = await freshListing({ drop: { starts_at: starts, ends_at: ends, inventory: 1 } });
+  const late = await hostPage(browser.context, id);
+  assert.match(await late.page.locator("[part=drop]").innerText(), /Drop ends in 2 d 2\d:\d\d:\d\d · 1 left/);
+
+  const early = await hostPage(browser.context, id);
+  await buyInPopup(early, early.page, "candle");
+  await statusOf(early.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+
+  await late.page.locator("[part=checkout]").click();
+  await statusOf(late.page).filter({ hasText: /Sold out/ }).waitFor({ timeout: 10_000 });
+  const button = late.page.locator("[part=checkout]");
+  assert.equal(await button.innerText(), "Sold out");
+  assert.ok(await button.isDisabled());
+  const [error] = await late.waitForEvents("checkout-error", 1);
+  assert.equal(error.detail.error.code, "sold_out");
+
+  await late.page.reload();
+  await late.page.evaluate((listingId) => {
+    document.getElementById("app").innerHTML =
+      `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager></div>`;
+  }, id);
+  assert.equal(await late.page.locator("[part=drop]").innerText(), "Drop sold out");
+  assert.ok(await late.page.locator("[part=checkout]").isDisabled());
+  await early.page.close();
+  await late.page.close();
+});
+
+test("a 503 and a 429 with Retry-After are retried with the same key, and the purchase goes on", async () => {
+  for (const mode of ["503", "429", "malformed"]) {
+    const id = await freshListing();
+    await api("POST", "/sandbox/faults", { listing_id: id, mode, count: 1 });
+    const shop = await hostPage(browser.context, id);
+    const popupOpened = shop.page.waitForEvent("popup");
+    await shop.page.locator("[part=checkout]").click();
+    const popup = await popupOpened;
+    await popup.waitForURL(/\/pay\//, { timeout: 15_000 });
+    assert.equal(shop.posts.length, 2, `${mode}: two attempts`);
+    assert.equal(new Set(shop.posts).size, 1, `${mode}: one Idempotency-Key`);
+    await popup.close();
+    await shop.page.close();
+  }
+});
+
+test("three failures end in a clear message; Try again reuses the key and one session is made", async () => {
+  const id = await freshListing();
+  await api("POST", "/sandbox/faults", { listing_id: id, mode: "503", count: 3 });
+  const shop = await hostPage(browser.context, id);
+  await shop.page.locator("[part=checkout]").click();
+  await statusOf(shop.page).filter({ hasText: /having trouble/ }).waitFor({ timeout: 15_000 });
+  assert.equal(shop.posts.length, 3);
+  const [error] = await shop.waitForEvents("checkout-error", 1);
+  assert.equal(error.detail.error.code, "partner_error");
+  const retry = shop.page.getByRole("button", { name: "Try again" });
+  assert.ok(await retry.evaluate((element) => element.matches(":focus")), "the retry button has the focus");
+
+  const popupOpened = shop.page.waitForEvent("popup");
+  await retry.click();
+  const popup = await popupOpened;
+  await popup.waitForURL(/\/pay\//);
+  assert.equal(shop.posts.length, 4);
+  assert.equal(new Set(shop.posts).size, 1, "every attempt and the retry share one key");
+  await popup.close();
+  await shop.page.close();
+});
+
+test("a 422 shows the partner's message verbatim and is not retried", async () => {
+  const shop = await WidgetPage.open(browser.context, "/www/examples/blank.html");
+  // A listing document whose offer the partner does not know.
+  await shop.page.evaluate(() => {
+    const host = document.createElement("div");
+    host.setAttribute("data-mighty", "atelier-cuir");
+    host.setAttribute("data-mighty-eager", "");
+    host.setAttribute("data-mighty-checkout", "/v1/checkout/sessions");
+    const config = document.createElement("script");
+    config.type = "application/json";
+    config.setAttribute("data-mighty-config", "");
+    config.textContent = JSON.stringify({
+      version: 1, id: "atelier-cuir", title: "Wallet", currency: "EUR",
+      offers: [{ id: "ghost", kind: "bundle", name: "Ghost", price: 100 }],
+    });
+    host.append(config);
+    document.getElementById("app").append(host);
+  });
+  await shop.page.locator("[part=checkout]").click();
+  await statusOf(shop.page).filter({ hasText: /ghost/ }).waitFor({ timeout: 10_000 });
+  const [error] = await shop.waitForEvents("checkout-error", 1);
+  assert.equal(error.detail.error.code, "invalid_request");
+  assert.equal(await statusOf(shop.page).innerText(), error.detail.error.message);
+  assert.equal(await shop.page.getByRole("button", { name: "Try again" }).count(), 0);
+  await shop.page.close();
+});
+
+test("a price changed since display is said before paying", async () => {
+  const shop = await WidgetPage.open(browser.context, "/www/examples/blank.html");
+  await shop.page.evaluate(() => {
+    const host = document.createElement("div");
+    host.setAttribute("data-mighty", "atelier-cuir");
+    host.setAttribute("data-mighty-eager", "");
+    host.setAttribute("data-mighty-checkout", "/v1/checkout/sessions");
+    const config = document.createElement("script");
+    config.type = "application/json";
+    config.setAttribute("data-mighty-config", "");
+    config.textContent = JSON.stringify({
+      version: 1, id: "atelier-cuir", title: "Wallet", currency: "EUR",
+      offers: [{ id: "wallet", kind: "bundle", name: "Wallet", price: 6000 }],
+    });
+    host.append(config);
+    document.getElementById("app").append(host);
+  });
+  const popupOpened = shop.page.waitForEvent("popup");
+  await shop.page.locator("[part=checkout]").click();
+  const popup = await popupOpened;
+  await statusOf(shop.page).filter({ hasText: /price is now/ }).waitFor({ timeout: 10_000 });
+  assert.match(await statusOf(shop.page).innerText(), /now €68\.00 \(it was €60\.00/);
+  assert.equal(popup.url(), "about:blank", "nothing is opened before the shopper agrees");
+  await shop.page.getByRole("button", { name: /Continue at €68\.00/ }).click();
+  await popup.waitForURL(/\/pay\//);
+  await popup.close();
+  await shop.page.close();
+});
+
+test("keyboard only: Tab to the button, Enter, pay, and the card says paid", async () => {
+  const id = await freshListing();
+  const shop = await hostPage(browser.context, id);
+  let focused = "";
+  for (let presses = 0; presses < 10 && focused !== "checkout"; presses += 1) {
+    await shop.page.keyboard.press("Tab");
+    focused = await shop.page.evaluate(() => {
+      const inner = document.querySelector("[data-mighty]")?.shadowRoot?.activeElement;
+      return inner?.getAttribute("part") ?? "";
+    });
+  }
+  assert.equal(focused, "checkout", "the checkout button is reachable with Tab");
+  const [popup] = await Promise.all([shop.page.waitForEvent("popup"), shop.page.keyboard.press("Enter")]);
+  await popup.waitForURL(/\/pay\//);
+  const pay = new PayPage(popup);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  await statusOf(shop.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+  await shop.page.close();
+});
+
+test("a blocked popup falls back to redirect", async () => {
+  const blocking = await launchBrowser({ ignoreDefaultArgs: ["--disable-popup-blocking"] });
+  try {
+    const id = await freshListing();
+    const page = await blocking.context.newPage();
+    const popups = [];
+    blocking.context.on("page", (opened) => popups.push(opened.url()));
+    // Playwright's clicks and evaluations count as user gestures, which the blocker lets
+    // through; a page script's own click (no gesture) is what it blocks.
+    await page.addInitScript((listingId) => {
+      document.addEventListener("DOMContentLoaded", () => {
+        document.getElementById("app").innerHTML =
+          `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager></div>`;
+      });
+      document.addEventListener("mighty:ready", (event) => {
+        setTimeout(() => event.target.shadowRoot.querySelector("[part=checkout]").click(), 50);
+      });
+    }, id);
+    await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
+    await page.waitForURL(/\/pay\//, { timeout: 10_000 });
+    assert.deepEqual(popups, [], "no popup was opened");
+  } finally {
+    await blocking.close();
+  }
+});
