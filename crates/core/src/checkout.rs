@@ -47,11 +47,17 @@ pub enum RetryReason {
 
 /// Classifies an HTTP answer: `status`, raw `body`, the `Retry-After` header if any.
 pub fn classify_answer(status: u16, body: &str, retry_after: Option<&str>) -> CheckoutAnswer {
+    classify_parsed_answer(status, serde_json::from_str(body).ok(), retry_after)
+}
+
+/// [`classify_answer`] for a body the caller parsed (`None`: not JSON).
+pub fn classify_parsed_answer(
+    status: u16,
+    body: Option<Value>,
+    retry_after: Option<&str>,
+) -> CheckoutAnswer {
     match status {
-        201 | 200 => match serde_json::from_str::<Value>(body)
-            .ok()
-            .and_then(|value| created_from(&value))
-        {
+        201 | 200 => match body.as_ref().and_then(created_from) {
             Some(created) => CheckoutAnswer::Created(created),
             None => CheckoutAnswer::Retry {
                 reason: RetryReason::MalformedAnswer,
@@ -67,11 +73,9 @@ pub fn classify_answer(status: u16, body: &str, retry_after: Option<&str>) -> Ch
             wait_ms: retry_after.and_then(parse_retry_after_ms),
         },
         _ => {
-            let error = serde_json::from_str::<Value>(body).ok();
             let text = |key: &str| {
-                error
-                    .as_ref()
-                    .and_then(|value| value.pointer(&format!("/error/{key}")))
+                body.as_ref()
+                    .and_then(|value| value.get("error")?.get(key))
                     .and_then(Value::as_str)
                     .map(String::from)
             };
@@ -100,7 +104,11 @@ fn created_from(value: &Value) -> Option<CheckoutSessionCreated> {
 /// `session_id`, `status` or `amount`). Read from a `Value` rather than through serde's
 /// derive, which costs the widget 2 KB gzip (the `Value` parser is there anyway).
 pub fn session_state_from(body: &str) -> Option<CheckoutSessionState> {
-    let value: Value = serde_json::from_str(body).ok()?;
+    session_state_from_value(&serde_json::from_str(body).ok()?)
+}
+
+/// [`session_state_from`] for a body the caller parsed.
+pub fn session_state_from_value(value: &Value) -> Option<CheckoutSessionState> {
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
     let status = match value.get("status")?.as_str()? {
         "open" => SessionStatus::Open,

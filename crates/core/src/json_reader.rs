@@ -223,7 +223,19 @@ impl Reader {
 
 /// Parses JSON text into the raw listing, or the errors that say what is wrong and where.
 pub fn read_raw_listing(json: &str) -> Result<RawListing, ConfigErrors> {
-    let document: Value = serde_json::from_str(json).map_err(|error| {
+    read_parsed_listing(parse_json(json))
+}
+
+/// JSON text as a `Value`, or the parser's words on what is wrong (with line and column).
+/// The widget parses with the browser's `JSON.parse` instead and hands core the result: the
+/// serde_json parser costs 7 KB gzip of wasm.
+pub fn parse_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|error| error.to_string())
+}
+
+/// The raw listing from a parse result (see [`parse_json`]).
+pub fn read_parsed_listing(parsed: Result<Value, String>) -> Result<RawListing, ConfigErrors> {
+    let document = parsed.map_err(|error| {
         ConfigError::invalid(
             "",
             format!("the listing document is not valid JSON: {error}"),

@@ -468,9 +468,34 @@ pub fn number_text(value: f64) -> String {
     }
 }
 
-/// Parses a decimal written as text (`"4.8"`) with serde_json's parser, for the same reason.
+/// Parses a plain decimal written as text (`"4.8"`, `"15"`, `"-0.25"`; no exponent), for the
+/// same reason: neither Rust's float parser nor serde_json's is in the widget. Up to 15
+/// significant digits the digits and the power of ten are both exact doubles, so the one
+/// division is correctly rounded: the result is the same as `str::parse::<f64>` (tested).
 pub fn parse_number(text: &str) -> Option<f64> {
-    serde_json::from_str::<f64>(text.trim()).ok()
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    if digits.contains('.') && fraction.is_empty() {
+        return None;
+    }
+    if whole.trim_start_matches('0').len() + fraction.len() > 15 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for byte in whole.bytes().chain(fraction.bytes()) {
+        mantissa = mantissa * 10 + u64::from(byte - b'0');
+    }
+    let scale = (0..fraction.len()).fold(1.0_f64, |scale, _| scale * 10.0);
+    let value = mantissa as f64 / scale;
+    Some(if negative { -value } else { value })
 }
 
 /// Collects problems while a document is walked, so the builder can show them all.
@@ -1090,4 +1115,43 @@ fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Dem
         captions,
         duration_s: raw.duration_s,
     })
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::parse_number;
+    use proptest::prelude::*;
+
+    #[test]
+    fn plain_decimals_parse_and_others_do_not() {
+        for (text, expected) in [
+            ("4.8", Some(4.8)),
+            (" 15 ", Some(15.0)),
+            ("-0.25", Some(-0.25)),
+            ("007.50", Some(7.5)),
+            ("4.", None),
+            (".5", None),
+            ("4,8", None),
+            ("1e3", None),
+            ("", None),
+            ("-", None),
+            ("four", None),
+            ("1234567890123456", None),
+        ] {
+            assert_eq!(parse_number(text), expected, "{text:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_same_as_rusts_parser(whole in 0u64..1_000_000_000, fraction in "[0-9]{0,6}", negative: bool) {
+            let sign = if negative { "-" } else { "" };
+            let text = if fraction.is_empty() {
+                format!("{sign}{whole}")
+            } else {
+                format!("{sign}{whole}.{fraction}")
+            };
+            prop_assert_eq!(parse_number(&text), Some(text.parse::<f64>().unwrap()));
+        }
+    }
 }

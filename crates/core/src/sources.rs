@@ -10,7 +10,7 @@ use crate::host::HostConfig;
 use crate::listing::{
     Bundle, ConfigErrors, Creator, Demo, Listing, MediaSource, Offer, OfferKind, Rating,
     RawListing, RawOffer, RawPrice, RawSeller, RawTestimonial, RawTrust, Trust, is_valid_handle,
-    is_valid_listing_id, parse_number, parse_raw_listing, slugify, unknown_currency_message,
+    is_valid_listing_id, parse_number, slugify, unknown_currency_message,
 };
 use crate::money::{Currency, Money};
 use crate::url::check_web_reference;
@@ -21,7 +21,16 @@ pub const DEFAULT_CURRENCY: &str = "EUR";
 /// A listing document (JSON text) for `host`: validated, with the `data-mighty` id rule.
 /// A document without `id` takes the host's `data-mighty` value.
 pub fn listing_from_document(json: &str, host: &HostConfig) -> Result<Listing, ConfigErrors> {
-    let mut raw = parse_raw_listing(json)?;
+    listing_from_parsed(crate::json_reader::parse_json(json), host)
+}
+
+/// [`listing_from_document`] for a document the caller parsed (the widget uses the
+/// browser's `JSON.parse`): `Err` holds the parser's message.
+pub fn listing_from_parsed(
+    parsed: Result<serde_json::Value, String>,
+    host: &HostConfig,
+) -> Result<Listing, ConfigErrors> {
+    let mut raw = crate::json_reader::read_parsed_listing(parsed)?;
     if raw.id.is_none() {
         raw.id = host.declared_id().map(String::from);
     }

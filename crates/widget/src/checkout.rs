@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use mighty_core::checkout::{
     ATTEMPT_TIMEOUT_MS, CheckoutAnswer, POLL_INTERVAL_MS, PopupMessage, RetryReason,
-    accept_popup_message, backoff_ms, classify_answer, may_open, may_retry, price_changed,
-    session_state_from,
+    accept_popup_message, backoff_ms, classify_parsed_answer, may_open, may_retry, price_changed,
+    session_state_from_value,
 };
 use mighty_core::drops::{DropPhase, ServerClock, drop_phase, offer_open};
 use mighty_core::host::CheckoutMode;
@@ -27,6 +27,7 @@ use web_sys::{Element, MessageEvent, ShadowRoot, Window};
 use crate::events::{ErrorDetail, EventDetail, dispatch};
 use crate::format::Formatter;
 use crate::http::{self, FetchFailure};
+use crate::json;
 
 /// What the card says about the checkout, with at most two buttons and a link.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -445,9 +446,11 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
         ];
         let answer =
             match http::fetch("POST", endpoint, &headers, Some(&body), ATTEMPT_TIMEOUT_MS).await {
-                Ok(answer) => {
-                    classify_answer(answer.status, &answer.body, answer.retry_after.as_deref())
-                }
+                Ok(answer) => classify_parsed_answer(
+                    answer.status,
+                    json::parse(&answer.body).ok(),
+                    answer.retry_after.as_deref(),
+                ),
                 Err(failure) => CheckoutAnswer::Retry {
                     reason: match failure {
                         FetchFailure::Timeout => RetryReason::Timeout,
@@ -662,7 +665,7 @@ async fn session_state(endpoint: &str, session_id: &str) -> Option<CheckoutSessi
     if !answer.ok() {
         return None;
     }
-    session_state_from(&answer.body)
+    session_state_from_value(&json::parse(&answer.body).ok()?)
 }
 
 /// A session ended: paid (the confirmation, with what comes next), declined or expired.

@@ -115,7 +115,7 @@ pub fn read_json_ld(host: &Element) -> Result<JsonLdBlocks, ConfigError> {
         };
         let inside = host.contains(Some(&script));
         let text = script.text_content().unwrap_or_default();
-        match serde_json::from_str(&text) {
+        match crate::json::parse(&text) {
             Ok(value) if inside => blocks.inside_host.push(value),
             Ok(value) => blocks.page.push(value),
             Err(error) if inside => {

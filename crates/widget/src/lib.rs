@@ -10,6 +10,7 @@ mod dom;
 pub mod events;
 mod format;
 mod http;
+mod json;
 mod loading;
 mod style;
 mod view;

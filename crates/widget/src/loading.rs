@@ -4,12 +4,12 @@
 
 use mighty_core::host::{HostConfig, ListingSource, listing_url_for_id};
 use mighty_core::sources::{
-    document_error, listing_from_attributes, listing_from_document, listing_from_schema_org,
+    document_error, listing_from_attributes, listing_from_parsed, listing_from_schema_org,
 };
 use mighty_core::{ConfigError, ConfigErrorCode, ConfigErrors, Listing};
 use web_sys::Element;
 
-use crate::{dom, http};
+use crate::{dom, http, json};
 
 /// How long a listing server may take before the widget says so.
 const FETCH_TIMEOUT_MS: u32 = 15_000;
@@ -39,7 +39,7 @@ async fn load_from_source(
     let page = page.to_string();
     match config.listing_source()? {
         ListingSource::Document { json, origin } => {
-            let listing = listing_from_document(&json, config)
+            let listing = listing_from_parsed(json::parse(&json), config)
                 .map_err(|errors| document_error(origin, errors))?;
             Ok(LoadedListing {
                 listing,
@@ -54,7 +54,7 @@ async fn load_from_source(
                 )
             })?;
             let json = fetch_document(&absolute, "data-mighty-listing").await?;
-            let listing = listing_from_document(&json, config)
+            let listing = listing_from_parsed(json::parse(&json), config)
                 .map_err(|errors| document_error("data-mighty-listing", errors))?;
             Ok(LoadedListing {
                 listing,
@@ -89,7 +89,7 @@ async fn load_from_source(
                     )
                 })?;
             let json = fetch_document(&url, "data-mighty").await?;
-            let listing = listing_from_document(&json, config)
+            let listing = listing_from_parsed(json::parse(&json), config)
                 .map_err(|errors| document_error("data-mighty", errors))?;
             Ok(LoadedListing {
                 listing,
@@ -113,7 +113,7 @@ async fn fetch_document(url: &str, attribute: &str) -> Result<String, ConfigErro
     let text = &response.body;
     if !response.ok() {
         // The error body is read as a plain `Value`: a derived `Deserialize` would cost wasm.
-        let body: Option<serde_json::Value> = serde_json::from_str(text).ok();
+        let body = json::parse(text).ok();
         let field = |name: &str| {
             body.as_ref()
                 .and_then(|body| body.pointer(&format!("/error/{name}")))
