@@ -111,8 +111,15 @@ pub struct Shop {
     /// The last intent, for the Retry button.
     last_intent: RefCell<Option<Intent>>,
     pending: RefCell<Option<PendingSession>>,
-    /// The panel buttons' listeners, dropped when the panel changes.
-    listeners: RefCell<Vec<Closure<dyn FnMut()>>>,
+    /// What the panel's two buttons do.
+    panel_actions: RefCell<(Option<Action>, Option<Action>)>,
+    /// The card's DOM listeners (clicks, the demo), removed with the shop.
+    pub listeners: RefCell<crate::listeners::Listeners>,
+    /// Index in `listing.creators` of the creator whose demo is shown (the variant).
+    pub shown_creator: Cell<usize>,
+    pub demo_paused_by_shopper: Cell<bool>,
+    pub demo_play_reported: Cell<bool>,
+    pub demo_failed: Cell<bool>,
 }
 
 impl Shop {
@@ -136,8 +143,19 @@ impl Shop {
             busy: Cell::new(false),
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
-            listeners: RefCell::new(Vec::new()),
+            panel_actions: RefCell::new((None, None)),
+            listeners: RefCell::new(crate::listeners::Listeners::default()),
+            shown_creator: Cell::new(0),
+            demo_paused_by_shopper: Cell::new(false),
+            demo_play_reported: Cell::new(false),
+            demo_failed: Cell::new(false),
         })
+    }
+
+    /// The handle of the creator whose demo is shown, if the listing has creators.
+    pub fn variant(&self) -> Option<String> {
+        let creator = self.listing.creators.get(self.shown_creator.get())?;
+        Some(creator.handle.clone())
     }
 
     /// The server's time now.
@@ -145,7 +163,8 @@ impl Shop {
         self.clock.now(js_sys::Date::now() as i64)
     }
 
-    fn find(&self, selector: &str) -> Option<Element> {
+    /// The first element of the card matching `selector`.
+    pub fn find(&self, selector: &str) -> Option<Element> {
         self.root.query_selector(selector).ok().flatten()
     }
 
@@ -163,14 +182,13 @@ impl Shop {
         let _ = container.set_attribute("data-tone", panel.tone.as_str());
         status.set_text_content(Some(&panel.text));
         actions.set_text_content(None);
-        // The old buttons' listeners may be running right now (a panel button changes the
-        // panel): they are dropped after this task, not during it.
-        let retired = std::mem::take(&mut *self.listeners.borrow_mut());
-        wasm_bindgen_futures::spawn_local(async move { drop(retired) });
-        let mut listeners = self.listeners.borrow_mut();
         let document = crate::dom::document();
         let mut first: Option<web_sys::HtmlElement> = None;
-        for (choice, class) in [(panel.primary, "buy"), (panel.secondary, "plain")] {
+        let mut chosen = (None, None);
+        for (choice, class, slot) in [
+            (panel.primary, "buy", "primary"),
+            (panel.secondary, "plain", "secondary"),
+        ] {
             let Some((label, action)) = choice else {
                 continue;
             };
@@ -178,20 +196,18 @@ impl Shop {
                 continue;
             };
             let _ = button.set_attribute("type", "button");
+            let _ = button.set_attribute("data-action", slot);
             button.set_class_name(class);
             button.set_text_content(Some(&label));
-            let shop = Rc::downgrade(self);
-            let listener = Closure::<dyn FnMut()>::new(move || {
-                if let Some(shop) = shop.upgrade() {
-                    act(&shop, action.clone());
-                }
-            });
-            let _ =
-                button.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
-            listeners.push(listener);
             let _ = actions.append_child(&button);
-            first.get_or_insert(button.unchecked_into());
+            if slot == "primary" {
+                chosen.0 = Some(action);
+                first = Some(button.unchecked_into());
+            } else {
+                chosen.1 = Some(action);
+            }
         }
+        *self.panel_actions.borrow_mut() = chosen;
         if let Some((label, url)) = panel.link
             && let Ok(link) = document.create_element("a")
         {
@@ -201,7 +217,6 @@ impl Shop {
             link.set_text_content(Some(&label));
             let _ = actions.append_child(&link);
         }
-        drop(listeners);
         if focus && let Some(button) = first {
             let _ = button.focus();
         }
@@ -233,6 +248,7 @@ impl Shop {
             listing_id: Some(self.listing.id.clone()),
             offer_id: intent.map(|intent| intent.offer_id.clone()),
             tier_id: intent.and_then(|intent| intent.tier_id.clone()),
+            variant: self.variant(),
             ..EventDetail::default()
         }
     }
@@ -280,6 +296,21 @@ impl Shop {
             primary: retry.map(|action| ("Try again".to_string(), action)),
             ..Panel::default()
         });
+    }
+}
+
+/// The panel's primary (or secondary) button was pressed.
+pub fn act_on_panel(shop: &Rc<Shop>, primary: bool) {
+    let action = {
+        let actions = shop.panel_actions.borrow();
+        if primary {
+            actions.0.clone()
+        } else {
+            actions.1.clone()
+        }
+    };
+    if let Some(action) = action {
+        act(shop, action);
     }
 }
 
@@ -431,6 +462,7 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
         tier_id: intent.tier_id.clone(),
         quantity: 1,
         attribution: Attribution {
+            variant: shop.variant(),
             page: Some(page_url_without_our_parameters(None)),
             ..Attribution::default()
         },

@@ -6,11 +6,13 @@
 //! core's; this crate reads the DOM, fetches, renders and reports.
 
 mod checkout;
+mod demo;
 mod dom;
 pub mod events;
 mod format;
 mod http;
 mod json;
+mod listeners;
 mod loading;
 mod style;
 mod view;
@@ -39,6 +41,8 @@ struct MountedWidget {
     view: Option<Box<dyn Any>>,
     /// For a host that cannot take a shadow root: the `<span>` holding its notice.
     notice_holder: Option<Element>,
+    /// The card's checkout, demo and listeners; dropped (listeners removed) on unmount.
+    shop: Option<std::rc::Rc<Shop>>,
 }
 
 thread_local! {
@@ -111,6 +115,7 @@ fn start(host: Element, host_config: HostConfig) {
             generation,
             view,
             notice_holder,
+            shop: None,
         });
         return;
     }
@@ -138,6 +143,7 @@ fn start(host: Element, host_config: HostConfig) {
                 generation,
                 view: Some(view),
                 notice_holder: None,
+                shop: None,
             });
             return;
         }
@@ -150,6 +156,7 @@ fn start(host: Element, host_config: HostConfig) {
         generation,
         view: Some(loading),
         notice_holder: None,
+        shop: None,
     });
 
     wasm_bindgen_futures::spawn_local(async move {
@@ -193,6 +200,10 @@ fn start(host: Element, host_config: HostConfig) {
                 );
                 checkout::resume_after_redirect(&shop);
                 checkout::run_drop_clock(&shop);
+                // Listeners and the player start once the card is in the page.
+                listeners::wire_clicks(&shop);
+                demo::wire(&shop);
+                keep_shop(&host, shop);
                 put_view(&host, view);
                 dispatch(
                     &host,
@@ -247,6 +258,14 @@ fn put_view(host: &Element, view: Box<dyn Any>) {
     drop(leftover);
 }
 
+fn keep_shop(host: &Element, shop: std::rc::Rc<Shop>) {
+    WIDGETS.with_borrow_mut(|widgets| {
+        if let Some(widget) = widgets.iter_mut().find(|widget| &widget.host == host) {
+            widget.shop = Some(shop);
+        }
+    });
+}
+
 /// Removes `host`'s widget, if any; returns the host to its fallback content.
 fn remove_widget(host: &Element) {
     let removed = WIDGETS.with_borrow_mut(|widgets| {
@@ -255,6 +274,7 @@ fn remove_widget(host: &Element) {
     });
     let Some(widget) = removed else { return };
     drop(widget.view);
+    drop(widget.shop);
     if let Some(holder) = widget.notice_holder {
         holder.remove();
     } else if let Some(root) = host.shadow_root() {

@@ -57,9 +57,12 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
         .drop
         .as_ref()
         .map(|drop| view! { <p part="drop" class="drop">{drop_text(drop_phase(drop, now))}</p> });
+    let has_demo = crate::demo::with_demo(&listing.creators).next().is_some();
+    let demo = has_demo.then(|| view! { <crate::demo::DemoPlayer shop=shop.clone()/> });
     view! {
         <div class="root" data-theme=theme.as_str()>
-            <article part="card" class="card" aria-label=listing.title.clone()>
+            <article part="card" class="card" class:with-demo=has_demo aria-label=listing.title.clone()>
+                {demo}
                 <header class="head">
                     {listing.test_mode.then(|| view! { <span class="badge-test">"Test mode"</span> })}
                     <h2 class="title">{listing.title.clone()}</h2>
@@ -122,15 +125,11 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
     };
     let offer_id = offer.id.clone();
     let (available, label) = checkout::button_state(&shop.listing, &offer, now);
-    let click = {
-        let offer_id = offer_id.clone();
-        move |_| checkout::buy_from_card(&shop, &offer_id)
-    };
     view! {
         <li part="offer" class="offer" data-offer-id=offer_id>
             {body}
             <button part="checkout" class="buy" type="button" disabled=!available
-                aria-label=format!("{label}: {}", offer.name) on:click=click>
+                aria-label=format!("{label}: {}", offer.name)>
                 {label}
             </button>
         </li>

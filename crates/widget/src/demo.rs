@@ -1,0 +1,354 @@
+//! The creator demo (SPEC section 1): a short muted video that plays while the card is at least
+//! half visible and pauses when it scrolls away (never on its own when the page asks for
+//! reduced motion), with captions, a progress bar, play and sound buttons, and the listing's
+//! other creators one tap away. `preload="none"` and a source set only once the card is on
+//! the page: no video bytes before the widget is visible. If the video fails, the poster and a
+//! plain message stay.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use mighty_core::listing::Creator;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    Element, HtmlMediaElement, IntersectionObserver,
+    IntersectionObserverEntry, IntersectionObserverInit,
+};
+
+use crate::checkout::Shop;
+use crate::events::{EventDetail, dispatch};
+
+/// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
+/// card is in the page.
+#[component]
+pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
+    let creators: Vec<(usize, Creator)> = with_demo(&shop.listing.creators)
+        .map(|(index, creator)| (index, creator.clone()))
+        .collect();
+    let (_, first) = creators[0].clone();
+    let demo = first.demo.clone().unwrap_or_else(|| unreachable!());
+    let others = (creators.len() > 1).then(|| {
+        let chips = creators
+            .iter()
+            .map(|(index, creator)| {
+                let pressed = if *index == creators[0].0 { "true" } else { "false" };
+                view! {
+                    <button type="button" class="chip" data-creator=creator.handle.clone() aria-pressed=pressed>
+                        {creator.name.clone()}
+                    </button>
+                }
+            })
+            .collect_view();
+        view! { <div class="creators" role="group" aria-label="Creators">{chips}</div> }
+    });
+    view! {
+        <figure part="demo" class="demo">
+            <video class="video" muted=true playsinline=true preload="none" poster=demo.poster
+                aria-label=format!("Demo by {}", first.name)>
+                {demo.captions.map(|captions| view! { <track kind="captions" label="Captions" src=captions/> })}
+            </video>
+            <div class="progress" role="progressbar" aria-label="Demo progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+                <span class="bar"></span>
+            </div>
+            <figcaption class="by">
+                {first.avatar.map(|avatar| view! { <img class="avatar" src=avatar alt=""/> })}
+                <span class="by-name">{first.name.clone()}</span>
+            </figcaption>
+            <div class="controls">
+                <button type="button" class="control play">"Play"</button>
+                <button type="button" class="control sound" aria-pressed="false">"Unmute"</button>
+            </div>
+            <p class="captions" aria-hidden="true"></p>
+            <p class="failed" role="status"></p>
+        </figure>
+        {others}
+    }
+}
+
+/// The listing's creators that have a demo, with their index in `creators`.
+pub fn with_demo(creators: &[Creator]) -> impl Iterator<Item = (usize, &Creator)> {
+    creators
+        .iter()
+        .enumerate()
+        .filter(|(_, creator)| creator.demo.is_some())
+}
+
+fn video_of(shop: &Shop) -> Option<HtmlMediaElement> {
+    shop.find(".demo .video").map(JsCast::unchecked_into)
+}
+
+/// Whether the page asks for reduced motion: then nothing plays on its own.
+fn reduced_motion() -> bool {
+    web_sys::window()
+        .and_then(|window| {
+            window
+                .match_media("(prefers-reduced-motion: reduce)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|query| query.matches())
+}
+
+/// Starts the player: picks a source the browser can play, listens to the video and its
+/// buttons, and plays or pauses it with the card's visibility.
+pub fn wire(shop: &Rc<Shop>) {
+    let Some(video) = video_of(shop) else { return };
+    let Some((index, _)) = with_demo(&shop.listing.creators).next() else {
+        return;
+    };
+    shop.shown_creator.set(index);
+    // The `muted` attribute only sets the default; the property is what autoplay checks.
+    video.set_muted(true);
+    set_source(shop, &video, index);
+
+    {
+        let mut listeners = shop.listeners.borrow_mut();
+        let target: &web_sys::EventTarget = &video;
+        listeners.add(shop, target, "playing", |shop, _| on_playing(shop));
+        listeners.add(shop, target, "pause", |shop, _| set_play_label(shop, false));
+        listeners.add(shop, target, "ended", |shop, _| on_ended(shop));
+        listeners.add(shop, target, "timeupdate", |shop, _| on_progress(shop));
+        listeners.add(shop, target, "error", |shop, _| on_failed(shop));
+        // Captions are drawn by the card, not the browser: its own cue box is a few pixels
+        // tall in a 132 px video (unreadable) and moves when the first cue shows (a layout
+        // shift). The track stays `hidden`: its cues load and `cuechange` fires.
+        if let Some(track) = video.text_tracks().and_then(|tracks| tracks.get(0)) {
+            track.set_mode(web_sys::TextTrackMode::Hidden);
+            listeners.add(shop, &track, "cuechange", on_cue_change);
+        }
+    }
+    let observer = (!reduced_motion())
+        .then(|| {
+            let weak = Rc::downgrade(shop);
+            let callback =
+                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                    let Some(shop) = weak.upgrade() else { return };
+                    let visible = entries.iter().any(|entry| {
+                        entry
+                            .unchecked_into::<IntersectionObserverEntry>()
+                            .intersection_ratio()
+                            >= 0.5
+                    });
+                    if visible && !shop.demo_paused_by_shopper.get() {
+                        play(&shop);
+                    } else if !visible {
+                        if let Some(video) = video_of(&shop) {
+                            let _ = video.pause();
+                        }
+                    }
+                });
+            let options = IntersectionObserverInit::new();
+            options.set_threshold(&JsValue::from(0.5));
+            let observer =
+                IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options)
+                    .ok()?;
+            observer.observe(&video);
+            Some((observer, callback))
+        })
+        .flatten();
+    shop.listeners.borrow_mut().observer = observer;
+}
+
+/// Sets the first source of creator `index` the browser says it can play.
+fn set_source(shop: &Shop, video: &HtmlMediaElement, index: usize) {
+    let Some(demo) = shop
+        .listing
+        .creators
+        .get(index)
+        .and_then(|creator| creator.demo.as_ref())
+    else {
+        return;
+    };
+    let playable = demo.sources.iter().find(|source| {
+        source
+            .media_type
+            .as_deref()
+            .is_none_or(|media_type| !video.can_play_type(media_type).is_empty())
+    });
+    match playable {
+        Some(source) => video.set_src(&source.src),
+        None => on_failed(shop),
+    }
+}
+
+fn play(shop: &Rc<Shop>) {
+    let Some(video) = video_of(shop) else { return };
+    if shop.demo_failed.get() {
+        return;
+    }
+    if let Ok(promise) = video.play() {
+        // Awaited so that a refused or interrupted play is not an unhandled rejection.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        });
+    }
+}
+
+pub fn toggle_play(shop: &Rc<Shop>) {
+    let Some(video) = video_of(shop) else { return };
+    if video.paused() {
+        shop.demo_paused_by_shopper.set(false);
+        play(shop);
+    } else {
+        shop.demo_paused_by_shopper.set(true);
+        let _ = video.pause();
+    }
+}
+
+pub fn toggle_sound(shop: &Rc<Shop>) {
+    let (Some(video), Some(button)) = (video_of(shop), shop.find(".demo .sound")) else {
+        return;
+    };
+    let muted = !video.muted();
+    video.set_muted(muted);
+    button.set_text_content(Some(if muted { "Unmute" } else { "Mute" }));
+    let _ = button.set_attribute("aria-pressed", if muted { "false" } else { "true" });
+    if !muted && video.paused() {
+        toggle_play(shop);
+    }
+}
+
+fn set_play_label(shop: &Shop, playing: bool) {
+    if let Some(button) = shop.find(".demo .play") {
+        button.set_text_content(Some(if playing { "Pause" } else { "Play" }));
+    }
+}
+
+fn demo_detail(shop: &Shop) -> EventDetail {
+    EventDetail {
+        listing_id: Some(shop.listing.id.clone()),
+        variant: shop.variant(),
+        ..EventDetail::default()
+    }
+}
+
+fn on_playing(shop: &Rc<Shop>) {
+    set_play_label(shop, true);
+    // Once per creator shown: a replay after a pause is the same view of the demo.
+    if !shop.demo_play_reported.replace(true) {
+        dispatch(&shop.host, "demo-play", &demo_detail(shop));
+    }
+}
+
+fn on_ended(shop: &Rc<Shop>) {
+    set_play_label(shop, false);
+    shop.demo_paused_by_shopper.set(true);
+    dispatch(&shop.host, "demo-complete", &demo_detail(shop));
+}
+
+/// The progress bar is scaled, not resized (CSSOM `transform`: no layout shift, and allowed
+/// under the strict CSP).
+fn on_progress(shop: &Shop) {
+    let (Some(video), Some(progress), Some(bar)) = (
+        video_of(shop),
+        shop.find(".demo .progress"),
+        shop.find(".demo .bar"),
+    ) else {
+        return;
+    };
+    let duration = video.duration();
+    if !(duration.is_finite() && duration > 0.0) {
+        return;
+    }
+    let fraction = (video.current_time() / duration).clamp(0.0, 1.0);
+    let percent = (fraction * 100.0).round() as u32;
+    let _ = progress.set_attribute("aria-valuenow", &percent.to_string());
+    let _ = bar
+        .unchecked_into::<web_sys::HtmlElement>()
+        .style()
+        .set_property("transform", &format!("scaleX({}.{:02})", percent / 100, percent % 100));
+}
+
+/// Shows the active cue's text in the captions line.
+fn on_cue_change(shop: &Rc<Shop>, event: &web_sys::Event) {
+    let Some(track) = event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::TextTrack>().ok())
+    else {
+        return;
+    };
+    let text = track
+        .active_cues()
+        .and_then(|cues| cues.get(0))
+        .and_then(|cue| cue.dyn_into::<web_sys::VttCue>().ok())
+        .map(|cue| cue.text());
+    if let Some(line) = shop.find(".demo .captions") {
+        line.set_text_content(text.as_deref());
+    }
+}
+
+fn on_failed(shop: &Shop) {
+    shop.demo_failed.set(true);
+    if let Some(figure) = shop.find(".demo") {
+        let _ = figure.class_list().add_1("broken");
+    }
+    if let Some(message) = shop.find(".demo .failed") {
+        message.set_text_content(Some("This demo cannot play here."));
+    }
+}
+
+/// Shows creator `handle`'s demo instead (a chip was pressed); it plays at once, since the
+/// shopper asked for it.
+pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
+    let Some(index) = shop
+        .listing
+        .creators
+        .iter()
+        .position(|creator| creator.handle == handle)
+    else {
+        return;
+    };
+    let creator = &shop.listing.creators[index];
+    let Some(demo) = &creator.demo else { return };
+    let Some(video) = video_of(shop) else { return };
+    shop.shown_creator.set(index);
+    shop.demo_play_reported.set(false);
+    shop.demo_failed.set(false);
+    if let Some(figure) = shop.find(".demo") {
+        let _ = figure.class_list().remove_1("broken");
+    }
+    for selector in [".demo .failed", ".demo .captions"] {
+        if let Some(message) = shop.find(selector) {
+            message.set_text_content(None);
+        }
+    }
+    let set = |element: Option<Element>, name: &str, value: Option<&str>| {
+        if let Some(element) = element {
+            match value {
+                Some(value) => {
+                    let _ = element.set_attribute(name, value);
+                }
+                None => {
+                    let _ = element.remove_attribute(name);
+                }
+            }
+        }
+    };
+    set(Some(video.clone().into()), "poster", demo.poster.as_deref());
+    set(
+        Some(video.clone().into()),
+        "aria-label",
+        Some(&format!("Demo by {}", creator.name)),
+    );
+    set(shop.find(".demo track"), "src", demo.captions.as_deref());
+    set(shop.find(".demo .avatar"), "src", creator.avatar.as_deref());
+    if let Some(name) = shop.find(".demo .by-name") {
+        name.set_text_content(Some(&creator.name));
+    }
+    if let Ok(chips) = shop.root.query_selector_all(".creators .chip") {
+        for position in 0..chips.length() {
+            if let Some(chip) = chips
+                .item(position)
+                .and_then(|node| node.dyn_into::<Element>().ok())
+            {
+                let pressed =
+                    chip.get_attribute("data-creator").as_deref() == Some(&creator.handle);
+                let _ = chip.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
+            }
+        }
+    }
+    set_source(shop, &video, index);
+    shop.demo_paused_by_shopper.set(false);
+    play(shop);
+}

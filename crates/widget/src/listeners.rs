@@ -1,0 +1,95 @@
+//! The DOM listeners a card needs beyond its first render: one `click` listener on the shadow
+//! root for every button (event delegation, by the button's `part`, class or `data-*`), the
+//! demo video's media events and its visibility observer. Held by the card's [`Shop`] and
+//! removed when it goes, so no event ever reaches a dropped closure.
+//!
+//! Why not leptos `on:` handlers: each handler type costs about 3.5 KB of wasm, and the size
+//! budget cannot carry one per kind of button.
+
+use std::rc::{Rc, Weak};
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, Event, EventTarget, IntersectionObserver};
+
+use crate::checkout::{self, Shop};
+use crate::demo;
+
+/// What reacts to an event: plain functions, so one closure type serves every listener.
+pub type Handler = fn(&Rc<Shop>, &Event);
+
+#[derive(Default)]
+pub struct Listeners {
+    listening: Vec<(EventTarget, &'static str, Closure<dyn FnMut(Event)>)>,
+    pub observer: Option<(IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>)>,
+}
+
+impl Listeners {
+    /// Calls `handler` with the shop for each `kind` event on `target`, while the shop lives.
+    pub fn add(
+        &mut self,
+        shop: &Rc<Shop>,
+        target: &EventTarget,
+        kind: &'static str,
+        handler: Handler,
+    ) {
+        let weak: Weak<Shop> = Rc::downgrade(shop);
+        let listener = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            if let Some(shop) = weak.upgrade() {
+                handler(&shop, &event);
+            }
+        });
+        let _ = target.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+        self.listening.push((target.clone(), kind, listener));
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for (target, kind, listener) in &self.listening {
+            let _ =
+                target.remove_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+        }
+        if let Some((observer, _)) = &self.observer {
+            observer.disconnect();
+        }
+    }
+}
+
+/// Listens for clicks on the whole card.
+pub fn wire_clicks(shop: &Rc<Shop>) {
+    let root: EventTarget = shop.root.clone().into();
+    shop.listeners
+        .borrow_mut()
+        .add(shop, &root, "click", on_click);
+}
+
+/// Routes a click to what its button does. Disabled buttons get no clicks.
+fn on_click(shop: &Rc<Shop>, event: &Event) {
+    let Some(button) = event
+        .target()
+        .and_then(|target| target.dyn_into::<Element>().ok())
+        .and_then(|element| element.closest("button").ok().flatten())
+    else {
+        return;
+    };
+    let attribute = |name: &str| button.get_attribute(name);
+    if attribute("part").as_deref() == Some("checkout") {
+        let offer = button
+            .closest("[data-offer-id]")
+            .ok()
+            .flatten()
+            .and_then(|offer| offer.get_attribute("data-offer-id"));
+        if let Some(offer_id) = offer {
+            checkout::buy_from_card(shop, &offer_id);
+        }
+    } else if let Some(action) = attribute("data-action") {
+        checkout::act_on_panel(shop, action == "primary");
+    } else if let Some(handle) = attribute("data-creator") {
+        demo::switch_to(shop, &handle);
+    } else if button.class_list().contains("play") {
+        demo::toggle_play(shop);
+    } else if button.class_list().contains("sound") {
+        demo::toggle_sound(shop);
+    }
+}

@@ -1,0 +1,137 @@
+// The creator demo in Chromium: no video bytes before the card is visible, muted play while
+// visible and pause when scrolled away, captions, sound and play buttons, reduced motion,
+// the other creators one tap away, and the poster with a message when the video fails.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, BASE_URL, WidgetPage } from "./support.mjs";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const CANDLES = "/www/listings/candle-trio.json";
+
+/** The blank page with an eager host for the candle trio (two creators with demos), placed
+ * `offset` pixels down the page. */
+async function demoPage({ offset = 0, listing = CANDLES, reducedMotion = "no-preference" } = {}) {
+  const page = await browser.context.newPage();
+  await page.emulateMedia({ reducedMotion });
+  await page.addInitScript(() => {
+    window.__demo = [];
+    for (const type of ["demo-play", "demo-complete"]) {
+      document.addEventListener(`mighty:${type}`, (event) => window.__demo.push({ type, detail: event.detail }));
+    }
+  });
+  const shop = new WidgetPage(page);
+  await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
+  await page.evaluate(([top, url]) => {
+    // Spacers sized through the CSSOM: the page's CSP refuses style attributes.
+    const spacer = (height) => {
+      const element = document.createElement("div");
+      element.style.height = `${height}px`;
+      return element;
+    };
+    const host = document.createElement("div");
+    for (const [name, value] of [["data-mighty", ""], ["data-mighty-listing", url], ["data-mighty-eager", ""], ["data-mighty-locale", "en-US"]]) {
+      host.setAttribute(name, value);
+    }
+    document.getElementById("app").append(spacer(top), host, spacer(2000));
+  }, [offset, listing]);
+  await page.locator("[part=card]").waitFor({ state: "attached" });
+  return shop;
+}
+
+function video(page) {
+  return page.locator("[part=demo] video");
+}
+
+const videoState = (page) => video(page).evaluate((element) => ({
+  paused: element.paused, muted: element.muted, time: element.currentTime,
+  src: element.currentSrc || element.src, poster: element.poster,
+  captions: [...element.textTracks].map((track) => `${track.kind}:${track.mode}`),
+}));
+
+test("no video bytes before the card is visible; it plays muted with captions once visible, and pauses when scrolled away", async () => {
+  const shop = await demoPage({ offset: 3000 });
+  await shop.page.waitForTimeout(500);
+  assert.deepEqual(shop.requests.filter((url) => url.endsWith(".webm")), [], "nothing fetched off screen");
+  assert.equal((await videoState(shop.page)).paused, true);
+
+  await video(shop.page).scrollIntoViewIfNeeded();
+  await shop.page.waitForFunction(() => window.__demo.some((event) => event.type === "demo-play"));
+  const playing = await videoState(shop.page);
+  assert.equal(playing.paused, false);
+  assert.equal(playing.muted, true);
+  assert.match(playing.src, /ana\.webm$/);
+  assert.deepEqual(playing.captions, ["captions:hidden"], "the card draws the captions itself");
+  await shop.page.locator("[part=demo] .captions").filter({ hasText: /\S/ }).waitFor({ timeout: 5_000 });
+  const [play] = await shop.page.evaluate(() => window.__demo);
+  assert.deepEqual(play.detail, { listing_id: "candle-trio", variant: "ana" });
+  assert.equal(await shop.page.locator("[part=demo] .by-name").innerText(), "Ana Ruiz");
+
+  await shop.page.evaluate(() => window.scrollTo(0, 0));
+  await shop.page.waitForFunction(() => {
+    const host = document.querySelector("[data-mighty]");
+    return host.shadowRoot.querySelector("video").paused;
+  });
+  await shop.page.close();
+});
+
+test("the sound button unmutes, progress follows the video, and completion is reported", async () => {
+  const shop = await demoPage();
+  await shop.page.waitForFunction(() => window.__demo.some((event) => event.type === "demo-play"));
+  const sound = shop.page.locator("[part=demo] .sound");
+  await sound.click();
+  assert.equal((await videoState(shop.page)).muted, false);
+  assert.equal(await sound.getAttribute("aria-pressed"), "true");
+  assert.equal(await sound.innerText(), "Mute");
+  await video(shop.page).evaluate((element) => { element.currentTime = element.duration - 0.5; });
+  await shop.page.waitForFunction(() => window.__demo.some((event) => event.type === "demo-complete"), null, { timeout: 10_000 });
+  const progress = Number(await shop.page.locator("[part=demo] [role=progressbar]").getAttribute("aria-valuenow"));
+  assert.ok(progress > 90, `progress ${progress}`);
+  await shop.page.close();
+});
+
+test("with reduced motion nothing plays on its own; the play button plays", async () => {
+  const shop = await demoPage({ reducedMotion: "reduce" });
+  await shop.page.waitForTimeout(800);
+  assert.equal((await videoState(shop.page)).paused, true);
+  assert.deepEqual(shop.requests.filter((url) => url.endsWith(".webm")), []);
+  await shop.page.locator("[part=demo] .play").click();
+  await shop.page.waitForFunction(() => window.__demo.some((event) => event.type === "demo-play"));
+  assert.equal(await shop.page.locator("[part=demo] .play").innerText(), "Pause");
+  await shop.page.close();
+});
+
+test("the other creator is one tap away", async () => {
+  const shop = await demoPage();
+  const theo = shop.page.locator(".creators [data-creator=theo]");
+  assert.equal(await theo.getAttribute("aria-pressed"), "false");
+  await theo.click();
+  await shop.page.waitForFunction(() => window.__demo.some((event) => event.detail.variant === "theo"));
+  const state = await videoState(shop.page);
+  assert.match(state.src, /theo\.webm$/);
+  assert.match(state.poster, /theo\.jpg$/);
+  assert.equal(await theo.getAttribute("aria-pressed"), "true");
+  assert.equal(await shop.page.locator("[part=demo] .by-name").innerText(), "Théo Marchand");
+  await shop.page.close();
+});
+
+test("a video that fails keeps its poster and says so", async () => {
+  const response = await fetch(new URL(CANDLES, BASE_URL));
+  const listing = await response.json();
+  listing.creators = [{ ...listing.creators[0], demo: { ...listing.creators[0].demo, src: "/www/media/missing.webm" } }];
+  const shop = await WidgetPage.open(browser.context, "/www/examples/blank.html");
+  await shop.page.evaluate((document) => {
+    window.Mighty.mount(window.document.getElementById("app").appendChild(window.document.createElement("div")), { listing: document, locale: "en-US" });
+  }, listing);
+  await shop.page.locator("[part=demo] .failed").filter({ hasText: /cannot play/ }).waitFor({ timeout: 10_000 });
+  assert.match((await videoState(shop.page)).poster, /ana\.jpg$/);
+  assert.equal(await shop.page.locator("[part=demo] .controls").isVisible(), false);
+  assert.deepEqual(shop.consoleErrors.filter((text) => !/missing\.webm|404/.test(text)), []);
+  await shop.page.close();
+});
