@@ -135,3 +135,35 @@ test("a video that fails keeps its poster and says so", async () => {
   assert.deepEqual(shop.consoleErrors.filter((text) => !/missing\.webm|404/.test(text)), []);
   await shop.page.close();
 });
+
+test("testimonials rotate, pause while hovered, and stay put with reduced motion", async () => {
+  const listing = {
+    version: 1, id: "rotating", title: "Rotating", currency: "EUR",
+    trust: { testimonials: [
+      { author: "Marie", text: "Lovely scent.", verified: true },
+      { author: "Paul", text: "Burns for ages.", verified: false },
+    ] },
+    offers: [{ id: "trio", kind: "bundle", name: "Trio", price: 2400 }],
+  };
+  for (const reducedMotion of ["no-preference", "reduce"]) {
+    const page = await browser.context.newPage();
+    await page.emulateMedia({ reducedMotion });
+    await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
+    await page.evaluate((document) => {
+      window.Mighty.mount(window.document.getElementById("app").appendChild(window.document.createElement("div")), { listing: document });
+    }, listing);
+    const quote = page.locator(".quote");
+    await quote.waitFor();
+    assert.match(await quote.innerText(), /Marie/);
+    if (reducedMotion === "reduce") {
+      await page.waitForTimeout(6_500);
+      assert.match(await quote.innerText(), /Marie/, "no rotation with reduced motion");
+    } else {
+      await quote.filter({ hasText: /Paul/ }).waitFor({ timeout: 8_000 });
+      await quote.hover();
+      await page.waitForTimeout(6_500);
+      assert.match(await quote.innerText(), /Paul/, "paused while hovered");
+    }
+    await page.close();
+  }
+});

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod signing;
 pub mod sources;
 pub mod time;
+pub mod trust;
 pub mod url;
 
 pub use error::{ConfigError, ConfigErrorCode};

@@ -120,6 +120,8 @@ pub struct Shop {
     pub demo_paused_by_shopper: Cell<bool>,
     pub demo_play_reported: Cell<bool>,
     pub demo_failed: Cell<bool>,
+    /// The testimonial line is hovered or focused: it does not rotate.
+    pub quote_paused: Cell<bool>,
 }
 
 impl Shop {
@@ -149,6 +151,7 @@ impl Shop {
             demo_paused_by_shopper: Cell::new(false),
             demo_play_reported: Cell::new(false),
             demo_failed: Cell::new(false),
+            quote_paused: Cell::new(false),
         })
     }
 

@@ -12,8 +12,8 @@ use mighty_core::listing::Creator;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
-    Element, HtmlMediaElement, IntersectionObserver,
-    IntersectionObserverEntry, IntersectionObserverInit,
+    Element, HtmlMediaElement, IntersectionObserver, IntersectionObserverEntry,
+    IntersectionObserverInit,
 };
 
 use crate::checkout::Shop;
@@ -79,7 +79,7 @@ fn video_of(shop: &Shop) -> Option<HtmlMediaElement> {
 }
 
 /// Whether the page asks for reduced motion: then nothing plays on its own.
-fn reduced_motion() -> bool {
+pub fn reduced_motion() -> bool {
     web_sys::window()
         .and_then(|window| {
             window
@@ -111,7 +111,7 @@ pub fn wire(shop: &Rc<Shop>) {
         listeners.add(shop, target, "timeupdate", |shop, _| on_progress(shop));
         listeners.add(shop, target, "error", |shop, _| on_failed(shop));
         // Captions are drawn by the card, not the browser: its own cue box is a few pixels
-        // tall in a 132 px video (unreadable) and moves when the first cue shows (a layout
+        // tall in a 120 px video (unreadable) and moves when the first cue shows (a layout
         // shift). The track stays `hidden`: its cues load and `cuechange` fires.
         if let Some(track) = video.text_tracks().and_then(|tracks| tracks.get(0)) {
             track.set_mode(web_sys::TextTrackMode::Hidden);
@@ -257,7 +257,10 @@ fn on_progress(shop: &Shop) {
     let _ = bar
         .unchecked_into::<web_sys::HtmlElement>()
         .style()
-        .set_property("transform", &format!("scaleX({}.{:02})", percent / 100, percent % 100));
+        .set_property(
+            "transform",
+            &format!("scaleX({}.{:02})", percent / 100, percent % 100),
+        );
 }
 
 /// Shows the active cue's text in the captions line.

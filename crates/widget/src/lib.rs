@@ -17,6 +17,10 @@ mod loading;
 mod style;
 mod view;
 
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 
@@ -203,6 +207,7 @@ fn start(host: Element, host_config: HostConfig) {
                 // Listeners and the player start once the card is in the page.
                 listeners::wire_clicks(&shop);
                 demo::wire(&shop);
+                listeners::rotate_testimonials(&shop);
                 keep_shop(&host, shop);
                 put_view(&host, view);
                 dispatch(

@@ -87,9 +87,62 @@ fn on_click(shop: &Rc<Shop>, event: &Event) {
         checkout::act_on_panel(shop, action == "primary");
     } else if let Some(handle) = attribute("data-creator") {
         demo::switch_to(shop, &handle);
+    } else if button.class_list().contains("reviews-toggle") {
+        toggle_reviews(shop, &button);
     } else if button.class_list().contains("play") {
         demo::toggle_play(shop);
     } else if button.class_list().contains("sound") {
         demo::toggle_sound(shop);
     }
+}
+
+/// Shows every review in place of the offers, or the offers again.
+fn toggle_reviews(shop: &Shop, button: &Element) {
+    let (Some(offers), Some(details)) = (shop.find(".offers"), shop.find(".details")) else {
+        return;
+    };
+    let open = details.has_attribute("hidden");
+    let _ = details.toggle_attribute_with_force("hidden", !open);
+    let _ = offers.toggle_attribute_with_force("hidden", open);
+    let _ = button.set_attribute("aria-expanded", if open { "true" } else { "false" });
+    if open && let Ok(details) = details.dyn_into::<web_sys::HtmlElement>() {
+        let _ = details.focus();
+    }
+}
+
+/// Rotates the testimonial line every 6 s while it is not hovered or focused, and never
+/// when the page asks for reduced motion.
+pub fn rotate_testimonials(shop: &Rc<Shop>) {
+    let count = shop.listing.trust.testimonials.len();
+    let Some(quote) = shop.find(".quote") else {
+        return;
+    };
+    if count < 2 || demo::reduced_motion() {
+        return;
+    }
+    {
+        let mut listeners = shop.listeners.borrow_mut();
+        for kind in ["mouseenter", "focusin"] {
+            listeners.add(shop, &quote, kind, |shop, _| shop.quote_paused.set(true));
+        }
+        for kind in ["mouseleave", "focusout"] {
+            listeners.add(shop, &quote, kind, |shop, _| shop.quote_paused.set(false));
+        }
+    }
+    let weak = Rc::downgrade(shop);
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut shown = 0;
+        loop {
+            crate::http::sleep(6_000).await;
+            let Some(shop) = weak.upgrade() else { return };
+            if shop.quote_paused.get() {
+                continue;
+            }
+            shown = (shown + 1) % count;
+            if let Some(quote) = shop.find(".quote") {
+                let testimonial = &shop.listing.trust.testimonials[shown];
+                quote.set_text_content(Some(&crate::view::testimonial_text(testimonial)));
+            }
+        }
+    });
 }

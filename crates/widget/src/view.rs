@@ -6,6 +6,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use mighty_core::drops::{Countdown, DropPhase, countdown, drop_phase};
 use mighty_core::listing::{OfferKind, Tier};
+use mighty_core::trust::badge_look;
 use mighty_core::{ConfigErrors, Offer, Theme, Timestamp};
 
 use crate::checkout::{self, Shop};
@@ -16,7 +17,6 @@ use crate::format::Formatter;
 #[component]
 pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
     let listing = &shop.listing;
-    let formatter = &shop.formatter;
     let now = shop.server_now();
     let seller_line = listing.seller.clone().map(|seller| {
         let location = seller.location.map(|location| format!(" · {location}"));
@@ -28,26 +28,10 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
         };
         view! { <p class="seller">{name}{location}</p> }
     });
-    let rating = listing.trust.rating.map(|rating| {
-        // Tenths by integer arithmetic: Rust's float formatting costs kilobytes of wasm.
-        let tenths = (rating.value * 10.0).round() as i64;
-        let value = formatter.number(&format!("{}.{}", tenths / 10, tenths % 10), 1);
-        let full_stars = (rating.value.round() as usize).min(5);
-        let stars = format!("{}{}", "★".repeat(full_stars), "☆".repeat(5 - full_stars));
-        let count = rating.count;
-        let reviews = if count == 1 {
-            "1 review".to_string()
-        } else {
-            format!("{count} reviews")
-        };
-        view! {
-            <p part="trust" class="rating">
-                <span class="stars" aria-hidden="true">{stars}</span>
-                <span aria-hidden="true">{format!("{value} · {reviews}")}</span>
-                <span class="sr">{format!("Rated {value} out of 5 from {reviews}")}</span>
-            </p>
-        }
-    });
+    let trust = view! { <TrustStrip shop=shop.clone()/> };
+    let details = (!listing.trust.testimonials.is_empty()
+        || !listing.trust.case_studies.is_empty())
+    .then(|| view! { <ReviewsDetails shop=shop.clone()/> });
     let offers = listing
         .offers
         .iter()
@@ -68,13 +52,114 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                     <h2 class="title">{listing.title.clone()}</h2>
                     {seller_line}
                 </header>
-                {rating}
+                {trust}
                 {listing.summary.clone().map(|summary| view! { <p class="summary">{summary}</p> })}
                 {drop_line}
                 <ul class="offers" aria-label="Offers">{offers}</ul>
+                {details}
                 <CheckoutPanel/>
             </article>
         </div>
+    }
+}
+
+/// The trust strip: rating as stars with accessible text, the badges, one testimonial at a
+/// time (rotated by `listeners`), and the button that shows every review in place of the
+/// offers.
+#[component]
+pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
+    let trust = &shop.listing.trust;
+    let rating = trust.rating.map(|rating| {
+        // Tenths by integer arithmetic: Rust's float formatting costs kilobytes of wasm.
+        let tenths = (rating.value * 10.0).round() as i64;
+        let value = shop
+            .formatter
+            .number(&format!("{}.{}", tenths / 10, tenths % 10), 1);
+        let full_stars = (rating.value.round() as usize).min(5);
+        let stars = format!("{}{}", "★".repeat(full_stars), "☆".repeat(5 - full_stars));
+        let count = rating.count;
+        let reviews = if count == 1 {
+            "1 review".to_string()
+        } else {
+            format!("{count} reviews")
+        };
+        view! {
+            <span class="stars" aria-hidden="true">{stars}</span>
+            <span aria-hidden="true">{format!("{value} · {reviews}")}</span>
+            <span class="sr">{format!("Rated {value} out of 5 from {reviews}")}</span>
+        }
+    });
+    let more = trust.testimonials.len() + trust.case_studies.len();
+    let toggle = (more > 0).then(|| {
+        view! {
+            <button type="button" class="plain reviews-toggle" aria-expanded="false">
+                {format!("Reviews ({more})")}
+            </button>
+        }
+    });
+    let badges = (!trust.badges.is_empty()).then(|| {
+        let items = trust
+            .badges
+            .iter()
+            .map(|id| {
+                let look = badge_look(id);
+                view! {
+                    <li class="badge" data-badge=id.clone()>
+                        <span aria-hidden="true">{look.icon}</span>" "{look.label.to_string()}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! { <ul class="badges" aria-label="Badges">{items}</ul> }
+    });
+    let quote = trust.testimonials.first().map(|first| {
+        view! { <blockquote class="quote" aria-live="off">{testimonial_text(first)}</blockquote> }
+    });
+    view! {
+        <div part="trust" class="trust">
+            <p class="rating">{rating}{toggle}</p>
+            {badges}
+            {quote}
+        </div>
+    }
+}
+
+/// "“Lovely scent.” — Marie ✓ Verified buyer"
+pub fn testimonial_text(testimonial: &mighty_core::listing::Testimonial) -> String {
+    let verified = if testimonial.verified {
+        " ✓ Verified buyer"
+    } else {
+        ""
+    };
+    format!("“{}” — {}{verified}", testimonial.text, testimonial.author)
+}
+
+/// Every testimonial and case study, shown in place of the offers (the card never grows).
+#[component]
+pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
+    let trust = &shop.listing.trust;
+    let testimonials = trust
+        .testimonials
+        .iter()
+        .map(|testimonial| view! { <li class="review">{testimonial_text(testimonial)}</li> })
+        .collect_view();
+    let cases = trust
+        .case_studies
+        .iter()
+        .map(|case| {
+            let title = match &case.url {
+                Some(url) => view! { <a href=url.clone() target="_blank" rel="noopener">{case.title.clone()}</a> }.into_any(),
+                None => case.title.clone().into_any(),
+            };
+            view! {
+                <li class="case">{title}{case.metric.clone().map(|metric| view! { " " <strong class="metric">{metric}</strong> })}</li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="details" aria-label="Reviews" tabindex="-1" hidden=true>
+            <ul class="reviews">{testimonials}{cases}</ul>
+        </section>
     }
 }
 

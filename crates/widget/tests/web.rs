@@ -434,3 +434,59 @@ async fn a_listing_without_checkout_endpoint_says_so_when_bought() {
     );
     mighty_widget::unmount(host);
 }
+
+const TRUSTED: &str = r#"{ "version": 1, "id": "trusted", "title": "Trusted", "currency": "EUR",
+  "trust": { "rating": { "value": 4.8, "count": 132 },
+             "testimonials": [ { "author": "Marie", "text": "Lovely scent.", "verified": true },
+                               { "author": "Paul", "text": "Burns for ages.", "verified": false } ],
+             "case_studies": [ { "title": "Café Lumière", "metric": "+38% repeat", "url": "https://cafe.example" } ],
+             "badges": [ "local-maker", "Family run since 1952" ] },
+  "offers": [ { "id": "trio", "kind": "bundle", "name": "Trio", "price": 2400 } ] }"#;
+
+#[wasm_bindgen_test]
+async fn the_trust_strip_shows_badges_a_testimonial_and_every_review_in_place_of_the_offers() {
+    let host = inline_host("data-mighty-locale=\"en-US\"", TRUSTED);
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    ready.await.unwrap();
+    let root = shadow(&host);
+    let badges: Vec<String> = {
+        let list = root.query_selector_all(".badge").unwrap();
+        (0..list.length())
+            .map(|index| list.item(index).unwrap().text_content().unwrap())
+            .collect()
+    };
+    assert_eq!(badges, ["⌂ Local maker", "• Family run since 1952"]);
+    let quote = root
+        .query_selector(".quote")
+        .unwrap()
+        .expect("testimonial line");
+    assert_eq!(text(&quote), "“Lovely scent.” — Marie ✓ Verified buyer");
+
+    let toggle: web_sys::HtmlButtonElement = root
+        .query_selector(".reviews-toggle")
+        .unwrap()
+        .expect("reviews button")
+        .unchecked_into();
+    assert_eq!(text(&toggle), "Reviews (3)");
+    let details = root.query_selector(".details").unwrap().unwrap();
+    let offers = root.query_selector(".offers").unwrap().unwrap();
+    assert!(details.has_attribute("hidden"));
+    toggle.click();
+    assert!(!details.has_attribute("hidden"), "the reviews show");
+    assert!(offers.has_attribute("hidden"), "in place of the offers");
+    assert_eq!(
+        toggle.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    assert!(text(&details).contains("“Burns for ages.” — Paul"));
+    assert!(
+        !text(&details).contains("Paul ✓"),
+        "only verified reviews are marked"
+    );
+    assert!(text(&details).contains("Café Lumière +38% repeat"));
+    toggle.click();
+    assert!(details.has_attribute("hidden"));
+    assert!(!offers.has_attribute("hidden"));
+    mighty_widget::unmount(host);
+}
