@@ -6,6 +6,7 @@
 // `cargo xtask dist` replaces the __MIGHTY_*__ placeholders.
 const GLUE = "__MIGHTY_GLUE__";
 const WASM = "__MIGHTY_WASM__";
+const CSS = "__MIGHTY_CSS__";
 const VERSION = "__MIGHTY_VERSION__";
 const HEIGHT = "__MIGHTY_CARD_HEIGHT__";
 const SELECTOR = "[data-mighty]";
@@ -50,8 +51,11 @@ if (!(win.Mighty && win.Mighty.version)) {
   const loadRuntime = () => {
     if (!runtime) {
       const glue = new URL(GLUE, base).href;
+      // The widget's stylesheet is a file of its own, fetched beside the bundle.
+      const css = fetch(new URL(CSS, base)).then((response) => response.ok ? response.text() : Promise.reject());
       runtime = import(glue).then(async (module) => {
         await module.default({ module_or_path: new URL(WASM, base) });
+        module.stylesheet(await css);
         if (consentGiven !== null) module.consent(consentGiven);
         return module;
       });

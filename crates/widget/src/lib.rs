@@ -15,6 +15,8 @@ mod json;
 mod listeners;
 mod loading;
 mod style;
+
+pub use style::stylesheet;
 mod view;
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]

@@ -15,8 +15,10 @@ fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
 }
 
-/// A fresh host element in the page, built from HTML the test controls.
+/// A fresh host element in the page, built from HTML the test controls. The stylesheet is
+/// given as the loader gives it (it fetches the CSS file beside the bundle).
 fn host_from_html(html: &str) -> Element {
+    mighty_widget::stylesheet(include_str!("../src/widget.css"));
     let holder = document().create_element("div").unwrap();
     holder.set_inner_html(html);
     document().body().unwrap().append_child(&holder).unwrap();
