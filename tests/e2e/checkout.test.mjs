@@ -312,3 +312,41 @@ test("a blocked popup falls back to redirect", async () => {
     await blocking.close();
   }
 });
+
+test("a membership, then the upgrade to the next tier: the prorated amount first, one subscription on the new tier", async () => {
+  listings += 1;
+  const id = `e2e-club-${Date.now()}-${listings}`;
+  await api("PUT", `/v1/listings/${id}`, {
+    version: 1, id, title: "Candle club", currency: "EUR",
+    offers: [{ id: "club", kind: "retainer", name: "Candle club", tiers: [
+      { id: "monthly", name: "Monthly", price: 1500, interval: "month" },
+      { id: "plus", name: "Plus", price: 2500, interval: "month" },
+    ] }],
+    checkout: { endpoint: CHECKOUT_PATH }, allowed_origins: ["*"],
+  });
+  const shop = await hostPage(browser.context, id);
+  await buyInPopup(shop, shop.page, "club");
+  await statusOf(shop.page).filter({ hasText: /Paid €15\.00 for Candle club/ }).waitFor({ timeout: 15_000 });
+  const [complete] = await shop.waitForEvents("checkout-complete", 1);
+  assert.equal(complete.detail.tier_id, "monthly");
+  const session = await (await fetch(new URL(`${CHECKOUT_PATH}/${complete.detail.session_id}`, BASE_URL))).json();
+  assert.ok(session.subscription_id && session.customer_token);
+  const manage = shop.page.getByRole("link", { name: "Manage your membership" });
+  assert.equal(await manage.getAttribute("href"), `${new URL(BASE_URL).origin}/manage/${session.customer_token}`);
+
+  await shop.page.getByRole("button", { name: "Upgrade to Plus" }).click();
+  await statusOf(shop.page).filter({ hasText: /Upgrade to Plus: €\d+\.\d\d now/ }).waitFor({ timeout: 10_000 });
+  const preview = (await statusOf(shop.page).innerText()).match(/€(\d+\.\d\d) now/)[1];
+  assert.ok(Number(preview) > 9 && Number(preview) <= 10, `about a whole month's difference: ${preview}`);
+  await shop.page.getByRole("button", { name: /^Confirm upgrade/ }).click();
+  await statusOf(shop.page).filter({ hasText: /You are on Plus now/ }).waitFor({ timeout: 10_000 });
+  assert.match(await statusOf(shop.page).innerText(), new RegExp(`€${preview.replace(".", "\\.")} was charged`));
+
+  const subscription = await api("GET", `/v1/subscriptions/${session.subscription_id}`);
+  assert.equal(subscription.tier_id, "plus");
+  assert.equal(subscription.status, "active");
+  const orders = await api("GET", `/v1/orders?listing=${id}`);
+  const subscriptions = new Set((orders.orders ?? orders).map((order) => order.subscription_id).filter(Boolean));
+  assert.deepEqual([...subscriptions], [session.subscription_id], "one subscription, never a second");
+  await shop.page.close();
+});

@@ -210,7 +210,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/v1/subscriptions/{id}",
-            get(subscriptions::get_subscription),
+            get(subscriptions::get_subscription).options(http::preflight_get),
         )
         .route(
             "/v1/events",

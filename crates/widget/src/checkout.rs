@@ -70,6 +70,10 @@ pub enum Action {
     },
     /// Go on to the partner although the price changed.
     Continue,
+    /// Show what moving the membership to `tier_id` costs now (prorated), before doing it.
+    PreviewUpgrade { tier_id: String },
+    /// Move the membership to `tier_id` (the same subscription, never a second one).
+    Upgrade { tier_id: String },
     /// Drop the pending checkout.
     Dismiss,
 }
@@ -81,6 +85,15 @@ struct Intent {
     tier_id: Option<String>,
     shown: Money,
     key: String,
+}
+
+/// A paid membership: what the upgrade path acts on, with the customer token it needs.
+#[derive(Clone, Debug)]
+struct Membership {
+    subscription_id: String,
+    customer_token: String,
+    offer_id: String,
+    tier_id: String,
 }
 
 /// A created session waiting for the shopper's word after a price change.
@@ -113,6 +126,8 @@ pub struct Shop {
     pending: RefCell<Option<PendingSession>>,
     /// What the panel's two buttons do.
     panel_actions: RefCell<(Option<Action>, Option<Action>)>,
+    /// The shopper's membership after a paid retainer: the upgrade path's subject.
+    membership: RefCell<Option<Membership>>,
     /// The card's DOM listeners (clicks, the demo), removed with the shop.
     pub listeners: RefCell<crate::listeners::Listeners>,
     /// Index in `listing.creators` of the creator whose demo is shown (the variant).
@@ -146,6 +161,7 @@ impl Shop {
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
             panel_actions: RefCell::new((None, None)),
+            membership: RefCell::new(None),
             listeners: RefCell::new(crate::listeners::Listeners::default()),
             shown_creator: Cell::new(0),
             demo_paused_by_shopper: Cell::new(false),
@@ -320,7 +336,7 @@ pub fn act_on_panel(shop: &Rc<Shop>, primary: bool) {
 /// A panel button was pressed. Runs inside the click handler, so a popup opened here is
 /// allowed by blockers.
 pub fn act(shop: &Rc<Shop>, action: Action) {
-    match action {
+    match action.clone() {
         Action::Retry => {
             let intent = shop.last_intent.borrow().clone();
             if let Some(intent) = intent {
@@ -337,6 +353,18 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
                 });
             }
         }
+        // One at a time: a second press while one runs is ignored.
+        Action::PreviewUpgrade { tier_id } | Action::Upgrade { tier_id }
+            if !shop.busy.replace(true) =>
+        {
+            let confirm = matches!(action, Action::Upgrade { .. });
+            let shop = shop.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                change_tier(&shop, tier_id, confirm).await;
+                shop.busy.set(false);
+            });
+        }
+        Action::PreviewUpgrade { .. } | Action::Upgrade { .. } => {}
         Action::Dismiss => {
             if let Some(pending) = shop.pending.borrow_mut().take()
                 && let Some(popup) = pending.popup
@@ -727,13 +755,19 @@ fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
                 .iter()
                 .find(|offer| offer.id == intent.offer_id)
                 .map_or("your order", |offer| offer.name.as_str());
-            let manage = state.customer_token.as_ref().and_then(|token| {
-                let base = mighty_core::url::origin(shop.endpoint.as_deref()?)?;
-                Some((
-                    "Manage your membership".to_string(),
-                    format!("{base}/manage/{token}"),
-                ))
-            });
+            if let (Some(subscription_id), Some(customer_token), Some(tier_id)) = (
+                state.subscription_id.clone(),
+                state.customer_token.clone(),
+                intent.tier_id.clone(),
+            ) {
+                *shop.membership.borrow_mut() = Some(Membership {
+                    subscription_id,
+                    customer_token,
+                    offer_id: intent.offer_id.clone(),
+                    tier_id,
+                });
+            }
+            let manage = manage_link(shop);
             shop.show(Panel {
                 tone: Tone::Success,
                 text: format!("Paid {amount} for {name}. Thank you!"),
@@ -765,26 +799,180 @@ fn next_offer(shop: &Shop, intent: &Intent) -> Option<(String, Action)> {
         .offers
         .iter()
         .find(|offer| offer.id == intent.offer_id)?;
-    if !matches!(bought.kind, OfferKind::Bundle(_)) {
-        return None;
+    match &bought.kind {
+        OfferKind::Bundle(_) => shop
+            .listing
+            .offers
+            .iter()
+            .find_map(|offer| match &offer.kind {
+                OfferKind::Retainer(retainer) => {
+                    let tier = retainer.tiers.first()?;
+                    let price = shop.formatter.price(tier.price);
+                    Some((
+                        format!("Join {} · {price} / {}", offer.name, tier.interval.as_str()),
+                        Action::Buy {
+                            offer_id: offer.id.clone(),
+                            tier_id: Some(tier.id.clone()),
+                        },
+                    ))
+                }
+                OfferKind::Bundle(_) => None,
+            }),
+        OfferKind::Retainer(_) => next_tier(shop, intent.tier_id.as_deref()?),
     }
-    shop.listing
+}
+
+/// The membership's next tier up (the cheapest one above the current price), as an action.
+fn next_tier(shop: &Shop, current: &str) -> Option<(String, Action)> {
+    let membership = shop.membership.borrow().clone()?;
+    let offer = shop
+        .listing
         .offers
         .iter()
-        .find_map(|offer| match &offer.kind {
-            OfferKind::Retainer(retainer) => {
-                let tier = retainer.tiers.first()?;
-                let price = shop.formatter.price(tier.price);
-                Some((
-                    format!("Join {} · {price} / {}", offer.name, tier.interval.as_str()),
-                    Action::Buy {
-                        offer_id: offer.id.clone(),
-                        tier_id: Some(tier.id.clone()),
-                    },
-                ))
+        .find(|offer| offer.id == membership.offer_id)?;
+    let OfferKind::Retainer(retainer) = &offer.kind else {
+        return None;
+    };
+    let now = retainer.tiers.iter().find(|tier| tier.id == current)?;
+    let next = retainer
+        .tiers
+        .iter()
+        .filter(|tier| tier.price.minor > now.price.minor)
+        .min_by_key(|tier| tier.price.minor)?;
+    Some((
+        format!("Upgrade to {}", next.name),
+        Action::PreviewUpgrade {
+            tier_id: next.id.clone(),
+        },
+    ))
+}
+
+/// The shopper's manage page, on the partner's origin.
+fn manage_link(shop: &Shop) -> Option<(String, String)> {
+    let membership = shop.membership.borrow().clone()?;
+    let base = mighty_core::url::origin(shop.endpoint.as_deref()?)?;
+    Some((
+        "Manage your membership".to_string(),
+        format!("{base}/manage/{}", membership.customer_token),
+    ))
+}
+
+/// The upgrade path (SPEC section 4), with the customer token. First (`confirm` unset) what
+/// moving to `tier_id` costs now, prorated by core from the subscription's current period;
+/// then, confirmed, the change itself with an Idempotency-Key: the same subscription, never a
+/// second one.
+async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
+    let Some(membership) = shop.membership.borrow().clone() else {
+        return;
+    };
+    let tier_of = |id: &str| {
+        shop.listing
+            .offers
+            .iter()
+            .find_map(|offer| match &offer.kind {
+                OfferKind::Retainer(retainer) if offer.id == membership.offer_id => {
+                    retainer.tiers.iter().find(|tier| tier.id == id).cloned()
+                }
+                _ => None,
+            })
+    };
+    let (Some(current), Some(next)) = (tier_of(&membership.tier_id), tier_of(&tier_id)) else {
+        return;
+    };
+    let Some(base) = shop.endpoint.as_deref().and_then(mighty_core::url::origin) else {
+        return;
+    };
+    let url = format!("{base}/v1/subscriptions/{}", membership.subscription_id);
+    let bearer = format!("Bearer {}", membership.customer_token);
+    let key = new_idempotency_key();
+    let (method, url, body) = if confirm {
+        let mut body = String::from("{\"tier_id\":");
+        mighty_core::protocol::json_string(&mut body, &tier_id);
+        body.push('}');
+        ("POST", format!("{url}/upgrade"), Some(body))
+    } else {
+        ("GET", url, None)
+    };
+    shop.working(if confirm {
+        "Upgrading your membership…"
+    } else {
+        "Working out the price of the upgrade…"
+    });
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Idempotency-Key", key.as_str()),
+    ];
+    let answer = http::fetch(method, &url, &headers, body.as_deref(), ATTEMPT_TIMEOUT_MS).await;
+    let (ok, value) = match &answer {
+        Ok(answer) => (answer.ok(), json::parse(&answer.body).ok()),
+        Err(_) => (false, None),
+    };
+    let field = |key: &str| value.as_ref()?.get(key).cloned();
+    let price = |minor: i64| shop.formatter.price(Money::new(minor, next.price.currency));
+    let text = |key: &str| Some(field(key)?.as_str()?.to_string());
+    let time = |key: &str| Timestamp::parse_rfc3339(&text(key)?).ok();
+    match (ok, confirm) {
+        (true, false) => {
+            let (Some(start), Some(end)) =
+                (time("current_period_start"), time("current_period_end"))
+            else {
+                return shop.fail(
+                    None,
+                    "upgrade_failed",
+                    "The membership could not be read just now; please try again.".into(),
+                    None,
+                );
+            };
+            let due = price(mighty_core::proration::prorated_amount_due(
+                current.price.minor,
+                next.price.minor,
+                start,
+                end,
+                shop.server_now(),
+            ));
+            let then = format!("{} / {}", price(next.price.minor), next.interval.as_str());
+            shop.show(Panel {
+                text: format!(
+                    "Upgrade to {}: {due} now for the rest of this period, then {then}.",
+                    next.name
+                ),
+                primary: Some((
+                    format!("Confirm upgrade ({due})"),
+                    Action::Upgrade { tier_id },
+                )),
+                secondary: Some(("Cancel".into(), Action::Dismiss)),
+                ..Panel::default()
+            });
+        }
+        (true, true) => {
+            let charged = price(
+                field("amount_due")
+                    .and_then(|due| due.as_i64())
+                    .unwrap_or(0),
+            );
+            if let Some(stored) = shop.membership.borrow_mut().as_mut() {
+                stored.tier_id = tier_id.clone();
             }
-            OfferKind::Bundle(_) => None,
-        })
+            shop.show(Panel {
+                tone: Tone::Success,
+                text: format!(
+                    "You are on {} now; {charged} was charged for the rest of this period.",
+                    next.name
+                ),
+                primary: next_tier(shop, &tier_id),
+                link: manage_link(shop),
+                ..Panel::default()
+            });
+        }
+        _ => {
+            let message = field("error")
+                .and_then(|error| Some(error.get("message")?.as_str()?.to_string()))
+                .filter(|message| !message.is_empty())
+                .unwrap_or_else(|| "The upgrade did not go through. Nothing was charged.".into());
+            let retry = Action::PreviewUpgrade { tier_id };
+            shop.fail(None, "upgrade_failed", message, Some(retry));
+        }
+    }
 }
 
 /// Back from the partner's page in redirect mode: the URL carries `mighty_session` and

@@ -244,11 +244,15 @@ pub async fn cancel(
     Ok((cors, Json(subscription_json(&canceled))).into_response())
 }
 
+/// `GET /v1/subscriptions/{id}`: readable from the listing's directory origins, so the
+/// widget can show what an upgrade costs before making it.
 pub async fn get_subscription(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let subscription = authorized(&state, &headers, &id).await?;
-    Ok(Json(subscription_json(&subscription)))
+    let origins = listing_origins(&state, &subscription.listing_id).await?;
+    let cors = cors_for_listing(&headers, &origins).unwrap_or_else(|(cors, _)| cors);
+    Ok((cors, Json(subscription_json(&subscription))).into_response())
 }
