@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod drops;
 pub mod error;
 pub mod host;
+pub mod i18n;
 pub mod json_reader;
 pub mod kpi;
 pub mod listing;
