@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use mighty_core::drops::{Countdown, DropPhase, countdown, drop_phase};
 use mighty_core::listing::{OfferKind, Tier};
@@ -22,9 +23,9 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
         let location = seller.location.map(|location| format!(" · {location}"));
         let name = match seller.url {
             Some(url) => {
-                view! { <a href=url target="_blank" rel="noopener">{seller.name}</a> }.into_any()
+                Either::Left(view! { <a href=url target="_blank" rel="noopener">{seller.name}</a> })
             }
-            None => seller.name.into_any(),
+            None => Either::Right(seller.name),
         };
         view! { <p class="seller">{name}{location}</p> }
     });
@@ -148,8 +149,8 @@ pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
         .iter()
         .map(|case| {
             let title = match &case.url {
-                Some(url) => view! { <a href=url.clone() target="_blank" rel="noopener">{case.title.clone()}</a> }.into_any(),
-                None => case.title.clone().into_any(),
+                Some(url) => Either::Left(view! { <a href=url.clone() target="_blank" rel="noopener">{case.title.clone()}</a> }),
+                None => Either::Right(case.title.clone()),
             };
             view! {
                 <li class="case">{title}{case.metric.clone().map(|metric| view! { " " <strong class="metric">{metric}</strong> })}</li>
@@ -178,14 +179,13 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
             });
             let items = (!bundle.items.is_empty())
                 .then(|| view! { <p class="items muted">{bundle.items.join(" · ")}</p> });
-            view! {
+            Either::Left(view! {
                 <div class="offer-line">
                     <span class="offer-name">{offer.name.clone()}</span>
                     <span class="price">{compare_at}{formatter.price(bundle.price)}</span>
                 </div>
                 {items}
-            }
-            .into_any()
+            })
         }
         OfferKind::Retainer(retainer) => {
             let tiers = retainer
@@ -198,14 +198,13 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
                     }
                 })
                 .collect_view();
-            view! {
+            Either::Right(view! {
                 <div class="offer-line">
                     <span class="offer-name">{offer.name.clone()}</span>
                     <span class="muted">"Membership"</span>
                 </div>
                 <ul class="tiers" aria-label=format!("{} plans", offer.name)>{tiers}</ul>
-            }
-            .into_any()
+            })
         }
     };
     let offer_id = offer.id.clone();
