@@ -87,9 +87,9 @@ test("a bundle is bought in a popup on the demo page, with the events of SPEC se
   await host.scrollIntoViewIfNeeded();
   await host.locator("[part=card]").waitFor();
   await buyInPopup(shop, host, "wallet");
-  await statusOf(host).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
-  // fr-FR host: the amount is localized.
-  assert.match(await statusOf(host).innerText(), /Paid 68,00\s€ for Wallet/);
+  // An fr-FR host: the widget speaks French (the catalog beside the bundle), amounts in French.
+  await statusOf(host).filter({ hasText: /payés/ }).waitFor({ timeout: 15_000 });
+  assert.match(await statusOf(host).innerText(), /^68,00\s€ payés pour Wallet\. Merci !$/);
   const [start] = await shop.events("checkout-start");
   assert.deepEqual(start.detail, { listing_id: "atelier-cuir", offer_id: "wallet" });
   const [complete] = await shop.waitForEvents("checkout-complete", 1);

@@ -172,6 +172,8 @@ pub fn build() -> Result<SizeReport, String> {
         .map_err(|error| error.to_string())?;
     let css = minify_css(&css_source);
     let css_name = format!("mighty-{}.css", short_hash(css.as_bytes()));
+    let messages = minified_messages(&root)?;
+    let messages_name = format!("mighty-{}.json", short_hash(messages.as_bytes()));
     let glue_name = format!("mighty-{}.js", short_hash(&glue));
     let wasm_name = format!("mighty-{}.wasm", short_hash(&wasm));
     let loader_source = String::from_utf8(read(&root.join("crates/widget/js/loader.js"))?)
@@ -180,6 +182,7 @@ pub fn build() -> Result<SizeReport, String> {
         .replace("__MIGHTY_GLUE__", &format!("./{glue_name}"))
         .replace("__MIGHTY_WASM__", &format!("./{wasm_name}"))
         .replace("__MIGHTY_CSS__", &format!("./{css_name}"))
+        .replace("__MIGHTY_MESSAGES__", &format!("./{messages_name}"))
         .replace("__MIGHTY_VERSION__", mighty_core::VERSION)
         .replace(
             "__MIGHTY_CARD_HEIGHT__",
@@ -195,6 +198,11 @@ pub fn build() -> Result<SizeReport, String> {
         wasm: write_with_compressed_copies(&dist, &wasm_name, &wasm)?,
         css: write_with_compressed_copies(&dist, &css_name, css.as_bytes())?,
     };
+    let messages_size = write_with_compressed_copies(&dist, &messages_name, messages.as_bytes())?;
+    println!(
+        "{:<36} {:>9} {:>9} {:>9}  (fr, es, de; fetched beside the bundle)",
+        messages_size.name, messages_size.raw, messages_size.gzip, messages_size.brotli
+    );
     let json = serde_json::json!({
         "loader": {"file": "mighty.js", "raw": report.loader.raw, "gzip": report.loader.gzip, "brotli": report.loader.brotli, "budget_gzip": LOADER_BUDGET_GZIP},
         "glue": {"file": glue_name, "raw": report.glue.raw, "gzip": report.glue.gzip, "brotli": report.glue.brotli},
@@ -259,6 +267,16 @@ pub fn minify_css(css: &str) -> String {
     out
 }
 
+/// The widget's words in French, Spanish and German (`crates/widget/i18n/messages.json`),
+/// checked to be a JSON object and written without whitespace.
+fn minified_messages(root: &Path) -> Result<String, String> {
+    let path = root.join("crates/widget/i18n/messages.json");
+    let text = String::from_utf8(read(&path)?).map_err(|error| error.to_string())?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+    serde_json::to_string(&value).map_err(|error| error.to_string())
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))
 }
@@ -314,9 +332,127 @@ fn write_with_compressed_copies(dir: &Path, name: &str, bytes: &[u8]) -> Result<
     })
 }
 
+/// The English messages the widget's sources look up: the string literal that is the first
+/// (or, after a language argument, the second) argument of each `t(`, `tf(` or `.t(` call.
+pub fn english_messages(source: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for (open, _) in source.match_indices('(') {
+        let head = &source[..open];
+        let name_start = head
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(0, |index| index + 1);
+        if !matches!(&head[name_start..], "t" | "tf") {
+            continue;
+        }
+        let mut rest = source[open + 1..].trim_start();
+        if !rest.starts_with('"') {
+            // A language argument first: a plain expression up to the first comma.
+            let Some(comma) = rest.find(',') else {
+                continue;
+            };
+            if rest[..comma].contains(['(', '"', ')', ';', '{']) {
+                continue;
+            }
+            rest = rest[comma + 1..].trim_start();
+        }
+        let Some(literal) = rest.strip_prefix('"') else {
+            continue;
+        };
+        let mut text = String::new();
+        let mut characters = literal.chars();
+        while let Some(character) = characters.next() {
+            match character {
+                '"' => break,
+                '\\' => text.extend(characters.next()),
+                other => text.push(other),
+            }
+        }
+        if !found.contains(&text) {
+            found.push(text);
+        }
+    }
+    // Fixed words in the views, translated after drawing: `data-i18n>"text"` and
+    // `aria-label="text" data-i18n-label`.
+    let literal = |rest: &str| {
+        rest.strip_prefix('"')
+            .and_then(|rest| Some(rest[..rest.find('"')?].to_string()))
+    };
+    for (at, _) in source.match_indices("data-i18n>") {
+        if let Some(text) = literal(&source[at + "data-i18n>".len()..]) {
+            found.push(text);
+        }
+    }
+    for (at, _) in source.match_indices(" data-i18n-label") {
+        let head = &source[..at];
+        if let Some(text) = head.strip_suffix('"').and_then(|head| {
+            let open = head.rfind("aria-label=\"")?;
+            Some(head[open + "aria-label=\"".len()..].to_string())
+        }) {
+            found.push(text);
+        }
+    }
+    found.dedup();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every message the widget looks up (and every known badge) is translated into French,
+    /// Spanish and German with the same `{placeholders}`, and the catalog has nothing else.
+    #[test]
+    fn the_catalog_translates_every_message_of_the_widget() {
+        let root = workspace_root();
+        let mut english: Vec<String> = Vec::new();
+        for entry in fs::read_dir(root.join("crates/widget/src")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|extension| extension == "rs") {
+                for message in english_messages(&fs::read_to_string(&path).unwrap()) {
+                    if !english.contains(&message) {
+                        english.push(message);
+                    }
+                }
+            }
+        }
+        for (_, _, label) in mighty_core::trust::KNOWN_BADGES {
+            english.push((*label).to_string());
+        }
+        assert!(
+            english.len() > 60,
+            "the scan found the messages: {english:?}"
+        );
+        assert!(
+            english
+                .iter()
+                .any(|message| message == "Paid {amount} for {name}. Thank you!")
+        );
+        assert!(english.iter().any(|message| message == "{price} / month"));
+        let catalog: serde_json::Value =
+            serde_json::from_str(&minified_messages(&root).unwrap()).unwrap();
+        for language in mighty_core::i18n::TRANSLATED {
+            let words = catalog[language]
+                .as_object()
+                .unwrap_or_else(|| panic!("{language} is missing"));
+            for message in &english {
+                let translated = words
+                    .get(message)
+                    .and_then(|value| value.as_str())
+                    .unwrap_or_else(|| panic!("{language} has no translation of {message:?}"));
+                let mut expected = mighty_core::i18n::placeholders(message);
+                let mut found = mighty_core::i18n::placeholders(translated);
+                expected.sort_unstable();
+                found.sort_unstable();
+                assert_eq!(found, expected, "{language}: {message:?} -> {translated:?}");
+            }
+            for key in words.keys() {
+                assert!(
+                    english.contains(key),
+                    "{language} translates {key:?}, which the widget never says"
+                );
+            }
+        }
+    }
 
     #[test]
     fn strips_only_whole_line_comments() {

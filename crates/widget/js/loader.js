@@ -7,6 +7,7 @@
 const GLUE = "__MIGHTY_GLUE__";
 const WASM = "__MIGHTY_WASM__";
 const CSS = "__MIGHTY_CSS__";
+const MESSAGES = "__MIGHTY_MESSAGES__";
 const VERSION = "__MIGHTY_VERSION__";
 const HEIGHT = "__MIGHTY_CARD_HEIGHT__";
 const SELECTOR = "[data-mighty]";
@@ -52,10 +53,15 @@ if (!(win.Mighty && win.Mighty.version)) {
     if (!runtime) {
       const glue = new URL(GLUE, base).href;
       // The widget's stylesheet is a file of its own, fetched beside the bundle.
-      const css = fetch(new URL(CSS, base)).then((response) => response.ok ? response.text() : Promise.reject());
+      const file = (name) => fetch(new URL(name, base)).then((response) => response.ok ? response.text() : Promise.reject());
+      const css = file(CSS);
+      // French, Spanish and German words; without them the widget speaks English.
+      const messages = file(MESSAGES).catch(() => null);
       runtime = import(glue).then(async (module) => {
         await module.default({ module_or_path: new URL(WASM, base) });
         module.stylesheet(await css);
+        const words = await messages;
+        if (words) module.messages(words);
         if (consentGiven !== null) module.consent(consentGiven);
         return module;
       });

@@ -27,6 +27,7 @@ use web_sys::{Element, MessageEvent, ShadowRoot, Window};
 use crate::events::{ErrorDetail, EventDetail, dispatch};
 use crate::format::Formatter;
 use crate::http::{self, FetchFailure};
+use crate::i18n::{t, tf};
 use crate::json;
 
 /// What the card says about the checkout, with at most two buttons and a link.
@@ -117,6 +118,8 @@ pub struct Shop {
     pub endpoint: Option<String>,
     pub mode: CheckoutMode,
     pub formatter: Formatter,
+    /// The catalog language of the widget's locale (`en`, `fr`, `es`, `de`).
+    pub lang: &'static str,
     /// Countdowns and drop phases follow the server's clock (`server_time`).
     clock: ServerClock,
     /// A checkout is under way: further clicks are ignored (a double click makes one session).
@@ -149,6 +152,7 @@ impl Shop {
         formatter: Formatter,
     ) -> Rc<Shop> {
         let listing_server_time = listing.server_time;
+        let lang = mighty_core::i18n::catalog_language(formatter.locale());
         Rc::new(Shop {
             host,
             root,
@@ -157,6 +161,7 @@ impl Shop {
             mode,
             formatter,
             clock: ServerClock::new(listing_server_time, js_sys::Date::now() as i64),
+            lang,
             busy: Cell::new(false),
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
@@ -169,6 +174,12 @@ impl Shop {
             demo_failed: Cell::new(false),
             quote_paused: Cell::new(false),
         })
+    }
+
+    /// `english` in the shopper's language.
+    #[inline(never)]
+    pub fn t(&self, english: &str) -> String {
+        t(self.lang, english)
     }
 
     /// The handle of the creator whose demo is shown, if the listing has creators.
@@ -251,7 +262,7 @@ impl Shop {
         if let Some(button) = self.find(&format!("[data-offer-id=\"{offer_id}\"] [part=checkout]"))
         {
             let _ = button.set_attribute("disabled", "");
-            button.set_text_content(Some("Sold out"));
+            button.set_text_content(Some(&self.t("Sold out")));
         }
     }
 
@@ -312,7 +323,7 @@ impl Shop {
         self.show(Panel {
             tone: Tone::Error,
             text: message,
-            primary: retry.map(|action| ("Try again".to_string(), action)),
+            primary: retry.map(|action| (self.t("Try again"), action)),
             ..Panel::default()
         });
     }
@@ -379,20 +390,25 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
 
 /// An offer's checkout button: whether it is enabled (bundles follow the listing's drop;
 /// retainers stay open, they are the follow-on) and its words.
-pub fn button_state(listing: &Listing, offer: &Offer, now: Timestamp) -> (bool, &'static str) {
+pub fn button_state(
+    lang: &str,
+    listing: &Listing,
+    offer: &Offer,
+    now: Timestamp,
+) -> (bool, String) {
     let phase = match (&offer.kind, &listing.drop) {
         (OfferKind::Bundle(_), Some(drop)) => Some(drop_phase(drop, now)),
         _ => None,
     };
     match phase {
-        Some(DropPhase::SoldOut) => (false, "Sold out"),
-        Some(DropPhase::Upcoming { .. }) => (false, "Not on sale yet"),
-        Some(DropPhase::Ended) => (false, "Drop ended"),
+        Some(DropPhase::SoldOut) => (false, t(lang, "Sold out")),
+        Some(DropPhase::Upcoming { .. }) => (false, t(lang, "Not on sale yet")),
+        Some(DropPhase::Ended) => (false, t(lang, "Drop ended")),
         _ if offer_open(listing, offer, now) => match offer.kind {
-            OfferKind::Bundle(_) => (true, "Buy now"),
-            OfferKind::Retainer(_) => (true, "Join"),
+            OfferKind::Bundle(_) => (true, t(lang, "Buy now")),
+            OfferKind::Retainer(_) => (true, t(lang, "Join")),
         },
-        _ => (false, "Not on sale"),
+        _ => (false, t(lang, "Not on sale")),
     }
 }
 
@@ -422,16 +438,16 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
                 return;
             }
             let phase = drop_phase(&the_drop, shop.server_now());
-            line.set_text_content(Some(&crate::view::drop_text(phase)));
+            line.set_text_content(Some(&crate::view::drop_text(shop.lang, phase)));
             let kind = std::mem::discriminant(&phase);
             if last_phase.is_some_and(|last| last != kind) {
                 let now = shop.server_now();
                 for offer in &shop.listing.offers {
                     let selector = format!("[data-offer-id=\"{}\"] [part=checkout]", offer.id);
                     if let Some(button) = shop.find(&selector) {
-                        let (open, label) = button_state(&shop.listing, offer, now);
+                        let (open, label) = button_state(shop.lang, &shop.listing, offer, now);
                         let _ = button.toggle_attribute_with_force("disabled", !open);
-                        button.set_text_content(Some(label));
+                        button.set_text_content(Some(&label));
                     }
                 }
             }
@@ -468,7 +484,7 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
         shop.fail(
             Some(&intent),
             "no_checkout",
-            "This listing cannot be bought here yet (it names no checkout endpoint).".into(),
+            shop.t("This listing cannot be bought here yet (it names no checkout endpoint)."),
             None,
         );
         return;
@@ -479,7 +495,7 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
         CheckoutMode::Redirect => None,
     };
     dispatch(&shop.host, "checkout-start", &shop.detail(Some(&intent)));
-    shop.working("Opening the secure checkout…");
+    shop.working(&shop.t("Opening the secure checkout…"));
     let shop = shop.clone();
     wasm_bindgen_futures::spawn_local(async move {
         create_session(&shop, &endpoint, intent, popup).await;
@@ -532,11 +548,11 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
             CheckoutAnswer::Retry { reason, wait_ms } => {
                 if !may_retry(attempts) {
                     close(popup.as_ref());
-                    let (code, message) = unreachable_message(reason);
-                    shop.fail(Some(&intent), code, message.into(), Some(Action::Retry));
+                    let (code, message) = unreachable_message(shop.lang, reason);
+                    shop.fail(Some(&intent), code, message, Some(Action::Retry));
                     return;
                 }
-                shop.working("The checkout is slow to answer; trying again…");
+                shop.working(&shop.t("The checkout is slow to answer; trying again…"));
                 http::sleep(backoff_ms(attempts + 1, wait_ms)).await;
             }
         }
@@ -546,7 +562,7 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
         shop.fail(
             Some(&intent),
             "insecure_redirect",
-            "The payment partner answered with an address that is not secure, so it was not opened. Nothing was charged.".into(),
+            shop.t("The payment partner answered with an address that is not secure, so it was not opened. Nothing was charged."),
             None,
         );
         return;
@@ -555,9 +571,16 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
         let now = price_of(&shop.formatter, created.amount, &created.currency);
         let was = shop.formatter.price(intent.shown);
         shop.show(Panel {
-            text: format!("The price is now {now} (it was {was} when this page loaded)."),
-            primary: Some((format!("Continue at {now}"), Action::Continue)),
-            secondary: Some(("Cancel".into(), Action::Dismiss)),
+            text: tf(
+                shop.lang,
+                "The price is now {now} (it was {was} when this page loaded).",
+                &[("now", &now), ("was", &was)],
+            ),
+            primary: Some((
+                tf(shop.lang, "Continue at {now}", &[("now", &now)]),
+                Action::Continue,
+            )),
+            secondary: Some((shop.t("Cancel"), Action::Dismiss)),
             ..Panel::default()
         });
         *shop.pending.borrow_mut() = Some(PendingSession {
@@ -575,14 +598,18 @@ fn refused(shop: &Rc<Shop>, intent: &Intent, code: &str, message: String) {
     let text = match code {
         "sold_out" => {
             shop.mark_sold_out(&intent.offer_id);
-            "Sold out: the last one has just gone.".to_string()
+            shop.t("Sold out: the last one has just gone.")
         }
-        "drop_closed" => "This drop is closed: it has not started yet, or it has ended.".into(),
+        "drop_closed" => shop.t("This drop is closed: it has not started yet, or it has ended."),
         "idempotency_conflict" => {
-            "This checkout was already started with different details; please try again.".into()
+            shop.t("This checkout was already started with different details; please try again.")
         }
         _ if !message.is_empty() => message,
-        _ => format!("The checkout was refused ({code})."),
+        _ => tf(
+            shop.lang,
+            "The checkout was refused ({code}).",
+            &[("code", code)],
+        ),
     };
     // A conflicting key is dead: the next try gets a new one.
     let retry = (code == "idempotency_conflict").then(|| Action::Buy {
@@ -592,23 +619,35 @@ fn refused(shop: &Rc<Shop>, intent: &Intent, code: &str, message: String) {
     shop.fail(Some(intent), code, text, retry);
 }
 
-fn unreachable_message(reason: RetryReason) -> (&'static str, &'static str) {
+fn unreachable_message(lang: &str, reason: RetryReason) -> (&'static str, String) {
     match reason {
         RetryReason::RateLimited => (
             "rate_limited",
-            "The checkout is busy right now. Nothing was charged; please try again in a moment.",
+            t(
+                lang,
+                "The checkout is busy right now. Nothing was charged; please try again in a moment.",
+            ),
         ),
         RetryReason::Timeout => (
             "timeout",
-            "The checkout did not answer in time. Nothing was charged twice; please try again.",
+            t(
+                lang,
+                "The checkout did not answer in time. Nothing was charged twice; please try again.",
+            ),
         ),
         RetryReason::Network => (
             "network_error",
-            "The checkout could not be reached (are you offline?). Nothing was charged twice; please try again.",
+            t(
+                lang,
+                "The checkout could not be reached (are you offline?). Nothing was charged twice; please try again.",
+            ),
         ),
         RetryReason::ServerError | RetryReason::MalformedAnswer => (
             "partner_error",
-            "The checkout is having trouble. Nothing was charged twice; please try again.",
+            t(
+                lang,
+                "The checkout is having trouble. Nothing was charged twice; please try again.",
+            ),
         ),
     }
 }
@@ -621,7 +660,7 @@ async fn go_to_partner(
     popup: Option<Window>,
 ) {
     let Some(popup) = popup else {
-        shop.working("Taking you to the secure checkout…");
+        shop.working(&shop.t("Taking you to the secure checkout…"));
         if let Some(window) = web_sys::window() {
             let _ = window.location().assign(&created.redirect_url);
         }
@@ -632,13 +671,14 @@ async fn go_to_partner(
         shop.fail(
             Some(&intent),
             "popup_failed",
-            "The checkout window could not be opened.".into(),
+            shop.t("The checkout window could not be opened."),
             Some(Action::Retry),
         );
         return;
     }
     shop.working(
-        "Complete the payment in the checkout window. This card updates when you are done.",
+        &shop
+            .t("Complete the payment in the checkout window. This card updates when you are done."),
     );
     watch_popup(shop, &intent, &created, &popup).await;
 }
@@ -699,9 +739,9 @@ async fn watch_popup(
             _ if closed => {
                 shop.busy.set(false);
                 shop.show(Panel {
-                    text: "The checkout window was closed before paying. Nothing was charged."
-                        .into(),
-                    primary: Some(("Reopen checkout".into(), Action::Retry)),
+                    text: shop
+                        .t("The checkout window was closed before paying. Nothing was charged."),
+                    primary: Some((shop.t("Reopen checkout"), Action::Retry)),
                     ..Panel::default()
                 });
                 break;
@@ -770,7 +810,11 @@ fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
             let manage = manage_link(shop);
             shop.show(Panel {
                 tone: Tone::Success,
-                text: format!("Paid {amount} for {name}. Thank you!"),
+                text: tf(
+                    shop.lang,
+                    "Paid {amount} for {name}. Thank you!",
+                    &[("amount", &amount), ("name", name)],
+                ),
                 primary: next_offer(shop, intent),
                 link: manage,
                 ..Panel::default()
@@ -779,13 +823,13 @@ fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
         SessionStatus::Failed => shop.fail(
             Some(intent),
             "payment_failed",
-            "The payment was declined. Nothing was charged.".into(),
+            shop.t("The payment was declined. Nothing was charged."),
             Some(again),
         ),
         SessionStatus::Expired => shop.fail(
             Some(intent),
             "session_expired",
-            "The checkout expired before the payment. Nothing was charged.".into(),
+            shop.t("The checkout expired before the payment. Nothing was charged."),
             Some(again),
         ),
         SessionStatus::Open => {}
@@ -809,7 +853,17 @@ fn next_offer(shop: &Shop, intent: &Intent) -> Option<(String, Action)> {
                     let tier = retainer.tiers.first()?;
                     let price = shop.formatter.price(tier.price);
                     Some((
-                        format!("Join {} · {price} / {}", offer.name, tier.interval.as_str()),
+                        tf(
+                            shop.lang,
+                            "Join {offer} · {price}",
+                            &[
+                                ("offer", &offer.name),
+                                (
+                                    "price",
+                                    &crate::i18n::per_interval(shop.lang, &price, tier.interval),
+                                ),
+                            ],
+                        ),
                         Action::Buy {
                             offer_id: offer.id.clone(),
                             tier_id: Some(tier.id.clone()),
@@ -840,7 +894,7 @@ fn next_tier(shop: &Shop, current: &str) -> Option<(String, Action)> {
         .filter(|tier| tier.price.minor > now.price.minor)
         .min_by_key(|tier| tier.price.minor)?;
     Some((
-        format!("Upgrade to {}", next.name),
+        tf(shop.lang, "Upgrade to {tier}", &[("tier", &next.name)]),
         Action::PreviewUpgrade {
             tier_id: next.id.clone(),
         },
@@ -852,7 +906,7 @@ fn manage_link(shop: &Shop) -> Option<(String, String)> {
     let membership = shop.membership.borrow().clone()?;
     let base = mighty_core::url::origin(shop.endpoint.as_deref()?)?;
     Some((
-        "Manage your membership".to_string(),
+        shop.t("Manage your membership"),
         format!("{base}/manage/{}", membership.customer_token),
     ))
 }
@@ -893,10 +947,10 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
     } else {
         ("GET", url, None)
     };
-    shop.working(if confirm {
-        "Upgrading your membership…"
+    shop.working(&if confirm {
+        shop.t("Upgrading your membership…")
     } else {
-        "Working out the price of the upgrade…"
+        shop.t("Working out the price of the upgrade…")
     });
     let headers = [
         ("Authorization", bearer.as_str()),
@@ -919,7 +973,7 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
                 return shop.fail(
                     None,
                     "upgrade_failed",
-                    "The membership could not be read just now; please try again.".into(),
+                    shop.t("The membership could not be read just now; please try again."),
                     None,
                 );
             };
@@ -930,17 +984,19 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
                 end,
                 shop.server_now(),
             ));
-            let then = format!("{} / {}", price(next.price.minor), next.interval.as_str());
+            let then =
+                crate::i18n::per_interval(shop.lang, &price(next.price.minor), next.interval);
             shop.show(Panel {
-                text: format!(
-                    "Upgrade to {}: {due} now for the rest of this period, then {then}.",
-                    next.name
+                text: tf(
+                    shop.lang,
+                    "Upgrade to {tier}: {due} now for the rest of this period, then {then}.",
+                    &[("tier", &next.name), ("due", &due), ("then", &then)],
                 ),
                 primary: Some((
-                    format!("Confirm upgrade ({due})"),
+                    tf(shop.lang, "Confirm upgrade ({due})", &[("due", &due)]),
                     Action::Upgrade { tier_id },
                 )),
-                secondary: Some(("Cancel".into(), Action::Dismiss)),
+                secondary: Some((shop.t("Cancel"), Action::Dismiss)),
                 ..Panel::default()
             });
         }
@@ -955,9 +1011,10 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
             }
             shop.show(Panel {
                 tone: Tone::Success,
-                text: format!(
-                    "You are on {} now; {charged} was charged for the rest of this period.",
-                    next.name
+                text: tf(
+                    shop.lang,
+                    "You are on {tier} now; {charged} was charged for the rest of this period.",
+                    &[("tier", &next.name), ("charged", &charged)],
                 ),
                 primary: next_tier(shop, &tier_id),
                 link: manage_link(shop),
@@ -968,7 +1025,7 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
             let message = field("error")
                 .and_then(|error| Some(error.get("message")?.as_str()?.to_string()))
                 .filter(|message| !message.is_empty())
-                .unwrap_or_else(|| "The upgrade did not go through. Nothing was charged.".into());
+                .unwrap_or_else(|| shop.t("The upgrade did not go through. Nothing was charged."));
             let retry = Action::PreviewUpgrade { tier_id };
             shop.fail(None, "upgrade_failed", message, Some(retry));
         }
@@ -1000,7 +1057,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     let shop = shop.clone();
     // A task: it runs once the card is in the page.
     wasm_bindgen_futures::spawn_local(async move {
-        shop.working("Checking your payment…");
+        shop.working(&shop.t("Checking your payment…"));
         let mut state = None;
         for attempt in 1..=3 {
             state = session_state(&endpoint, &session_id).await;
@@ -1014,7 +1071,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             shop.busy.set(false);
             shop.show(Panel {
                 tone: Tone::Error,
-                text: "We could not confirm your payment just now; your receipt email has the details.".into(),
+                text: shop.t("We could not confirm your payment just now; your receipt email has the details."),
                 ..Panel::default()
             });
             return;
@@ -1038,7 +1095,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             SessionStatus::Open => {
                 shop.busy.set(false);
                 shop.show(Panel {
-                    text: "Your payment was not completed. Nothing was charged.".into(),
+                    text: shop.t("Your payment was not completed. Nothing was charged."),
                     ..Panel::default()
                 });
             }

@@ -18,6 +18,7 @@ use web_sys::{
 
 use crate::checkout::Shop;
 use crate::events::{EventDetail, dispatch};
+use crate::i18n::tf;
 
 /// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
 /// card is in the page.
@@ -40,15 +41,15 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! { <div class="creators" role="group" aria-label="Creators">{chips}</div> }
+        view! { <div class="creators" role="group" aria-label="Creators" data-i18n-label>{chips}</div> }
     });
     view! {
         <figure part="demo" class="demo">
             <video class="video" muted=true playsinline=true preload="none" poster=demo.poster
-                aria-label=format!("Demo by {}", first.name)>
-                {demo.captions.map(|captions| view! { <track kind="captions" label="Captions" src=captions/> })}
+                aria-label=tf(shop.lang, "Demo by {name}", &[("name", &first.name)])>
+                {demo.captions.map(|captions| view! { <track kind="captions" src=captions/> })}
             </video>
-            <div class="progress" role="progressbar" aria-label="Demo progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+            <div class="progress" role="progressbar" aria-label="Demo progress" data-i18n-label aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
                 <span class="bar"></span>
             </div>
             <figcaption class="by">
@@ -56,8 +57,8 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
                 <span class="by-name">{first.name.clone()}</span>
             </figcaption>
             <div class="controls">
-                <button type="button" class="control play">"Play"</button>
-                <button type="button" class="control sound" aria-pressed="false">"Unmute"</button>
+                <button type="button" class="control play" data-i18n>"Play"</button>
+                <button type="button" class="control sound" aria-pressed="false" data-i18n>"Unmute"</button>
             </div>
             <p class="captions" aria-hidden="true"></p>
             <p class="failed" role="status"></p>
@@ -202,7 +203,11 @@ pub fn toggle_sound(shop: &Rc<Shop>) {
     };
     let muted = !video.muted();
     video.set_muted(muted);
-    button.set_text_content(Some(if muted { "Unmute" } else { "Mute" }));
+    button.set_text_content(Some(&if muted {
+        shop.t("Unmute")
+    } else {
+        shop.t("Mute")
+    }));
     let _ = button.set_attribute("aria-pressed", if muted { "false" } else { "true" });
     if !muted && video.paused() {
         toggle_play(shop);
@@ -211,7 +216,11 @@ pub fn toggle_sound(shop: &Rc<Shop>) {
 
 fn set_play_label(shop: &Shop, playing: bool) {
     if let Some(button) = shop.find(".demo .play") {
-        button.set_text_content(Some(if playing { "Pause" } else { "Play" }));
+        button.set_text_content(Some(&if playing {
+            shop.t("Pause")
+        } else {
+            shop.t("Play")
+        }));
     }
 }
 
@@ -287,7 +296,7 @@ fn on_failed(shop: &Shop) {
         let _ = figure.class_list().add_1("broken");
     }
     if let Some(message) = shop.find(".demo .failed") {
-        message.set_text_content(Some("This demo cannot play here."));
+        message.set_text_content(Some(&shop.t("This demo cannot play here.")));
     }
 }
 
@@ -332,7 +341,7 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
     set(
         Some(video.clone().into()),
         "aria-label",
-        Some(&format!("Demo by {}", creator.name)),
+        Some(&tf(shop.lang, "Demo by {name}", &[("name", &creator.name)])),
     );
     set(shop.find(".demo track"), "src", demo.captions.as_deref());
     set(shop.find(".demo .avatar"), "src", creator.avatar.as_deref());

@@ -41,6 +41,11 @@ impl Formatter {
         }
     }
 
+    /// The BCP 47 tag this formats for.
+    pub fn locale(&self) -> &str {
+        &self.locale
+    }
+
     /// `€24.00`, `24,00 €`, `¥2,400`, `KWD 1.500`, as the locale writes them.
     pub fn price(&self, money: Money) -> String {
         let digits = JsValue::from(money.currency.exponent());

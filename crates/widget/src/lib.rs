@@ -11,11 +11,13 @@ mod dom;
 pub mod events;
 mod format;
 mod http;
+mod i18n;
 mod json;
 mod listeners;
 mod loading;
 mod style;
 
+pub use i18n::messages;
 pub use style::stylesheet;
 mod view;
 
@@ -206,6 +208,7 @@ fn start(host: Element, host_config: HostConfig) {
                 );
                 checkout::resume_after_redirect(&shop);
                 checkout::run_drop_clock(&shop);
+                i18n::translate_card(&root, shop.lang);
                 // Listeners and the player start once the card is in the page.
                 listeners::wire_clicks(&shop);
                 demo::wire(&shop);

@@ -141,7 +141,8 @@ pub fn rotate_testimonials(shop: &Rc<Shop>) {
             shown = (shown + 1) % count;
             if let Some(quote) = shop.find(".quote") {
                 let testimonial = &shop.listing.trust.testimonials[shown];
-                quote.set_text_content(Some(&crate::view::testimonial_text(testimonial)));
+                quote
+                    .set_text_content(Some(&crate::view::testimonial_text(shop.lang, testimonial)));
             }
         }
     });

@@ -12,6 +12,7 @@ use mighty_core::{ConfigErrors, Offer, Theme, Timestamp};
 
 use crate::checkout::{self, Shop};
 use crate::format::Formatter;
+use crate::i18n::{per_interval, t, tf};
 
 /// The compact card: title, seller, rating, summary, offers. Fixed height (see
 /// `CARD_HEIGHT_PX`); offers scroll inside it.
@@ -41,7 +42,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
     let drop_line = listing
         .drop
         .as_ref()
-        .map(|drop| view! { <p part="drop" class="drop">{drop_text(drop_phase(drop, now))}</p> });
+        .map(|drop| view! { <p part="drop" class="drop">{drop_text(shop.lang, drop_phase(drop, now))}</p> });
     let has_demo = crate::demo::with_demo(&listing.creators).next().is_some();
     let demo = has_demo.then(|| view! { <crate::demo::DemoPlayer shop=shop.clone()/> });
     view! {
@@ -49,14 +50,14 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
             <article part="card" class="card" class:with-demo=has_demo aria-label=listing.title.clone()>
                 {demo}
                 <header class="head">
-                    {listing.test_mode.then(|| view! { <span class="badge-test">"Test mode"</span> })}
+                    {listing.test_mode.then(|| view! { <span class="badge-test" data-i18n>"Test mode"</span> })}
                     <h2 class="title">{listing.title.clone()}</h2>
                     {seller_line}
                 </header>
                 {trust}
                 {listing.summary.clone().map(|summary| view! { <p class="summary">{summary}</p> })}
                 {drop_line}
-                <ul class="offers" aria-label="Offers">{offers}</ul>
+                <ul class="offers" aria-label="Offers" data-i18n-label>{offers}</ul>
                 {details}
                 <CheckoutPanel/>
             </article>
@@ -79,22 +80,23 @@ pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
         let full_stars = (rating.value.round() as usize).min(5);
         let stars = format!("{}{}", "★".repeat(full_stars), "☆".repeat(5 - full_stars));
         let count = rating.count;
-        let reviews = if count == 1 {
-            "1 review".to_string()
+        let count = count.to_string();
+        let reviews = if rating.count == 1 {
+            shop.t("1 review")
         } else {
-            format!("{count} reviews")
+            tf(shop.lang, "{count} reviews", &[("count", &count)])
         };
         view! {
             <span class="stars" aria-hidden="true">{stars}</span>
             <span aria-hidden="true">{format!("{value} · {reviews}")}</span>
-            <span class="sr">{format!("Rated {value} out of 5 from {reviews}")}</span>
+            <span class="sr">{tf(shop.lang, "Rated {value} out of 5 from {reviews}", &[("value", &value), ("reviews", &reviews)])}</span>
         }
     });
     let more = trust.testimonials.len() + trust.case_studies.len();
     let toggle = (more > 0).then(|| {
         view! {
             <button type="button" class="plain reviews-toggle" aria-expanded="false">
-                {format!("Reviews ({more})")}
+                {tf(shop.lang, "Reviews ({count})", &[("count", &more.to_string())])}
             </button>
         }
     });
@@ -106,15 +108,15 @@ pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
                 let look = badge_look(id);
                 view! {
                     <li class="badge" data-badge=id.clone()>
-                        <span aria-hidden="true">{look.icon}</span>" "{look.label.to_string()}
+                        <span aria-hidden="true">{look.icon}</span>" "{badge_label(shop.lang, look.label)}
                     </li>
                 }
             })
             .collect_view();
-        view! { <ul class="badges" aria-label="Badges">{items}</ul> }
+        view! { <ul class="badges" aria-label="Badges" data-i18n-label>{items}</ul> }
     });
     let quote = trust.testimonials.first().map(|first| {
-        view! { <blockquote class="quote" aria-live="off">{testimonial_text(first)}</blockquote> }
+        view! { <blockquote class="quote" aria-live="off">{testimonial_text(shop.lang, first)}</blockquote> }
     });
     view! {
         <div part="trust" class="trust">
@@ -126,13 +128,25 @@ pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
 }
 
 /// "“Lovely scent.” — Marie ✓ Verified buyer"
-pub fn testimonial_text(testimonial: &mighty_core::listing::Testimonial) -> String {
+pub fn testimonial_text(lang: &str, testimonial: &mighty_core::listing::Testimonial) -> String {
     let verified = if testimonial.verified {
-        " ✓ Verified buyer"
+        format!(" ✓ {}", t(lang, "Verified buyer"))
     } else {
-        ""
+        String::new()
     };
     format!("“{}” — {}{verified}", testimonial.text, testimonial.author)
+}
+
+/// A known badge's words in the shopper's language (the catalog has core's English labels);
+/// a seller's own badge stays as written.
+fn badge_label(lang: &str, label: &str) -> String {
+    match mighty_core::trust::KNOWN_BADGES
+        .iter()
+        .find(|(_, _, known)| *known == label)
+    {
+        Some((_, _, known)) => t(lang, known),
+        None => label.to_string(),
+    }
 }
 
 /// Every testimonial and case study, shown in place of the offers (the card never grows).
@@ -142,7 +156,7 @@ pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
     let testimonials = trust
         .testimonials
         .iter()
-        .map(|testimonial| view! { <li class="review">{testimonial_text(testimonial)}</li> })
+        .map(|testimonial| view! { <li class="review">{testimonial_text(shop.lang, testimonial)}</li> })
         .collect_view();
     let cases = trust
         .case_studies
@@ -158,7 +172,7 @@ pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <section class="details" aria-label="Reviews" tabindex="-1" hidden=true>
+        <section class="details" aria-label="Reviews" data-i18n-label tabindex="-1" hidden=true>
             <ul class="reviews">{testimonials}{cases}</ul>
         </section>
     }
@@ -174,7 +188,7 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
             let compare_at = bundle.compare_at.map(|compare_at| {
                 let usual = formatter.price(compare_at);
                 view! {
-                    <s class="compare"><span class="sr">"Usual price "</span>{usual}</s>
+                    <s class="compare"><span class="sr" data-i18n>"Usual price"</span>" "{usual}</s>
                 }
             });
             let items = (!bundle.items.is_empty())
@@ -194,26 +208,27 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
                 .enumerate()
                 .map(|(index, tier)| {
                     view! {
-                        <TierLine tier=tier.clone() offer_id=offer.id.clone() formatter=formatter.clone() checked={index == 0}/>
+                        <TierLine tier=tier.clone() offer_id=offer.id.clone() formatter=formatter.clone() lang=shop.lang checked={index == 0}/>
                     }
                 })
                 .collect_view();
             Either::Right(view! {
                 <div class="offer-line">
                     <span class="offer-name">{offer.name.clone()}</span>
-                    <span class="muted">"Membership"</span>
+                    <span class="muted" data-i18n>"Membership"</span>
                 </div>
-                <ul class="tiers" aria-label=format!("{} plans", offer.name)>{tiers}</ul>
+                <ul class="tiers" aria-label=tf(shop.lang, "{offer} plans", &[("offer", &offer.name)])>{tiers}</ul>
             })
         }
     };
     let offer_id = offer.id.clone();
-    let (available, label) = checkout::button_state(&shop.listing, &offer, now);
+    let (available, label) = checkout::button_state(shop.lang, &shop.listing, &offer, now);
+    let accessible_name = format!("{label}: {}", offer.name);
     view! {
         <li part="offer" class="offer" data-offer-id=offer_id>
             {body}
             <button part="checkout" class="buy" type="button" disabled=!available
-                aria-label=format!("{label}: {}", offer.name)>
+                aria-label=accessible_name>
                 {label}
             </button>
         </li>
@@ -227,13 +242,10 @@ pub fn TierLine(
     tier: Tier,
     offer_id: String,
     formatter: Formatter,
+    lang: &'static str,
     checked: bool,
 ) -> impl IntoView {
-    let price = format!(
-        "{} / {}",
-        formatter.price(tier.price),
-        tier.interval.as_str()
-    );
+    let price = per_interval(lang, &formatter.price(tier.price), tier.interval);
     view! {
         <li>
             <label part="tier" class="tier" data-tier-id=tier.id.clone()>
@@ -258,7 +270,7 @@ pub fn CheckoutPanel() -> impl IntoView {
 }
 
 /// The drop line: "Opens in 1 d 02:03:04", "Ends in 05:06:07 · 12 left", "Sold out", "Ended".
-pub fn drop_text(phase: DropPhase) -> String {
+pub fn drop_text(lang: &str, phase: DropPhase) -> String {
     let clock = |seconds: i64| {
         let Countdown {
             days,
@@ -268,24 +280,41 @@ pub fn drop_text(phase: DropPhase) -> String {
         } = countdown(seconds);
         let time = format!("{hours:02}:{minutes:02}:{seconds:02}");
         if days > 0 {
-            format!("{days} d {time}")
+            tf(
+                lang,
+                "{days} d {time}",
+                &[("days", &days.to_string()), ("time", &time)],
+            )
         } else {
             time
         }
     };
     match phase {
-        DropPhase::Upcoming { starts_in_seconds } => {
-            format!("Drop opens in {}", clock(starts_in_seconds))
-        }
+        DropPhase::Upcoming { starts_in_seconds } => tf(
+            lang,
+            "Drop opens in {time}",
+            &[("time", &clock(starts_in_seconds))],
+        ),
         DropPhase::Live {
             ends_in_seconds,
             remaining,
         } => match remaining {
-            Some(left) => format!("Drop ends in {} · {left} left", clock(ends_in_seconds)),
-            None => format!("Drop ends in {}", clock(ends_in_seconds)),
+            Some(left) => tf(
+                lang,
+                "Drop ends in {time} · {left} left",
+                &[
+                    ("time", &clock(ends_in_seconds)),
+                    ("left", &left.to_string()),
+                ],
+            ),
+            None => tf(
+                lang,
+                "Drop ends in {time}",
+                &[("time", &clock(ends_in_seconds))],
+            ),
         },
-        DropPhase::SoldOut => "Drop sold out".into(),
-        DropPhase::Ended => "This drop has ended".into(),
+        DropPhase::SoldOut => t(lang, "Drop sold out"),
+        DropPhase::Ended => t(lang, "This drop has ended"),
     }
 }
 

@@ -492,3 +492,31 @@ async fn the_trust_strip_shows_badges_a_testimonial_and_every_review_in_place_of
     assert!(!offers.has_attribute("hidden"));
     mighty_widget::unmount(host);
 }
+
+#[wasm_bindgen_test]
+async fn the_widget_speaks_the_locale_s_language_from_the_catalog() {
+    mighty_widget::messages(include_str!("../i18n/messages.json"));
+    for (locale, buy, membership, per_month) in [
+        ("de-DE", "Jetzt kaufen", "Mitgliedschaft", "/ Monat"),
+        ("fr-FR", "Acheter", "Abonnement", "/ mois"),
+        ("es", "Comprar", "Suscripción", "/ mes"),
+        ("pt-BR", "Buy now", "Membership", "/ month"),
+    ] {
+        let host = inline_host(&format!("data-mighty-locale=\"{locale}\""), CANDLES);
+        let ready = next_event(&host, "mighty:ready");
+        mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+        ready.await.unwrap();
+        assert_eq!(text(&checkout_button(&host, "trio")), buy, "{locale}");
+        let club = shadow(&host)
+            .query_selector("[data-offer-id=club]")
+            .unwrap()
+            .unwrap();
+        assert!(
+            text(&club).contains(membership),
+            "{locale}: {}",
+            text(&club)
+        );
+        assert!(text(&club).contains(per_month), "{locale}: {}", text(&club));
+        mighty_widget::unmount(host);
+    }
+}
