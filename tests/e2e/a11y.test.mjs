@@ -52,10 +52,10 @@ for (const colorScheme of ["light", "dark"]) {
   });
 }
 
-test("screenshots of both themes at 320 px and 640 px", async () => {
+test("screenshots of both themes at 320 px and 640 px; nothing overflows from 280 px to 720 px", async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   for (const theme of ["light", "dark"]) {
-    for (const width of [320, 640]) {
+    for (const width of [280, 320, 640, 720]) {
       const page = await browser.context.newPage();
       await page.emulateMedia({ reducedMotion: "reduce" });
       await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
@@ -74,7 +74,15 @@ test("screenshots of both themes at 320 px and 640 px", async () => {
       const box = await host.boundingBox();
       assert.equal(Math.round(box.width), width);
       assert.equal(Math.round(box.height), 420);
-      await host.screenshot({ path: join(SCREENSHOTS, `card-${theme}-${width}.png`) });
+      const overflow = await host.evaluate((element) => [...element.shadowRoot.querySelectorAll(".card, .card *")]
+        .filter((node) => !node.classList.contains("sr") && node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).overflowX !== "visible")
+        .map((node) => node.className));
+      assert.deepEqual(overflow, [], `${theme} ${width}px: nothing scrolls sideways`);
+      const cardBox = await host.locator("[part=card]").boundingBox();
+      assert.ok(cardBox.width <= width, `${width}px: the card fits`);
+      if (width === 320 || width === 640) {
+        await host.screenshot({ path: join(SCREENSHOTS, `card-${theme}-${width}.png`) });
+      }
       await page.close();
     }
   }

@@ -172,6 +172,20 @@ test("a drop sold out meanwhile says so and turns the offer sold out", async () 
   await late.page.close();
 });
 
+test("a partner that hangs is given up after 15 s and retried with the same key", async () => {
+  const id = await freshListing();
+  await api("POST", "/sandbox/faults", { listing_id: id, mode: "hang", count: 1 });
+  const shop = await hostPage(browser.context, id);
+  const popupOpened = shop.page.waitForEvent("popup", { timeout: 30_000 });
+  await shop.page.locator("[part=checkout]").click();
+  const popup = await popupOpened;
+  await popup.waitForURL(/\/pay\//, { timeout: 30_000 });
+  assert.equal(shop.posts.length, 2, "the hung attempt, then one more");
+  assert.equal(new Set(shop.posts).size, 1, "one Idempotency-Key");
+  await popup.close();
+  await shop.page.close();
+});
+
 test("a 503 and a 429 with Retry-After are retried with the same key, and the purchase goes on", async () => {
   for (const mode of ["503", "429", "malformed"]) {
     const id = await freshListing();
@@ -284,6 +298,12 @@ test("keyboard only: Tab to the button, Enter, pay, and the card says paid", asy
   await pay.fill({ number: "4242 4242 4242 4242" });
   await pay.submit();
   await statusOf(shop.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+  // The focus is back in the card, on a button, for the next keystroke.
+  const focusedPart = await shop.page.evaluate(() => {
+    const host = document.querySelector("[data-mighty]");
+    return document.activeElement === host ? host.shadowRoot.activeElement?.tagName : null;
+  });
+  assert.equal(focusedPart, "BUTTON");
   await shop.page.close();
 });
 

@@ -167,3 +167,29 @@ test("testimonials rotate, pause while hovered, and stay put with reduced motion
     await page.close();
   }
 });
+
+test("mighty:view once the card has been half visible for a second; mighty:offer-select on a tier", async () => {
+  const shop = await demoPage({ offset: 3000 });
+  await shop.page.waitForTimeout(1_500);
+  await shop.page.evaluate(() => {
+    window.__views = [];
+    window.__selects = [];
+    document.addEventListener("mighty:view", (event) => window.__views.push(event.detail));
+    document.addEventListener("mighty:offer-select", (event) => window.__selects.push(event.detail));
+  });
+  await shop.page.waitForTimeout(300);
+  assert.deepEqual(await shop.page.evaluate(() => window.__views), [], "not seen yet: no view");
+  await shop.page.locator("[part=card]").scrollIntoViewIfNeeded();
+  await shop.page.waitForFunction(() => window.__views.length === 1, null, { timeout: 5_000 });
+  assert.deepEqual(await shop.page.evaluate(() => window.__views[0]), { listing_id: "candle-trio", variant: "ana" });
+  await shop.page.locator("[part=tier][data-tier-id=plus]").click();
+  await shop.page.waitForFunction(() => window.__selects.length === 1);
+  assert.deepEqual(await shop.page.evaluate(() => window.__selects[0]),
+    { listing_id: "candle-trio", offer_id: "club", tier_id: "plus", variant: "ana" });
+  await shop.page.evaluate(() => window.scrollTo(0, 0));
+  await shop.page.waitForTimeout(300);
+  await shop.page.locator("[part=card]").scrollIntoViewIfNeeded();
+  await shop.page.waitForTimeout(1_300);
+  assert.equal(await shop.page.evaluate(() => window.__views.length), 1, "once per mount");
+  await shop.page.close();
+});

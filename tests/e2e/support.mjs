@@ -36,7 +36,7 @@ export async function launchBrowser(options = {}) {
  * violations, layout shifts. Runs before any page script. */
 function recorder() {
   window.__mighty = { events: [], csp: [], shifts: [] };
-  for (const type of ["ready", "error", "checkout-start", "checkout-complete", "checkout-error", "demo-play", "demo-complete"]) {
+  for (const type of ["ready", "error", "checkout-start", "checkout-complete", "checkout-error", "demo-play", "demo-complete", "view", "offer-select"]) {
     document.addEventListener(`mighty:${type}`, (event) => {
       window.__mighty.events.push({ type, detail: event.detail, tag: event.target.tagName.toLowerCase() });
     });

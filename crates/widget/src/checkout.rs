@@ -140,6 +140,10 @@ pub struct Shop {
     pub demo_failed: Cell<bool>,
     /// The testimonial line is hovered or focused: it does not rotate.
     pub quote_paused: Cell<bool>,
+    /// The card is at least half visible now.
+    pub visible: Cell<bool>,
+    /// `mighty:view` was dispatched for this mount.
+    pub view_reported: Cell<bool>,
 }
 
 impl Shop {
@@ -173,6 +177,8 @@ impl Shop {
             demo_play_reported: Cell::new(false),
             demo_failed: Cell::new(false),
             quote_paused: Cell::new(false),
+            visible: Cell::new(false),
+            view_reported: Cell::new(false),
         })
     }
 
@@ -249,6 +255,28 @@ impl Shop {
         }
         if focus && let Some(button) = first {
             let _ = button.focus();
+        } else if panel.tone != Tone::Info {
+            self.restore_focus();
+        }
+    }
+
+    /// After a checkout ends with nothing to press, the focus goes back to the offer's
+    /// checkout button, unless the shopper has moved on to something else on the page.
+    fn restore_focus(&self) {
+        let document = crate::dom::document();
+        let page_focus = document.active_element();
+        let lost = page_focus.is_none_or(|active| {
+            active == self.host || document.body().is_some_and(|body| *body == active)
+        });
+        let in_card = self.root.active_element().is_some();
+        let Some(intent) = self.last_intent.borrow().clone() else {
+            return;
+        };
+        if lost && !in_card {
+            let selector = format!("[data-offer-id=\"{}\"] [part=checkout]", intent.offer_id);
+            if let Some(button) = self.find(&selector) {
+                let _ = button.unchecked_into::<web_sys::HtmlElement>().focus();
+            }
         }
     }
 
@@ -271,6 +299,11 @@ impl Shop {
             text: text.to_string(),
             ..Panel::default()
         });
+    }
+
+    /// The detail every event of this card carries: the listing and the shown creator.
+    pub fn event_detail(&self) -> EventDetail {
+        self.detail(None)
     }
 
     fn detail(&self, intent: Option<&Intent>) -> EventDetail {
@@ -412,11 +445,25 @@ pub fn button_state(
     }
 }
 
+/// The shopper chose an offer (its checkout button) or a tier (its radio):
+/// `mighty:offer-select`.
+pub fn offer_selected(shop: &Shop, offer_id: Option<String>, tier_id: Option<String>) {
+    let detail = EventDetail {
+        offer_id,
+        tier_id,
+        ..shop.event_detail()
+    };
+    dispatch(&shop.host, "offer-select", &detail);
+}
+
 /// An offer's `checkout` button was pressed: the tier is the checked one of its radios.
 pub fn buy_from_card(shop: &Rc<Shop>, offer_id: &str) {
     let tier_id = shop
         .find(&format!("[data-offer-id=\"{offer_id}\"] input:checked"))
         .and_then(|input| input.get_attribute("value"));
+    if !shop.busy.get() {
+        offer_selected(shop, Some(offer_id.to_string()), tier_id.clone());
+    }
     buy(shop, offer_id.to_string(), tier_id);
 }
 

@@ -10,11 +10,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use mighty_core::listing::Creator;
 use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-use web_sys::{
-    Element, HtmlMediaElement, IntersectionObserver, IntersectionObserverEntry,
-    IntersectionObserverInit,
-};
+use web_sys::{Element, HtmlMediaElement};
 
 use crate::checkout::Shop;
 use crate::events::{EventDetail, dispatch};
@@ -119,36 +115,17 @@ pub fn wire(shop: &Rc<Shop>) {
             listeners.add(shop, &track, "cuechange", on_cue_change);
         }
     }
-    let observer = (!reduced_motion())
-        .then(|| {
-            let weak = Rc::downgrade(shop);
-            let callback =
-                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-                    let Some(shop) = weak.upgrade() else { return };
-                    let visible = entries.iter().any(|entry| {
-                        entry
-                            .unchecked_into::<IntersectionObserverEntry>()
-                            .intersection_ratio()
-                            >= 0.5
-                    });
-                    if visible && !shop.demo_paused_by_shopper.get() {
-                        play(&shop);
-                    } else if !visible {
-                        if let Some(video) = video_of(&shop) {
-                            let _ = video.pause();
-                        }
-                    }
-                });
-            let options = IntersectionObserverInit::new();
-            options.set_threshold(&JsValue::from(0.5));
-            let observer =
-                IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options)
-                    .ok()?;
-            observer.observe(&video);
-            Some((observer, callback))
-        })
-        .flatten();
-    shop.listeners.borrow_mut().observer = observer;
+}
+
+/// The card became at least half visible (`visible`) or stopped being so: the demo plays
+/// (unless the shopper paused it, or the page asks for reduced motion) or pauses.
+pub fn on_visibility(shop: &Rc<Shop>, visible: bool) {
+    let Some(video) = video_of(shop) else { return };
+    if !visible {
+        let _ = video.pause();
+    } else if !shop.demo_paused_by_shopper.get() && !reduced_motion() {
+        play(shop);
+    }
 }
 
 /// Sets the first source of creator `index` the browser says it can play.

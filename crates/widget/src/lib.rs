@@ -210,7 +210,7 @@ fn start(host: Element, host_config: HostConfig) {
                 checkout::run_drop_clock(&shop);
                 i18n::translate_card(&root, shop.lang);
                 // Listeners and the player start once the card is in the page.
-                listeners::wire_clicks(&shop);
+                listeners::wire_card(&shop);
                 demo::wire(&shop);
                 listeners::rotate_testimonials(&shop);
                 keep_shop(&host, shop);

@@ -56,12 +56,72 @@ impl Drop for Listeners {
     }
 }
 
-/// Listens for clicks on the whole card.
-pub fn wire_clicks(shop: &Rc<Shop>) {
+/// Listens for clicks on the whole card and for the tiers' radios, and watches the card's
+/// visibility.
+pub fn wire_card(shop: &Rc<Shop>) {
     let root: EventTarget = shop.root.clone().into();
-    shop.listeners
-        .borrow_mut()
-        .add(shop, &root, "click", on_click);
+    {
+        let mut listeners = shop.listeners.borrow_mut();
+        listeners.add(shop, &root, "click", on_click);
+        listeners.add(shop, &root, "change", on_change);
+    }
+    watch_visibility(shop);
+}
+
+/// A tier was chosen: `mighty:offer-select`.
+fn on_change(shop: &Rc<Shop>, event: &Event) {
+    let Some(input) = event
+        .target()
+        .and_then(|target| target.dyn_into::<Element>().ok())
+    else {
+        return;
+    };
+    let offer = input
+        .closest("[data-offer-id]")
+        .ok()
+        .flatten()
+        .and_then(|offer| offer.get_attribute("data-offer-id"));
+    checkout::offer_selected(shop, offer, input.get_attribute("value"));
+}
+
+/// One observer per card: at least half visible, the demo plays and, after one second,
+/// `mighty:view` is dispatched (once per mount); less, the demo pauses.
+fn watch_visibility(shop: &Rc<Shop>) {
+    let Some(card) = shop.find(".card") else {
+        return;
+    };
+    let weak = Rc::downgrade(shop);
+    let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        let Some(shop) = weak.upgrade() else { return };
+        let visible = entries.iter().any(|entry| {
+            entry
+                .unchecked_into::<web_sys::IntersectionObserverEntry>()
+                .intersection_ratio()
+                >= 0.5
+        });
+        shop.visible.set(visible);
+        demo::on_visibility(&shop, visible);
+        if visible && !shop.view_reported.get() {
+            let weak = Rc::downgrade(&shop);
+            wasm_bindgen_futures::spawn_local(async move {
+                crate::http::sleep(1_000).await;
+                if let Some(shop) = weak.upgrade()
+                    && shop.visible.get()
+                    && !shop.view_reported.replace(true)
+                {
+                    crate::events::dispatch(&shop.host, "view", &shop.event_detail());
+                }
+            });
+        }
+    });
+    let options = web_sys::IntersectionObserverInit::new();
+    options.set_threshold(&wasm_bindgen::JsValue::from(0.5));
+    if let Ok(observer) =
+        IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options)
+    {
+        observer.observe(&card);
+        shop.listeners.borrow_mut().observer = Some((observer, callback));
+    }
 }
 
 /// Routes a click to what its button does. Disabled buttons get no clicks.
