@@ -370,3 +370,37 @@ test("a membership, then the upgrade to the next tier: the prorated amount first
   assert.deepEqual([...subscriptions], [session.subscription_id], "one subscription, never a second");
   await shop.page.close();
 });
+
+test("a declined card and an expired session are said plainly, with a new try", async () => {
+  const declined = await freshListing();
+  const shop = await hostPage(browser.context, declined);
+  const [popup] = await Promise.all([
+    shop.page.waitForEvent("popup"),
+    shop.page.locator("[part=checkout]").click(),
+  ]);
+  await popup.waitForURL(/\/pay\//);
+  const pay = new PayPage(popup);
+  await pay.fill({ number: "4000 0000 0000 0002" });
+  await pay.submit();
+  await statusOf(shop.page).filter({ hasText: /declined/ }).waitFor({ timeout: 15_000 });
+  let [error] = await shop.waitForEvents("checkout-error", 1);
+  assert.equal(error.detail.error.code, "payment_failed");
+  assert.equal(await shop.page.getByRole("button", { name: "Try again" }).count(), 1);
+  await popup.close().catch(() => {});
+
+  // The popup stays open while the sandbox clock passes the session's 30 minutes.
+  const expiring = await freshListing();
+  const late = await hostPage(browser.context, expiring);
+  const [open] = await Promise.all([
+    late.page.waitForEvent("popup"),
+    late.page.locator("[part=checkout]").click(),
+  ]);
+  await open.waitForURL(/\/pay\//);
+  await api("POST", "/sandbox/clock/advance", { seconds: 31 * 60 });
+  await statusOf(late.page).filter({ hasText: /expired/ }).waitFor({ timeout: 15_000 });
+  [error] = await late.waitForEvents("checkout-error", 1);
+  assert.equal(error.detail.error.code, "session_expired");
+  await open.close().catch(() => {});
+  await shop.page.close();
+  await late.page.close();
+});

@@ -193,3 +193,30 @@ test("mighty:view once the card has been half visible for a second; mighty:offer
   assert.equal(await shop.page.evaluate(() => window.__views.length), 1, "once per mount");
   await shop.page.close();
 });
+
+test("share copies the creator link (the attribution the shopper came with, else the shown creator) and says so", async () => {
+  await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE_URL });
+  for (const [query, creator, token] of [["", "ana", null], ["?mighty_creator=theo&mighty_token=tok123&q=1", "theo", "tok123"]]) {
+    const page = await browser.context.newPage();
+    await page.goto(new URL(`/www/examples/blank.html${query}`, BASE_URL).href);
+    await page.evaluate(() => {
+      window.__shares = [];
+      document.addEventListener("mighty:share", (event) => window.__shares.push(event.detail));
+      const host = document.createElement("div");
+      host.setAttribute("data-mighty", "candle-trio");
+      host.setAttribute("data-mighty-listing", "/www/listings/candle-trio.json");
+      host.setAttribute("data-mighty-locale", "en-US");
+      document.getElementById("app").append(host);
+      window.Mighty.mount(host);
+    });
+    await page.locator("[part=share]").click();
+    await page.locator("[part=status]").filter({ hasText: /Link copied/ }).waitFor({ timeout: 5_000 });
+    const copied = new URL(await page.evaluate(() => navigator.clipboard.readText()));
+    assert.equal(copied.searchParams.get("mighty_listing"), "candle-trio");
+    assert.equal(copied.searchParams.get("mighty_creator"), creator);
+    assert.equal(copied.searchParams.get("mighty_token"), token);
+    assert.match(await page.locator("[part=status]").innerText(), new RegExp(`Link copied: ${copied.href.replace(/[.?+]/g, "\\$&")}`));
+    assert.equal((await page.evaluate(() => window.__shares)).length, 1);
+    await page.close();
+  }
+});

@@ -134,7 +134,9 @@ fn on_click(shop: &Rc<Shop>, event: &Event) {
         return;
     };
     let attribute = |name: &str| button.get_attribute(name);
-    if attribute("part").as_deref() == Some("checkout") {
+    if attribute("part").as_deref() == Some("share") {
+        checkout::share(shop);
+    } else if attribute("part").as_deref() == Some("checkout") {
         let offer = button
             .closest("[data-offer-id]")
             .ok()

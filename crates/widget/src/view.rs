@@ -51,7 +51,10 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                 {demo}
                 <header class="head">
                     {listing.test_mode.then(|| view! { <span class="badge-test" data-i18n>"Test mode"</span> })}
-                    <h2 class="title">{listing.title.clone()}</h2>
+                    <div class="title-line">
+                        <h2 class="title">{listing.title.clone()}</h2>
+                        <button type="button" part="share" class="plain share" data-i18n>"Share"</button>
+                    </div>
                     {seller_line}
                 </header>
                 {trust}
