@@ -18,10 +18,15 @@ use crate::demo;
 /// What reacts to an event: plain functions, so one closure type serves every listener.
 pub type Handler = fn(&Rc<Shop>, &Event);
 
+/// A listener: its target, its event type, and the closure the browser calls.
+type Listening = (EventTarget, &'static str, Closure<dyn FnMut(Event)>);
+/// The card's visibility observer and its callback.
+pub type Observer = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
+
 #[derive(Default)]
 pub struct Listeners {
-    listening: Vec<(EventTarget, &'static str, Closure<dyn FnMut(Event)>)>,
-    pub observer: Option<(IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>)>,
+    listening: Vec<Listening>,
+    pub observer: Option<Observer>,
 }
 
 impl Listeners {
