@@ -4,10 +4,10 @@
 //! reads the URL and storage; these functions decide. Tokens are never trusted here: the
 //! server verifies them.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::listing::{Listing, is_valid_handle};
-use crate::protocol::{Attribution, Utm, params};
+use crate::protocol::{Attribution, Utm, json_string, params};
 use crate::signing::CreatorToken;
 
 /// What a page URL says about who sent the visitor.
@@ -114,31 +114,62 @@ pub fn current_touch(
 }
 
 impl Touch {
-    /// The stored form (one entry per listing in the widget's storage).
+    /// The stored form (one entry per listing in the widget's storage). Written by hand, as
+    /// the checkout body is (`protocol::json_string`): serde's serializer costs the widget
+    /// kilobytes. `from_json` reads it back (tested round trip).
     pub fn to_json(&self) -> String {
-        let utm = serde_json::to_value(&self.utm).unwrap_or(Value::Null);
-        json!({ "creator": self.creator, "token": self.token, "utm": utm, "at": self.at })
-            .to_string()
+        let mut out = String::from("{\"creator\":");
+        let optional = |out: &mut String, value: &Option<String>| match value {
+            Some(value) => json_string(out, value),
+            None => out.push_str("null"),
+        };
+        optional(&mut out, &self.creator);
+        out.push_str(",\"token\":");
+        optional(&mut out, &self.token);
+        out.push_str(",\"utm\":{");
+        let mut first = true;
+        for (key, value) in [
+            ("source", &self.utm.source),
+            ("medium", &self.utm.medium),
+            ("campaign", &self.utm.campaign),
+            ("content", &self.utm.content),
+            ("term", &self.utm.term),
+        ] {
+            if let Some(value) = value {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                json_string(&mut out, key);
+                out.push(':');
+                json_string(&mut out, value);
+            }
+        }
+        out.push_str(&format!("}},\"at\":{}}}", self.at));
+        out
     }
 
     /// Reads the stored form; anything unreadable is no touch at all.
     pub fn from_json(text: &str) -> Option<Touch> {
-        let value: Value = serde_json::from_str(text).ok()?;
+        Touch::from_value(&serde_json::from_str(text).ok()?)
+    }
+
+    /// [`Touch::from_json`] for a stored form the caller parsed (the widget uses the
+    /// browser's `JSON.parse`).
+    pub fn from_value(value: &Value) -> Option<Touch> {
         let text =
             |object: &Value, key: &str| object.get(key).and_then(Value::as_str).map(String::from);
-        let utm_value = value
-            .get("utm")
-            .cloned()
-            .unwrap_or(Value::Object(Map::new()));
+        let empty = Value::Object(Map::new());
+        let utm_value = value.get("utm").unwrap_or(&empty);
         Some(Touch {
-            creator: text(&value, "creator").filter(|creator| is_valid_handle(creator)),
-            token: text(&value, "token"),
+            creator: text(value, "creator").filter(|creator| is_valid_handle(creator)),
+            token: text(value, "token"),
             utm: Utm {
-                source: text(&utm_value, "source"),
-                medium: text(&utm_value, "medium"),
-                campaign: text(&utm_value, "campaign"),
-                content: text(&utm_value, "content"),
-                term: text(&utm_value, "term"),
+                source: text(utm_value, "source"),
+                medium: text(utm_value, "medium"),
+                campaign: text(utm_value, "campaign"),
+                content: text(utm_value, "content"),
+                term: text(utm_value, "term"),
             },
             at: value.get("at")?.as_i64()?,
         })
@@ -222,6 +253,7 @@ pub fn attribution_for(touch: Option<&Touch>, variant: Option<&str>, page: &str)
 mod tests {
     use super::*;
     use crate::parse_listing;
+    use serde_json::json;
 
     const KEY: &[u8] = b"link-key";
 
@@ -355,6 +387,17 @@ mod tests {
             at: 42,
         };
         assert_eq!(Touch::from_json(&touch.to_json()), Some(touch));
+        let odd = Touch {
+            creator: None,
+            token: Some("a\"b\\c\n".into()),
+            utm: Utm {
+                campaign: Some("été \"drop\"".into()),
+                term: Some("x".into()),
+                ..Utm::default()
+            },
+            at: -1,
+        };
+        assert_eq!(Touch::from_json(&odd.to_json()), Some(odd));
         for broken in ["", "{", "[]", "{\"creator\": \"ana\"}"] {
             assert_eq!(Touch::from_json(broken), None, "{broken}");
         }
