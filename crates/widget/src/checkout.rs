@@ -392,7 +392,7 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
             let pending = shop.pending.borrow_mut().take();
             if let Some(pending) = pending {
                 let shop = shop.clone();
-                wasm_bindgen_futures::spawn_local(async move {
+                crate::spawn(async move {
                     go_to_partner(&shop, pending.intent, pending.created, pending.popup).await;
                 });
             }
@@ -403,7 +403,7 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
         {
             let confirm = matches!(action, Action::Upgrade { .. });
             let shop = shop.clone();
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::spawn(async move {
                 change_tier(&shop, tier_id, confirm).await;
                 shop.busy.set(false);
             });
@@ -476,7 +476,7 @@ pub fn share(shop: &Rc<Shop>) {
         call(&clipboard, "writeText", &url.as_str().into())
     };
     let shop = shop.clone();
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::spawn(async move {
         if let Some(shared) = shared {
             // The system's share sheet is its own confirmation; a cancel is no error.
             let _ = shared.await;
@@ -560,7 +560,7 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
         return;
     };
     let shop = Rc::downgrade(shop);
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::spawn(async move {
         let mut last_phase = None;
         loop {
             let Some(shop) = shop.upgrade() else { return };
@@ -630,7 +630,7 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
     dispatch(&shop.host, "checkout-start", &shop.detail(Some(&intent)));
     shop.working(&shop.t("Opening the secure checkout…"));
     let shop = shop.clone();
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::spawn(async move {
         create_session(&shop, &endpoint, intent, popup).await;
     });
 }
@@ -1189,7 +1189,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     shop.busy.set(true);
     let shop = shop.clone();
     // A task: it runs once the card is in the page.
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::spawn(async move {
         shop.working(&shop.t("Checking your payment…"));
         let mut state = None;
         for attempt in 1..=3 {

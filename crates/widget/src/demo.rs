@@ -157,7 +157,7 @@ fn play(shop: &Rc<Shop>) {
     }
     if let Ok(promise) = video.play() {
         // Awaited so that a refused or interrupted play is not an unhandled rejection.
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::spawn(async move {
             let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
         });
     }

@@ -108,7 +108,7 @@ fn watch_visibility(shop: &Rc<Shop>) {
         demo::on_visibility(&shop, visible);
         if visible && !shop.view_reported.get() {
             let weak = Rc::downgrade(&shop);
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::spawn(async move {
                 crate::http::sleep(1_000).await;
                 if let Some(shop) = weak.upgrade()
                     && shop.visible.get()
@@ -197,7 +197,7 @@ pub fn rotate_testimonials(shop: &Rc<Shop>) {
         }
     }
     let weak = Rc::downgrade(shop);
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::spawn(async move {
         let mut shown = 0;
         loop {
             crate::http::sleep(6_000).await;
