@@ -59,6 +59,25 @@ async function hostPage(context, id, attributes = "") {
   return shop;
 }
 
+/** A host on `shop`'s page for the seeded atelier-cuir listing, with an inline document
+ * whose one offer the test chooses (the partner checks it against its own copy). */
+async function inlineHost(shop, offer) {
+  await shop.page.evaluate((only) => {
+    const host = document.createElement("div");
+    host.setAttribute("data-mighty", "atelier-cuir");
+    host.setAttribute("data-mighty-eager", "");
+    host.setAttribute("data-mighty-checkout", "/v1/checkout/sessions");
+    const config = document.createElement("script");
+    config.type = "application/json";
+    config.setAttribute("data-mighty-config", "");
+    config.textContent = JSON.stringify({
+      version: 1, id: "atelier-cuir", title: "Wallet", currency: "EUR", offers: [only],
+    });
+    host.append(config);
+    document.getElementById("app").append(host);
+  }, offer);
+}
+
 function statusOf(scope) {
   return scope.locator("[part=status]");
 }
@@ -227,21 +246,7 @@ test("three failures end in a clear message; Try again reuses the key and one se
 test("a 422 shows the partner's message verbatim and is not retried", async () => {
   const shop = await WidgetPage.open(browser.context, "/www/examples/blank.html");
   // A listing document whose offer the partner does not know.
-  await shop.page.evaluate(() => {
-    const host = document.createElement("div");
-    host.setAttribute("data-mighty", "atelier-cuir");
-    host.setAttribute("data-mighty-eager", "");
-    host.setAttribute("data-mighty-checkout", "/v1/checkout/sessions");
-    const config = document.createElement("script");
-    config.type = "application/json";
-    config.setAttribute("data-mighty-config", "");
-    config.textContent = JSON.stringify({
-      version: 1, id: "atelier-cuir", title: "Wallet", currency: "EUR",
-      offers: [{ id: "ghost", kind: "bundle", name: "Ghost", price: 100 }],
-    });
-    host.append(config);
-    document.getElementById("app").append(host);
-  });
+  await inlineHost(shop, { id: "ghost", kind: "bundle", name: "Ghost", price: 100 });
   await shop.page.locator("[part=checkout]").click();
   await statusOf(shop.page).filter({ hasText: /ghost/ }).waitFor({ timeout: 10_000 });
   const [error] = await shop.waitForEvents("checkout-error", 1);
@@ -253,21 +258,7 @@ test("a 422 shows the partner's message verbatim and is not retried", async () =
 
 test("a price changed since display is said before paying", async () => {
   const shop = await WidgetPage.open(browser.context, "/www/examples/blank.html");
-  await shop.page.evaluate(() => {
-    const host = document.createElement("div");
-    host.setAttribute("data-mighty", "atelier-cuir");
-    host.setAttribute("data-mighty-eager", "");
-    host.setAttribute("data-mighty-checkout", "/v1/checkout/sessions");
-    const config = document.createElement("script");
-    config.type = "application/json";
-    config.setAttribute("data-mighty-config", "");
-    config.textContent = JSON.stringify({
-      version: 1, id: "atelier-cuir", title: "Wallet", currency: "EUR",
-      offers: [{ id: "wallet", kind: "bundle", name: "Wallet", price: 6000 }],
-    });
-    host.append(config);
-    document.getElementById("app").append(host);
-  });
+  await inlineHost(shop, { id: "wallet", kind: "bundle", name: "Wallet", price: 6000 });
   const popupOpened = shop.page.waitForEvent("popup");
   await shop.page.locator("[part=checkout]").click();
   const popup = await popupOpened;

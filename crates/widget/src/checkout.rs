@@ -1210,17 +1210,26 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             return;
         };
         // The session does not say which offer it was for; the confirmation names the
-        // listing's offer whose price matches, else none.
-        let offer = shop.listing.offers.iter().find(|offer| match &offer.kind {
-            OfferKind::Bundle(bundle) => bundle.price.minor == state.amount,
-            OfferKind::Retainer(retainer) => retainer
-                .tiers
-                .iter()
-                .any(|tier| tier.price.minor == state.amount),
-        });
+        // listing's offer (and tier) whose price matches, so the upgrade path follows a
+        // membership bought in redirect mode too.
+        let (offer_id, tier_id) = shop
+            .listing
+            .offers
+            .iter()
+            .find_map(|offer| match &offer.kind {
+                OfferKind::Bundle(bundle) => {
+                    (bundle.price.minor == state.amount).then(|| (offer.id.clone(), None))
+                }
+                OfferKind::Retainer(retainer) => retainer
+                    .tiers
+                    .iter()
+                    .find(|tier| tier.price.minor == state.amount)
+                    .map(|tier| (offer.id.clone(), Some(tier.id.clone()))),
+            })
+            .unwrap_or_default();
         let intent = Intent {
-            offer_id: offer.map(|offer| offer.id.clone()).unwrap_or_default(),
-            tier_id: None,
+            offer_id,
+            tier_id,
             shown: Money::new(state.amount, shop.listing.currency),
             key: String::new(),
         };
