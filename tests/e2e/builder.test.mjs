@@ -58,3 +58,28 @@ test("the builder previews the real widget, shows core's errors, and its snippet
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the builder starts from a stored listing and gives its Listing URL snippet", async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(new URL("/builder", BASE_URL).href);
+  await page.locator("#preview [part=card]").waitFor();
+
+  await page.getByLabel("Start from a listing on this server").fill("no-such-listing");
+  await page.getByRole("button", { name: "Load the listing" }).click();
+  await page.locator("#pick-error").filter({ hasText: 'There is no listing "no-such-listing"' }).waitFor();
+
+  await page.getByLabel("Start from a listing on this server").fill("atelier-cuir");
+  await page.getByRole("button", { name: "Load the listing" }).click();
+  await page.waitForFunction(() => document.querySelector("#snippet").value.includes("data-mighty-listing"));
+  assert.equal(await page.getByLabel("Title").inputValue(), "Hand-stitched leather wallet");
+  assert.equal(await page.getByLabel("Price").inputValue(), "68.00");
+  assert.ok(await page.getByLabel(/Listing URL/).isChecked());
+  const snippet = await page.locator("#snippet").inputValue();
+  assert.match(snippet, new RegExp(`data-mighty-listing="${new URL("/v1/listings/atelier-cuir", BASE_URL).href}"`));
+  await page.waitForFunction(() => document.querySelector("#preview").shadowRoot.querySelector(".title")?.textContent === "Hand-stitched leather wallet");
+  await snippetRendersTheSameWidget(snippet, "Hand-stitched leather wallet", /68/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

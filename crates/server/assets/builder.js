@@ -43,10 +43,16 @@ function minorUnits(price, currency) {
 
 const escapeAttribute = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 
+/** The listing's URL on this server (the "Listing URL" snippet): its feed endpoint. */
+const listingUrl = (id) => new URL(`/v1/listings/${encodeURIComponent(id)}`, location.href).href;
+
 function render(data, valid) {
   const mode = form.elements.mode.value;
   const lines = [`<script type="module" src="${scriptUrl}"></script>`];
-  if (mode === "json" && valid) {
+  if (mode === "url" && valid) {
+    const checkout = data.checkout ? `\n     data-mighty-checkout="${escapeAttribute(data.checkout)}"` : "";
+    lines.push(`<div data-mighty="${escapeAttribute(data.id)}"\n     data-mighty-listing="${escapeAttribute(listingUrl(data.id))}"${checkout}></div>`);
+  } else if (mode === "json" && valid) {
     const currency = data.currency || "EUR";
     const document = {
       version: 1, id: data.id || undefined, title: data.title, currency,
@@ -68,8 +74,13 @@ function render(data, valid) {
 let pending = 0;
 async function update() {
   const data = values();
-  const config = {};
-  for (const field of FIELDS) if (data[field]) config[field] = data[field];
+  let config = {};
+  if (form.elements.mode.value === "url") {
+    // The stored listing itself, exactly as a directory page would get it.
+    config = { id: data.id, listing: listingUrl(data.id), checkout: data.checkout || undefined };
+  } else {
+    for (const field of FIELDS) if (data[field]) config[field] = data[field];
+  }
   config.locale = "en-US";
   clearErrors();
   const ticket = ++pending;
@@ -85,6 +96,51 @@ async function update() {
   preview.removeEventListener("mighty:error", onError);
   if (ticket === pending) render(data, valid);
 }
+
+/** Minor units (6800) to the major-unit text the price field takes ("68.00"). */
+function majorUnits(minor, currency) {
+  const exponent = exponents[currency] ?? 2;
+  const digits = String(Math.abs(minor)).padStart(exponent + 1, "0");
+  const whole = digits.slice(0, digits.length - exponent);
+  return exponent === 0 ? whole : `${whole}.${digits.slice(digits.length - exponent)}`;
+}
+
+// "Start from a listing": the server's copy of a listing fills the form (its first offer's
+// price, or its first tier's), and the Listing URL snippet points at it.
+const pick = document.getElementById("pick");
+pick.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = pick.elements.pick;
+  const error = document.getElementById("pick-error");
+  const id = input.value.trim();
+  input.removeAttribute("aria-invalid");
+  error.textContent = "";
+  let listing = null;
+  try {
+    const response = await fetch(listingUrl(id), { headers: { Accept: "application/json" } });
+    if (response.ok) listing = await response.json();
+    else error.textContent = response.status === 404 ? `There is no listing "${id}" on this server.` : `The server answered ${response.status}.`;
+  } catch (_) {
+    error.textContent = "The server could not be reached.";
+  }
+  if (!listing) {
+    input.setAttribute("aria-invalid", "true");
+    return;
+  }
+  const offer = listing.offers?.[0] ?? {};
+  const minor = offer.price ?? offer.tiers?.[0]?.price ?? 0;
+  const set = (field, value) => { form.elements[field].value = value ?? ""; };
+  set("id", listing.id);
+  set("title", listing.title);
+  set("seller", listing.seller?.name);
+  set("currency", listing.currency);
+  set("price", majorUnits(typeof minor === "object" ? minor.amount : minor, listing.currency));
+  set("rating", listing.trust?.rating?.value);
+  set("reviews", listing.trust?.rating?.count);
+  if (listing.checkout?.endpoint) set("checkout", new URL(listing.checkout.endpoint, location.href).href);
+  form.elements.mode.value = "url";
+  await update();
+});
 
 let timer = null;
 form.addEventListener("input", () => {

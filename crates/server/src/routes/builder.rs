@@ -64,15 +64,22 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
     ]
     .concat();
     let body = format!(
-        "<h1>Snippet builder</h1><div class=\"builder\"><form id=\"builder\" novalidate>{fields}\
+        "<h1>Snippet builder</h1>\
+         <form id=\"pick\" class=\"pick\"><div class=\"field\"><label for=\"pick-id\">Start from a listing on this server</label>\
+         <input id=\"pick-id\" name=\"pick\" placeholder=\"atelier-cuir\" aria-describedby=\"pick-error pick-hint\">\
+         <p class=\"hint\" id=\"pick-hint\">Its id, as in {base}/v1/listings/&lt;id&gt;; the form below takes its values.</p>\
+         <p class=\"error\" id=\"pick-error\" role=\"alert\"></p></div><button type=\"submit\">Load the listing</button></form>\
+         <div class=\"builder\"><form id=\"builder\" novalidate>{fields}\
          <fieldset><legend>Snippet</legend>\
          <label class=\"choice\"><input type=\"radio\" name=\"mode\" value=\"attributes\" checked> Attributes</label>\
-         <label class=\"choice\"><input type=\"radio\" name=\"mode\" value=\"json\"> Listing JSON inline</label></fieldset></form>\
+         <label class=\"choice\"><input type=\"radio\" name=\"mode\" value=\"json\"> Listing JSON inline</label>\
+         <label class=\"choice\"><input type=\"radio\" name=\"mode\" value=\"url\"> Listing URL (the listing as stored on this server)</label></fieldset></form>\
          <div><h2>Preview</h2><div id=\"preview\" class=\"preview\"></div>\
          <h2><label for=\"snippet\">Your snippet</label></h2><textarea id=\"snippet\" readonly rows=\"8\"></textarea>\
          <button type=\"button\" id=\"copy\">Copy the snippet</button><p id=\"copy-status\" role=\"status\" aria-live=\"polite\"></p></div></div>\
          <script type=\"application/json\" id=\"currencies\">{exponents}</script>",
         exponents = serde_json::Value::Object(exponents),
+        base = escape_html(&base),
     );
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
