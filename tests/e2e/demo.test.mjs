@@ -45,6 +45,13 @@ async function demoPage({ offset = 0, listing = CANDLES, reducedMotion = "no-pre
   return shop;
 }
 
+const NAMES = { ana: "Ana Ruiz", theo: "Théo Marchand" };
+
+/** The handle of the creator shown first (the variant: assigned per visitor, or the link's). */
+function shownCreator(page) {
+  return page.locator(".creators [aria-pressed=true]").getAttribute("data-creator");
+}
+
 function video(page) {
   return page.locator("[part=demo] video");
 }
@@ -64,14 +71,15 @@ test("no video bytes before the card is visible; it plays muted with captions on
   await video(shop.page).scrollIntoViewIfNeeded();
   await shop.page.waitForFunction(() => window.__demo.some((event) => event.type === "demo-play"));
   const playing = await videoState(shop.page);
+  const shown = await shownCreator(shop.page);
   assert.equal(playing.paused, false);
   assert.equal(playing.muted, true);
-  assert.match(playing.src, /ana\.webm$/);
+  assert.match(playing.src, new RegExp(`${shown}\\.webm$`));
   assert.deepEqual(playing.captions, ["captions:hidden"], "the card draws the captions itself");
   await shop.page.locator("[part=demo] .captions").filter({ hasText: /\S/ }).waitFor({ timeout: 5_000 });
   const [play] = await shop.page.evaluate(() => window.__demo);
-  assert.deepEqual(play.detail, { listing_id: "candle-trio", variant: "ana" });
-  assert.equal(await shop.page.locator("[part=demo] .by-name").innerText(), "Ana Ruiz");
+  assert.deepEqual(play.detail, { listing_id: "candle-trio", variant: shown });
+  assert.equal(await shop.page.locator("[part=demo] .by-name").innerText(), NAMES[shown]);
 
   await shop.page.evaluate(() => window.scrollTo(0, 0));
   await shop.page.waitForFunction(() => {
@@ -109,15 +117,16 @@ test("with reduced motion nothing plays on its own; the play button plays", asyn
 
 test("the other creator is one tap away", async () => {
   const shop = await demoPage();
-  const theo = shop.page.locator(".creators [data-creator=theo]");
-  assert.equal(await theo.getAttribute("aria-pressed"), "false");
-  await theo.click();
-  await shop.page.waitForFunction(() => window.__demo.some((event) => event.detail.variant === "theo"));
+  const other = (await shownCreator(shop.page)) === "ana" ? "theo" : "ana";
+  const chip = shop.page.locator(`.creators [data-creator=${other}]`);
+  assert.equal(await chip.getAttribute("aria-pressed"), "false");
+  await chip.click();
+  await shop.page.waitForFunction((handle) => window.__demo.some((event) => event.detail.variant === handle), other);
   const state = await videoState(shop.page);
-  assert.match(state.src, /theo\.webm$/);
-  assert.match(state.poster, /theo\.jpg$/);
-  assert.equal(await theo.getAttribute("aria-pressed"), "true");
-  assert.equal(await shop.page.locator("[part=demo] .by-name").innerText(), "Théo Marchand");
+  assert.match(state.src, new RegExp(`${other}\\.webm$`));
+  assert.match(state.poster, new RegExp(`${other}\\.jpg$`));
+  assert.equal(await chip.getAttribute("aria-pressed"), "true");
+  assert.equal(await shop.page.locator("[part=demo] .by-name").innerText(), NAMES[other]);
   await shop.page.close();
 });
 
@@ -181,11 +190,12 @@ test("mighty:view once the card has been half visible for a second; mighty:offer
   assert.deepEqual(await shop.page.evaluate(() => window.__views), [], "not seen yet: no view");
   await shop.page.locator("[part=card]").scrollIntoViewIfNeeded();
   await shop.page.waitForFunction(() => window.__views.length === 1, null, { timeout: 5_000 });
-  assert.deepEqual(await shop.page.evaluate(() => window.__views[0]), { listing_id: "candle-trio", variant: "ana" });
+  const shown = await shownCreator(shop.page);
+  assert.deepEqual(await shop.page.evaluate(() => window.__views[0]), { listing_id: "candle-trio", variant: shown });
   await shop.page.locator("[part=tier][data-tier-id=plus]").click();
   await shop.page.waitForFunction(() => window.__selects.length === 1);
   assert.deepEqual(await shop.page.evaluate(() => window.__selects[0]),
-    { listing_id: "candle-trio", offer_id: "club", tier_id: "plus", variant: "ana" });
+    { listing_id: "candle-trio", offer_id: "club", tier_id: "plus", variant: shown });
   await shop.page.evaluate(() => window.scrollTo(0, 0));
   await shop.page.waitForTimeout(300);
   await shop.page.locator("[part=card]").scrollIntoViewIfNeeded();
@@ -196,7 +206,8 @@ test("mighty:view once the card has been half visible for a second; mighty:offer
 
 test("share copies the creator link (the attribution the shopper came with, else the shown creator) and says so", async () => {
   await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE_URL });
-  for (const [query, creator, token] of [["", "ana", null], ["?mighty_creator=theo&mighty_token=tok123&q=1", "theo", "tok123"]]) {
+  // No link: the shown creator's handle; a link: the one the shopper came with.
+  for (const [query, linked, token] of [["", null, null], ["?mighty_creator=theo&mighty_token=tok123&q=1", "theo", "tok123"]]) {
     const page = await browser.context.newPage();
     await page.goto(new URL(`/www/examples/blank.html${query}`, BASE_URL).href);
     await page.evaluate(() => {
@@ -209,6 +220,8 @@ test("share copies the creator link (the attribution the shopper came with, else
       document.getElementById("app").append(host);
       window.Mighty.mount(host);
     });
+    await page.locator("[part=card]").waitFor();
+    const creator = linked ?? (await shownCreator(page));
     await page.locator("[part=share]").click();
     await page.locator("[part=status]").filter({ hasText: /Link copied/ }).waitFor({ timeout: 5_000 });
     const copied = new URL(await page.evaluate(() => navigator.clipboard.readText()));
