@@ -167,10 +167,7 @@ pub fn listing_from_attributes(host: &HostConfig) -> Result<Listing, ConfigError
         (handle, Some(src)) => vec![Creator {
             handle: handle.unwrap_or("seller").to_string(),
             name: handle
-                .map_or_else(
-                    || seller.as_ref().map_or(title, |seller| seller.name.as_str()),
-                    |handle| handle,
-                )
+                .unwrap_or_else(|| seller.as_ref().map_or(title, |seller| seller.name.as_str()))
                 .to_string(),
             avatar: None,
             demo: Some(Demo {
