@@ -95,6 +95,17 @@ impl CheckoutRequest {
     }
 }
 
+impl UpgradeRequest {
+    /// The body as JSON text, the same as serde writes it (written by hand for the widget,
+    /// like [`CheckoutRequest::to_json`]).
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        field(&mut out, "tier_id", Some(&self.tier_id), false);
+        out.push('}');
+        out
+    }
+}
+
 /// `"key":"value"` (or `null`), after a comma when `comma`.
 fn field(out: &mut String, key: &str, value: Option<&str>, comma: bool) {
     if comma {
@@ -232,6 +243,12 @@ mod tests {
             campaign: Some("spring \"drop\"".into()),
             ..Utm::default()
         };
+        for tier_id in ["plus", "a\"b\\\u{1}é"] {
+            let upgrade = UpgradeRequest {
+                tier_id: tier_id.into(),
+            };
+            assert_eq!(upgrade.to_json(), serde_json::to_string(&upgrade).unwrap());
+        }
         for case in [
             request("trio".into(), None, None),
             request(

@@ -1073,9 +1073,10 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
     let bearer = format!("Bearer {}", membership.customer_token);
     let key = new_idempotency_key();
     let (method, url, body) = if confirm {
-        let mut body = String::from("{\"tier_id\":");
-        mighty_core::protocol::json_string(&mut body, &tier_id);
-        body.push('}');
+        let body = mighty_core::protocol::UpgradeRequest {
+            tier_id: tier_id.clone(),
+        }
+        .to_json();
         ("POST", format!("{url}/upgrade"), Some(body))
     } else {
         ("GET", url, None)
@@ -1085,11 +1086,13 @@ async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
     } else {
         shop.t("Working out the price of the upgrade…")
     });
+    // Only the change itself carries an Idempotency-Key; reading the period is a plain GET.
     let headers = [
         ("Authorization", bearer.as_str()),
         ("Idempotency-Key", key.as_str()),
     ];
-    let answer = http::fetch(method, &url, &headers, body.as_deref(), ATTEMPT_TIMEOUT_MS).await;
+    let headers = if confirm { &headers[..] } else { &headers[..1] };
+    let answer = http::fetch(method, &url, headers, body.as_deref(), ATTEMPT_TIMEOUT_MS).await;
     let (ok, value) = match &answer {
         Ok(answer) => (answer.ok(), json::parse(&answer.body).ok()),
         Err(_) => (false, None),
