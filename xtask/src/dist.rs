@@ -1,7 +1,8 @@
 //! `cargo xtask dist`: the production bundle in `dist/` and its size report.
 //!
 //! widget crate → cdylib (size profile, LTO) → wasm-bindgen `--target web` without the name
-//! section → wasm-opt -Oz (npm binaryen), glue minified by terser (npm) → content-hashed names → the loader with those
+//! section → unused exports removed, wasm-opt -Oz (npm binaryen) → short import names and the
+//! unused glue removed (slim.rs) → glue minified by terser (npm) → content-hashed names → the loader with those
 //! names filled in → `.gz` and `.br` copies → a size report checked against SPEC budgets.
 
 use std::fs;
@@ -12,7 +13,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::run::{cargo, run_command, workspace_root};
-use crate::tools;
+use crate::{slim, tools};
 
 /// SPEC section 8: the loader.
 pub const LOADER_BUDGET_GZIP: usize = 3 * 1024;
@@ -148,26 +149,38 @@ pub fn build() -> Result<SizeReport, String> {
             .arg(&bindgen_dir)
             .arg(&cargo_wasm),
     )?;
+    // Exports nobody calls go first, so that -Oz removes the code behind them (slim.rs).
     let optimized = bindgen_dir.join("mighty_opt.wasm");
     run_command(
         Command::new(tools::wasm_opt())
+            .arg("--remove-exports")
+            .arg(format!(
+                "--pass-arg=remove-exports@{}",
+                slim::UNUSED_EXPORTS
+            ))
             .arg("-Oz")
             .arg(bindgen_dir.join("mighty_bg.wasm"))
             .arg("-o")
             .arg(&optimized),
     )?;
+    let (wasm, renamed) = slim::shorten_imports(&read(&optimized)?)?;
+    let glue_source = String::from_utf8(read(&bindgen_dir.join("mighty.js"))?)
+        .map_err(|error| error.to_string())?;
+    let glue_source =
+        slim::rename_glue_imports(&slim::drop_stream_classes(&glue_source)?, &renamed)?;
+    let slim_glue = bindgen_dir.join("mighty.slim.js");
+    fs::write(&slim_glue, glue_source).map_err(|error| format!("writing the glue: {error}"))?;
 
-    // The glue is minified too (terser, from npm): 9.0 KB gzip as wasm-bindgen writes it,
-    // 6.5 KB minified. `--module` keeps the export names the loader imports.
+    // The glue is minified too (terser, from npm). `--module` keeps the export names the
+    // loader imports.
     let minified_glue = bindgen_dir.join("mighty.min.js");
     run_command(
         Command::new(tools::terser())
-            .arg(bindgen_dir.join("mighty.js"))
+            .arg(&slim_glue)
             .args(["--module", "--compress", "--mangle", "--output"])
             .arg(&minified_glue),
     )?;
     let glue = read(&minified_glue)?;
-    let wasm = read(&optimized)?;
     let css_source = String::from_utf8(read(&root.join("crates/widget/src/widget.css"))?)
         .map_err(|error| error.to_string())?;
     let css = minify_css(&css_source);

@@ -4,6 +4,7 @@
 mod bench;
 mod dist;
 mod run;
+mod slim;
 mod test;
 mod tools;
 
