@@ -133,8 +133,8 @@ export class PayPage {
     return this.page.locator(`input[autocomplete="${token}"]`);
   }
 
-  async fill({ number, expiry = "12/34", csc = "123" }) {
-    await this.field("email").fill("shopper@example.com");
+  async fill({ number, expiry = "12/34", csc = "123", email = "shopper@example.com" }) {
+    await this.field("email").fill(email);
     await this.field("cc-name").fill("Camille Martin");
     await this.field("cc-number").fill(number);
     await this.field("cc-exp").fill(expiry);

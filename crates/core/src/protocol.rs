@@ -106,6 +106,56 @@ impl UpgradeRequest {
     }
 }
 
+/// One measurement event of SPEC section 6, as the widget beacons it to `data-mighty-events`
+/// and the collector (`POST /v1/events`) stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasurementEvent {
+    /// Unique per event: the collector de-duplicates by it (a retried batch counts once).
+    pub id: String,
+    /// The DOM event's name without `mighty:` (`view`, `demo-play`, `checkout-complete`, ...).
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub listing_id: String,
+    /// The attributed creator (a creator link's handle), verified or not.
+    pub creator: Option<String>,
+    /// The shown creator's handle.
+    pub variant: Option<String>,
+    pub visitor_id: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+impl MeasurementEvent {
+    /// The event as JSON text, the same as serde writes it (by hand for the widget, like
+    /// [`CheckoutRequest::to_json`]).
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(224);
+        out.push('{');
+        field(&mut out, "id", Some(&self.id), false);
+        field(&mut out, "type", Some(&self.event_type), true);
+        field(&mut out, "listing_id", Some(&self.listing_id), true);
+        field(&mut out, "creator", self.creator.as_deref(), true);
+        field(&mut out, "variant", self.variant.as_deref(), true);
+        field(&mut out, "visitor_id", Some(&self.visitor_id), true);
+        field(&mut out, "at", Some(&self.at), true);
+        out.push('}');
+        out
+    }
+}
+
+/// A batch body for `POST /v1/events`: `{"events":[...]}` from events already written as JSON.
+pub fn event_batch_json<'a>(events: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("{\"events\":[");
+    for (index, event) in events.into_iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(event);
+    }
+    out.push_str("]}");
+    out
+}
+
 /// `"key":"value"` (or `null`), after a comma when `comma`.
 fn field(out: &mut String, key: &str, value: Option<&str>, comma: bool) {
     if comma {
@@ -262,7 +312,44 @@ mod tests {
         }
     }
 
+    fn event(text: String, creator: Option<String>) -> MeasurementEvent {
+        MeasurementEvent {
+            id: text.clone(),
+            event_type: "view".into(),
+            listing_id: text.clone(),
+            creator,
+            variant: Some("ana".into()),
+            visitor_id: text,
+            at: "2026-11-26T23:40:00.123Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_is_what_serde_writes() {
+        let events = [
+            event("e1".into(), None),
+            event("a\"b\\\u{1}é".into(), Some("theo".into())),
+        ];
+        let written: Vec<String> = events.iter().map(MeasurementEvent::to_json).collect();
+        let batch = event_batch_json(written.iter().map(String::as_str));
+        #[derive(Serialize)]
+        struct Batch<'a> {
+            events: &'a [MeasurementEvent],
+        }
+        assert_eq!(
+            batch,
+            serde_json::to_string(&Batch { events: &events }).unwrap()
+        );
+        assert_eq!(event_batch_json([]), "{\"events\":[]}");
+    }
+
     proptest! {
+        #[test]
+        fn any_event_is_what_serde_writes(text in any::<String>(), creator in proptest::option::of(any::<String>())) {
+            let case = event(text, creator);
+            prop_assert_eq!(case.to_json(), serde_json::to_string(&case).unwrap());
+        }
+
         #[test]
         fn any_text_round_trips(text in any::<String>(), tier in proptest::option::of(any::<String>())) {
             let case = request(text, tier, None);

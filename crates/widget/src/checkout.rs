@@ -16,8 +16,7 @@ use mighty_core::drops::{DropPhase, ServerClock, drop_phase, offer_open};
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
 use mighty_core::protocol::{
-    Attribution, CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SessionStatus,
-    params,
+    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SessionStatus, params,
 };
 use mighty_core::{Listing, Money, Offer, Timestamp};
 use wasm_bindgen::JsCast;
@@ -135,6 +134,8 @@ pub struct Shop {
     pub listeners: RefCell<crate::listeners::Listeners>,
     /// Index in `listing.creators` of the creator whose demo is shown (the variant).
     pub shown_creator: Cell<usize>,
+    /// The creator link (or UTM visit) that counts for this listing, if any.
+    pub touch: RefCell<Option<mighty_core::attribution::Touch>>,
     pub demo_paused_by_shopper: Cell<bool>,
     pub demo_play_reported: Cell<bool>,
     pub demo_failed: Cell<bool>,
@@ -144,6 +145,10 @@ pub struct Shop {
     pub visible: Cell<bool>,
     /// `mighty:view` was dispatched for this mount.
     pub view_reported: Cell<bool>,
+    /// The host's `data-mighty-events` endpoint (absolute), where events are beaconed.
+    beacons_to: RefCell<Option<String>>,
+    /// `data-mighty-consent="required"`: no beacons until `Mighty.consent(true)`.
+    consent_required: Cell<bool>,
 }
 
 impl Shop {
@@ -173,12 +178,15 @@ impl Shop {
             membership: RefCell::new(None),
             listeners: RefCell::new(crate::listeners::Listeners::default()),
             shown_creator: Cell::new(0),
+            touch: RefCell::new(None),
             demo_paused_by_shopper: Cell::new(false),
             demo_play_reported: Cell::new(false),
             demo_failed: Cell::new(false),
             quote_paused: Cell::new(false),
             visible: Cell::new(false),
             view_reported: Cell::new(false),
+            beacons_to: RefCell::new(None),
+            consent_required: Cell::new(false),
         })
     }
 
@@ -186,6 +194,55 @@ impl Shop {
     #[inline(never)]
     pub fn t(&self, english: &str) -> String {
         t(self.lang, english)
+    }
+
+    /// Takes who brought the shopper and which creator they see first (see `attribution`).
+    pub fn set_attribution(
+        &self,
+        touch: Option<mighty_core::attribution::Touch>,
+        variant: Option<String>,
+    ) {
+        if let Some(index) = variant.and_then(|handle| {
+            self.listing
+                .creators
+                .iter()
+                .position(|creator| creator.handle == handle)
+        }) {
+            self.shown_creator.set(index);
+        }
+        *self.touch.borrow_mut() = touch;
+    }
+
+    /// Where the card's events are beaconed, and whether that waits for consent.
+    pub fn measure(&self, beacons_to: Option<String>, consent_required: bool) {
+        *self.beacons_to.borrow_mut() = beacons_to;
+        self.consent_required.set(consent_required);
+    }
+
+    /// Dispatches `mighty:<name>` on the host and beacons it (SPEC sections 2 and 6): every
+    /// event the card reports goes both ways.
+    pub fn report(&self, name: &str, detail: &EventDetail) {
+        dispatch(&self.host, name, detail);
+        let beacons_to = self.beacons_to.borrow();
+        let consent_required = self.consent_required.get();
+        let Some(endpoint) = beacons_to.as_deref() else {
+            return;
+        };
+        if consent_required && !crate::consent_given() {
+            return;
+        }
+        crate::beacons::record(
+            endpoint,
+            &mighty_core::protocol::MeasurementEvent {
+                id: new_idempotency_key(),
+                event_type: name.to_owned(),
+                listing_id: self.listing.id.clone(),
+                creator: detail.creator.clone(),
+                variant: detail.variant.clone(),
+                visitor_id: crate::attribution::visitor(consent_required),
+                at: crate::beacons::now_rfc3339(),
+            },
+        );
     }
 
     /// The handle of the creator whose demo is shown, if the listing has creators.
@@ -311,6 +368,11 @@ impl Shop {
             listing_id: Some(self.listing.id.clone()),
             offer_id: intent.map(|intent| intent.offer_id.clone()),
             tier_id: intent.and_then(|intent| intent.tier_id.clone()),
+            creator: self
+                .touch
+                .borrow()
+                .as_ref()
+                .and_then(|touch| touch.creator.clone()),
             variant: self.variant(),
             ..EventDetail::default()
         }
@@ -342,8 +404,7 @@ impl Shop {
         retry: Option<Action>,
     ) {
         self.busy.set(false);
-        dispatch(
-            &self.host,
+        self.report(
             "checkout-error",
             &EventDetail {
                 error: Some(ErrorDetail {
@@ -452,7 +513,7 @@ pub fn button_state(
 /// brought or showed the shopper keeps the credit for what the link sells.
 pub fn share(shop: &Rc<Shop>) {
     let url = share_link(shop);
-    dispatch(&shop.host, "share", &shop.event_detail());
+    shop.report("share", &shop.event_detail());
     let Some(navigator) = web_sys::window().map(|window| window.navigator()) else {
         return;
     };
@@ -539,7 +600,7 @@ pub fn offer_selected(shop: &Shop, offer_id: Option<String>, tier_id: Option<Str
         tier_id,
         ..shop.event_detail()
     };
-    dispatch(&shop.host, "offer-select", &detail);
+    shop.report("offer-select", &detail);
 }
 
 /// An offer's `checkout` button was pressed: the tier is the checked one of its radios.
@@ -627,7 +688,7 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
         CheckoutMode::Popup => open_blank_popup(),
         CheckoutMode::Redirect => None,
     };
-    dispatch(&shop.host, "checkout-start", &shop.detail(Some(&intent)));
+    shop.report("checkout-start", &shop.detail(Some(&intent)));
     shop.working(&shop.t("Opening the secure checkout…"));
     let shop = shop.clone();
     crate::spawn(async move {
@@ -641,11 +702,11 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
         offer_id: intent.offer_id.clone(),
         tier_id: intent.tier_id.clone(),
         quantity: 1,
-        attribution: Attribution {
-            variant: shop.variant(),
-            page: Some(page_url_without_our_parameters(None)),
-            ..Attribution::default()
-        },
+        attribution: mighty_core::attribution::attribution_for(
+            shop.touch.borrow().as_ref(),
+            shop.variant().as_deref(),
+            &page_url_without_our_parameters(None),
+        ),
         return_url: page_url_without_our_parameters(Some(&shop.listing.id)),
     };
     let body = request.to_json();
@@ -914,8 +975,7 @@ fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
     match state.status {
         SessionStatus::Paid => {
             let amount = price_of(&shop.formatter, state.amount, &state.currency);
-            dispatch(
-                &shop.host,
+            shop.report(
                 "checkout-complete",
                 &EventDetail {
                     session_id: Some(state.session_id.clone()),
@@ -1321,7 +1381,7 @@ fn close(popup: Option<&Window>) {
 }
 
 /// A fresh Idempotency-Key for one shopper intent.
-fn new_idempotency_key() -> String {
+pub fn new_idempotency_key() -> String {
     web_sys::window()
         .and_then(|window| window.crypto().ok())
         .map(|crypto| crypto.random_uuid())

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlMediaElement};
 
 use crate::checkout::Shop;
-use crate::events::{EventDetail, dispatch};
+use crate::events::EventDetail;
 use crate::i18n::tf;
 
 /// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
@@ -23,13 +23,18 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
     let creators: Vec<(usize, Creator)> = with_demo(&shop.listing.creators)
         .map(|(index, creator)| (index, creator.clone()))
         .collect();
-    let (_, first) = creators[0].clone();
+    // The variant's demo first (attribution picked it); else the first creator with one.
+    let shown = creators
+        .iter()
+        .position(|(index, _)| *index == shop.shown_creator.get())
+        .unwrap_or(0);
+    let (shown_index, first) = creators[shown].clone();
     let demo = first.demo.clone().unwrap_or_else(|| unreachable!());
     let others = (creators.len() > 1).then(|| {
         let chips = creators
             .iter()
             .map(|(index, creator)| {
-                let pressed = if *index == creators[0].0 { "true" } else { "false" };
+                let pressed = if *index == shown_index { "true" } else { "false" };
                 view! {
                     <button type="button" class="chip" data-creator=creator.handle.clone() aria-pressed=pressed>
                         {creator.name.clone()}
@@ -91,7 +96,11 @@ pub fn reduced_motion() -> bool {
 /// buttons, and plays or pauses it with the card's visibility.
 pub fn wire(shop: &Rc<Shop>) {
     let Some(video) = video_of(shop) else { return };
-    let Some((index, _)) = with_demo(&shop.listing.creators).next() else {
+    let shown = shop.shown_creator.get();
+    let Some((index, _)) = with_demo(&shop.listing.creators)
+        .find(|(index, _)| *index == shown)
+        .or_else(|| with_demo(&shop.listing.creators).next())
+    else {
         return;
     };
     shop.shown_creator.set(index);
@@ -213,14 +222,14 @@ fn on_playing(shop: &Rc<Shop>) {
     set_play_label(shop, true);
     // Once per creator shown: a replay after a pause is the same view of the demo.
     if !shop.demo_play_reported.replace(true) {
-        dispatch(&shop.host, "demo-play", &demo_detail(shop));
+        shop.report("demo-play", &demo_detail(shop));
     }
 }
 
 fn on_ended(shop: &Rc<Shop>) {
     set_play_label(shop, false);
     shop.demo_paused_by_shopper.set(true);
-    dispatch(&shop.host, "demo-complete", &demo_detail(shop));
+    shop.report("demo-complete", &demo_detail(shop));
 }
 
 /// The progress bar is scaled, not resized (CSSOM `transform`: no layout shift, and allowed

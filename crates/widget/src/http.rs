@@ -45,6 +45,20 @@ pub async fn fetch(
     body: Option<&str>,
     timeout_ms: u32,
 ) -> Result<Answer, FetchFailure> {
+    let body = body.map(|body| ("application/json", body));
+    fetch_with(method, url, headers, body, false, timeout_ms).await
+}
+
+/// One request with a body of the given `(content type, text)`; `keepalive` lets it finish
+/// after the page is gone (the beacons' batches).
+pub async fn fetch_with(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+    keepalive: bool,
+    timeout_ms: u32,
+) -> Result<Answer, FetchFailure> {
     let signal = abort_signal_timeout(timeout_ms);
     let failure = |signal: &AbortSignal| {
         if signal.aborted() {
@@ -62,11 +76,15 @@ pub async fn fetch(
             .set(name, value)
             .map_err(|_| FetchFailure::Network)?;
     }
-    if let Some(body) = body {
+    if let Some((content_type, body)) = body {
         request_headers
-            .set("Content-Type", "application/json")
+            .set("Content-Type", content_type)
             .map_err(|_| FetchFailure::Network)?;
         init.set_body(&JsValue::from_str(body));
+    }
+    if keepalive {
+        // web-sys has no setter for `keepalive` yet.
+        let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
     }
     init.set_headers(&request_headers);
     let request = Request::new_with_str_and_init(url, &init).map_err(|_| FetchFailure::Network)?;

@@ -5,6 +5,8 @@
 //! an independent leptos root in its open shadow root. Every decision about configuration is
 //! core's; this crate reads the DOM, fetches, renders and reports.
 
+mod attribution;
+mod beacons;
 mod checkout;
 mod demo;
 mod dom;
@@ -95,6 +97,9 @@ pub fn refresh(host: Element, config: JsValue) -> bool {
 #[wasm_bindgen]
 pub fn consent(given: bool) {
     CONSENT.set(Some(given));
+    if !given {
+        attribution::forget();
+    }
 }
 
 /// Whether consent was given with `Mighty.consent(true)`.
@@ -198,6 +203,13 @@ fn start(host: Element, host_config: HostConfig) {
                     mode,
                     formatter,
                 );
+                let (touch, variant) = attribution::resolve(&shop.listing, &settings);
+                shop.set_attribution(touch, variant);
+                let beacons_to = settings
+                    .events
+                    .as_deref()
+                    .and_then(|events| dom::resolve_url(events, &dom::page_base()));
+                shop.measure(beacons_to, settings.consent_required);
                 let card_shop = shop.clone();
                 let view = mount_view(
                     &root,

@@ -114,7 +114,7 @@ fn watch_visibility(shop: &Rc<Shop>) {
                     && shop.visible.get()
                     && !shop.view_reported.replace(true)
                 {
-                    crate::events::dispatch(&shop.host, "view", &shop.event_detail());
+                    shop.report("view", &shop.event_detail());
                 }
             });
         }

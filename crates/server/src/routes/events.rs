@@ -261,6 +261,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_widgets_batches_are_accepted() {
+        use mighty_core::protocol::{MeasurementEvent, event_batch_json};
+        let events: Vec<MeasurementEvent> = EVENT_TYPES
+            .iter()
+            .enumerate()
+            .map(|(index, event_type)| MeasurementEvent {
+                id: format!("event-{index}"),
+                event_type: (*event_type).into(),
+                listing_id: "candle-studio".into(),
+                creator: (index % 2 == 0).then(|| "ana".into()),
+                variant: Some("theo".into()),
+                visitor_id: "visitor-1".into(),
+                at: "2026-11-26T23:40:00.123Z".into(),
+            })
+            .collect();
+        let written: Vec<String> = events.iter().map(MeasurementEvent::to_json).collect();
+        let stored =
+            parse_batch(event_batch_json(written.iter().map(String::as_str)).as_bytes()).unwrap();
+        assert_eq!(stored.len(), EVENT_TYPES.len());
+        for (event, stored) in events.iter().zip(&stored) {
+            assert_eq!(stored.id, event.id);
+            assert_eq!(stored.event_type, event.event_type);
+            assert_eq!(stored.creator, event.creator);
+            assert_eq!(stored.variant, event.variant);
+            assert_eq!(stored.at, 1_795_736_400);
+        }
+    }
+
+    #[test]
     fn the_rate_limiter_opens_a_new_window_each_minute() {
         let limiter = RateLimiter::default();
         for _ in 0..BATCHES_PER_MINUTE {

@@ -1,0 +1,117 @@
+//! Who brought the shopper (SPEC section 5): the page URL's creator link and UTM parameters,
+//! kept per listing in `localStorage` as the last touch for the attribution window, and the
+//! visitor's deterministic variant (a stable hash of a random visitor id and the listing id).
+//! Core decides all of it; this reads the URL and storage. With
+//! `data-mighty-consent="required"` nothing is stored and no id is made until
+//! `Mighty.consent(true)`: the variant is then a choice for this page only.
+
+use std::cell::OnceCell;
+
+use mighty_core::attribution::{
+    LinkParameters, Touch, assign_variant, current_touch, shown_creator, touch_for,
+};
+use mighty_core::{HostSettings, Listing};
+use web_sys::Storage;
+
+const VISITOR_KEY: &str = "mighty:visitor";
+
+thread_local! {
+    /// The visitor id of this page view, when none may be stored.
+    static PAGE_VISITOR: OnceCell<String> = const { OnceCell::new() };
+}
+
+/// What the page says about the shopper for one listing: the touch that counts and the
+/// creator shown first (the variant).
+#[inline(never)]
+pub fn resolve(listing: &Listing, settings: &HostSettings) -> (Option<Touch>, Option<String>) {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let link = page_link();
+    let storage = allowed_storage(settings.consent_required);
+    let key = format!("mighty:touch:{}", listing.id);
+    let stored = storage
+        .as_ref()
+        .and_then(|storage| storage.get_item(&key).ok().flatten())
+        .and_then(|text| Touch::from_value(&crate::json::parse(&text).ok()?));
+    let new = touch_for(&link, listing, now);
+    let is_new = new.is_some();
+    let touch = current_touch(stored, new, now, settings.attribution_days);
+    if let (Some(storage), Some(touch)) = (&storage, &touch)
+        && is_new
+    {
+        let _ = storage.set_item(&key, &touch.to_json());
+    }
+    let visitor = visitor_id(storage.as_ref());
+    let assigned = assign_variant(&visitor, listing);
+    let variant = shown_creator(touch.as_ref(), assigned).map(String::from);
+    (touch, variant)
+}
+
+/// The creator link and UTM parameters of the page URL.
+fn page_link() -> LinkParameters {
+    let search = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default();
+    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return LinkParameters::default();
+    };
+    let pairs: Vec<(String, String)> = js_sys::Array::from(&query.keys().into())
+        .iter()
+        .filter_map(|key| key.as_string())
+        .filter_map(|key| Some((query.get(&key)?, key)))
+        .map(|(value, key)| (key, value))
+        .collect();
+    LinkParameters::from_pairs(
+        pairs
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str())),
+    )
+}
+
+/// The visitor id for events: the stored one where storage is allowed, else this page
+/// view's own.
+pub fn visitor(consent_required: bool) -> String {
+    visitor_id(allowed_storage(consent_required).as_ref())
+}
+
+/// `localStorage`, unless consent is required and not given (or the browser refuses it).
+fn allowed_storage(consent_required: bool) -> Option<Storage> {
+    (!consent_required || crate::consent_given())
+        .then(|| web_sys::window()?.local_storage().ok().flatten())
+        .flatten()
+}
+
+/// The stored visitor id (made on first need), or this page view's own when nothing may be
+/// stored.
+fn visitor_id(storage: Option<&Storage>) -> String {
+    if let Some(storage) = storage {
+        if let Some(id) = storage.get_item(VISITOR_KEY).ok().flatten() {
+            return id;
+        }
+        let id = crate::checkout::new_idempotency_key();
+        if storage.set_item(VISITOR_KEY, &id).is_ok() {
+            return id;
+        }
+    }
+    PAGE_VISITOR.with(|visitor| {
+        visitor
+            .get_or_init(crate::checkout::new_idempotency_key)
+            .clone()
+    })
+}
+
+/// `Mighty.consent(false)`: what the widget stored (`mighty:*` keys) is removed.
+pub fn forget() {
+    let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten())
+    else {
+        return;
+    };
+    let count = storage.length().unwrap_or(0);
+    let ours: Vec<String> = (0..count)
+        .filter_map(|index| storage.key(index).ok().flatten())
+        .filter(|key| key.starts_with("mighty:"))
+        .collect();
+    for key in ours {
+        let _ = storage.remove_item(&key);
+    }
+    crate::beacons::clear();
+}
