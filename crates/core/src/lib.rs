@@ -9,6 +9,7 @@
 //! natively.
 
 pub mod attribution;
+pub mod beacon_queue;
 pub mod checkout;
 pub mod drops;
 pub mod error;
