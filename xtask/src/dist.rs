@@ -347,7 +347,8 @@ fn write_with_compressed_copies(dir: &Path, name: &str, bytes: &[u8]) -> Result<
 
 /// The English messages the widget's sources look up: the string literal that is the first
 /// (or, after a language argument, the second) argument of each `t(`, `tf(` or `.t(` call.
-pub fn english_messages(source: &str) -> Vec<String> {
+#[cfg(test)]
+fn english_messages(source: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for (open, _) in source.match_indices('(') {
         let head = &source[..open];

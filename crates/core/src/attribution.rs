@@ -307,7 +307,13 @@ mod tests {
         let tokened = link(&[("mighty_creator", "ana"), ("mighty_token", &token)]);
         let untokened = link(&[("mighty_creator", "ana")]);
         let utm_only = link(&[("utm_source", "newsletter")]);
-        let cases: Vec<(&LinkParameters, &Listing, Option<(Option<&str>, bool)>)> = vec![
+        // (link, listing, expected touch as (creator, has token), or no touch)
+        type Case<'a> = (
+            &'a LinkParameters,
+            &'a Listing,
+            Option<(Option<&'a str>, bool)>,
+        );
+        let cases: Vec<Case> = vec![
             (&tokened, &candles, Some((Some("ana"), true))),
             (&tokened, &soap, None), // the token names another listing
             (&tokened, &bikes, None),

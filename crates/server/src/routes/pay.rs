@@ -48,7 +48,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The form as the shopper filled it, and what is wrong with it, field by field.
@@ -438,7 +438,7 @@ async fn page_get(state: &AppState, session_id: &str) -> Result<Response, AppErr
 pub async fn page(State(state): State<AppState>, Path(session_id): Path<String>) -> Response {
     page_get(&state, &session_id)
         .await
-        .unwrap_or_else(|error| error_page(error))
+        .unwrap_or_else(error_page)
 }
 
 fn error_page(error: AppError) -> Response {
