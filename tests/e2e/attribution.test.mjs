@@ -85,7 +85,11 @@ async function webhookReceiver() {
   const url = `http://127.0.0.1:${server.address().port}/hook`;
   const endpoint = await api("POST", "/v1/webhooks", { url });
   secret = endpoint.secret;
-  return { deliveries, close: () => new Promise((resolve) => server.close(resolve)) };
+  const close = async () => {
+    await api("DELETE", `/v1/webhooks/${endpoint.id}`);
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { deliveries, close };
 }
 
 test("a signed creator link shows that creator first and the order and webhook have the verified creator; a tampered token does not", async () => {

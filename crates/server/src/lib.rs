@@ -238,6 +238,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{id}/refund", post(orders::refund))
         .route("/v1/webhooks", post(webhook_endpoints::create))
         .route(
+            "/v1/webhooks/{id}",
+            axum::routing::delete(webhook_endpoints::remove),
+        )
+        .route(
             "/v1/webhooks/{id}/deliveries",
             get(webhook_endpoints::deliveries),
         )

@@ -77,6 +77,64 @@ async fn deliveries_are_signed_and_verify_with_the_secret_and_timestamp() {
 }
 
 #[tokio::test]
+async fn a_removed_endpoint_gets_nothing_more_and_only_its_seller_can_remove_it() {
+    let server = TestServer::with_listing().await;
+    let (receiver, address) = receiver::start("127.0.0.1:0".parse().unwrap(), 0).await;
+    let (webhook_id, _secret) = register(&server, address).await;
+    // One event queued, not yet delivered, when the endpoint goes.
+    let session = server.open_session("trio", None).await;
+    server
+        .pay(&session, "4242424242424242", TestServer::SHIPPING)
+        .await;
+
+    let remove = |authorization: String, id: String| {
+        let server = &server;
+        async move {
+            server
+                .request(
+                    axum::http::Method::DELETE,
+                    &format!("/v1/webhooks/{id}"),
+                    &[("authorization", &authorization)],
+                    None,
+                )
+                .await
+        }
+    };
+    let anonymous = remove(String::new(), webhook_id.clone()).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    server
+        .state
+        .store(|store| store.add_seller("Other", "msk_other_seller_token_1", 0))
+        .await
+        .unwrap();
+    let not_yours = remove(
+        "Bearer msk_other_seller_token_1".to_string(),
+        webhook_id.clone(),
+    )
+    .await;
+    assert_eq!(not_yours.status, StatusCode::FORBIDDEN);
+    let removed = remove(format!("Bearer {SELLER}"), webhook_id.clone()).await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.text());
+    assert_eq!(removed.json()["undelivered_given_up"], 1);
+
+    assert_eq!(deliver_due(&server.state, &client()).await.unwrap(), 0);
+    let session = server.open_session("trio", None).await;
+    server
+        .pay(&session, "4242424242424242", TestServer::SHIPPING)
+        .await;
+    assert_eq!(deliver_due(&server.state, &client()).await.unwrap(), 0);
+    assert!(receiver.received().is_empty());
+
+    let again = remove(format!("Bearer {SELLER}"), webhook_id.clone()).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.error_code(), "not_found");
+    let log = server
+        .seller_get(&format!("/v1/webhooks/{webhook_id}/deliveries"))
+        .await;
+    assert_eq!(log.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_receiver_that_fails_at_first_gets_the_event_later() {
     let server = TestServer::with_listing().await;
     let (receiver, address) = receiver::start("127.0.0.1:0".parse().unwrap(), 1).await;

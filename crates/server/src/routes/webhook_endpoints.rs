@@ -1,5 +1,6 @@
 //! `POST /v1/webhooks {"url"}` registers a seller's receiver and returns its signing secret;
-//! `GET /v1/webhooks/{id}/deliveries` is the delivery log. Delivery itself is in
+//! `GET /v1/webhooks/{id}/deliveries` is the delivery log; `DELETE /v1/webhooks/{id}` removes
+//! the receiver (what it has not been sent yet is given up). Delivery itself is in
 //! `crate::webhooks`.
 
 use axum::Json;
@@ -45,19 +46,44 @@ pub async fn create(
     ))
 }
 
+/// The seller's own endpoint `id`: 404 when there is none, 403 when it is another seller's.
+async fn own_endpoint(
+    state: &AppState,
+    seller_id: &str,
+    id: &str,
+) -> Result<crate::store::WebhookEndpoint, AppError> {
+    let lookup = id.to_string();
+    let endpoint = state
+        .store(move |store| store.webhook(&lookup))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no webhook {id}")))?;
+    if endpoint.seller_id != seller_id {
+        return Err(AppError::Forbidden(format!("webhook {id} is not yours")));
+    }
+    Ok(endpoint)
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let endpoint = own_endpoint(&state, &seller.id, &id).await?;
+    let now = state.now().0;
+    let given_up = state
+        .store(move |store| store.remove_webhook(&endpoint.id, now))
+        .await?;
+    Ok(Json(
+        json!({ "id": id, "deleted": true, "undelivered_given_up": given_up }),
+    ))
+}
+
 pub async fn deliveries(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let lookup = id.clone();
-    let endpoint = state
-        .store(move |store| store.webhook(&lookup))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no webhook {id}")))?;
-    if endpoint.seller_id != seller.id {
-        return Err(AppError::Forbidden(format!("webhook {id} is not yours")));
-    }
+    let endpoint = own_endpoint(&state, &seller.id, &id).await?;
     let (attempts, events) = state
         .store(move |store| store.deliveries(&endpoint.id))
         .await?;

@@ -853,6 +853,20 @@ impl Store {
         Ok(endpoint)
     }
 
+    /// Removes an endpoint; its events not yet delivered are given up (the delivery log
+    /// keeps what was attempted). Returns how many were given up.
+    pub fn remove_webhook(&self, id: &str, now: i64) -> StoreResult<usize> {
+        self.write(|transaction| {
+            let given_up = transaction.execute(
+                "UPDATE outbox SET gave_up_at = ?2, last_error = 'the endpoint was removed' \
+                 WHERE endpoint_id = ?1 AND delivered_at IS NULL AND gave_up_at IS NULL",
+                params![id, now],
+            )?;
+            transaction.execute("DELETE FROM webhook_endpoints WHERE id = ?1", [id])?;
+            Ok(given_up)
+        })
+    }
+
     pub fn webhook(&self, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
         self.with(|connection| {
             Ok(connection
