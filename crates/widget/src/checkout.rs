@@ -28,6 +28,7 @@ use crate::format::Formatter;
 use crate::http::{self, FetchFailure};
 use crate::i18n::{t, tf};
 use crate::json;
+use crate::upgrade::{Membership, change_tier, manage_link, next_tier};
 
 /// What the card says about the checkout, with at most two buttons and a link.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -80,20 +81,11 @@ pub enum Action {
 
 /// One shopper intent: what they chose, the price they were shown, and its key.
 #[derive(Clone, Debug)]
-struct Intent {
+pub(crate) struct Intent {
     offer_id: String,
     tier_id: Option<String>,
     shown: Money,
     key: String,
-}
-
-/// A paid membership: what the upgrade path acts on, with the customer token it needs.
-#[derive(Clone, Debug)]
-struct Membership {
-    subscription_id: String,
-    customer_token: String,
-    offer_id: String,
-    tier_id: String,
 }
 
 /// A created session waiting for the shopper's word after a price change.
@@ -129,7 +121,7 @@ pub struct Shop {
     /// What the panel's two buttons do.
     panel_actions: RefCell<(Option<Action>, Option<Action>)>,
     /// The shopper's membership after a paid retainer: the upgrade path's subject.
-    membership: RefCell<Option<Membership>>,
+    pub(crate) membership: RefCell<Option<Membership>>,
     /// The card's DOM listeners (clicks, the demo), removed with the shop.
     pub listeners: RefCell<crate::listeners::Listeners>,
     /// Index in `listing.creators` of the creator whose demo is shown (the variant).
@@ -263,7 +255,7 @@ impl Shop {
 
     /// Shows `panel` (or clears it): the text goes into the `status` live region, the buttons
     /// into the actions row; the primary button takes the focus when `focus` is set.
-    fn show_panel(self: &Rc<Shop>, panel: Option<Panel>, focus: bool) {
+    pub(crate) fn show_panel(self: &Rc<Shop>, panel: Option<Panel>, focus: bool) {
         let (Some(container), Some(status), Some(actions)) = (
             self.find(".panel"),
             self.find("[part=status]"),
@@ -337,7 +329,7 @@ impl Shop {
         }
     }
 
-    fn show(self: &Rc<Shop>, panel: Panel) {
+    pub(crate) fn show(self: &Rc<Shop>, panel: Panel) {
         let focus = panel.primary.is_some();
         self.show_panel(Some(panel), focus);
     }
@@ -351,7 +343,7 @@ impl Shop {
         }
     }
 
-    fn working(self: &Rc<Shop>, text: &str) {
+    pub(crate) fn working(self: &Rc<Shop>, text: &str) {
         self.show(Panel {
             text: text.to_string(),
             ..Panel::default()
@@ -396,7 +388,7 @@ impl Shop {
     }
 
     /// Says why nothing happens and tells the page (`mighty:checkout-error`).
-    fn fail(
+    pub(crate) fn fail(
         self: &Rc<Shop>,
         intent: Option<&Intent>,
         code: &str,
@@ -504,92 +496,6 @@ pub fn button_state(
         },
         _ => (false, t(lang, "Not on sale")),
     }
-}
-
-/// The share action: the Web Share API where the browser has it, else the link copied to
-/// the clipboard, with a visible confirmation (or the link to copy by hand); `mighty:share`.
-/// The link is the page with `mighty_listing` and the attribution the shopper came with
-/// (`mighty_creator`, `mighty_token`), else the shown creator's handle: the creator who
-/// brought or showed the shopper keeps the credit for what the link sells.
-pub fn share(shop: &Rc<Shop>) {
-    let url = share_link(shop);
-    shop.report("share", &shop.event_detail());
-    let Some(navigator) = web_sys::window().map(|window| window.navigator()) else {
-        return;
-    };
-    let call = |target: &JsValue, method: &str, argument: &JsValue| {
-        let function = js_sys::Reflect::get(target, &JsValue::from_str(method)).ok()?;
-        let function = function.dyn_ref::<js_sys::Function>()?;
-        let promise = function.call1(target, argument).ok()?;
-        Some(wasm_bindgen_futures::JsFuture::from(
-            js_sys::Promise::resolve(&promise),
-        ))
-    };
-    let data = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&data, &"title".into(), &shop.listing.title.as_str().into());
-    let _ = js_sys::Reflect::set(&data, &"url".into(), &url.as_str().into());
-    let shared = call(&navigator, "share", &data);
-    let clipboard =
-        js_sys::Reflect::get(&navigator, &"clipboard".into()).unwrap_or(JsValue::UNDEFINED);
-    let copied = if shared.is_some() {
-        None
-    } else {
-        call(&clipboard, "writeText", &url.as_str().into())
-    };
-    let shop = shop.clone();
-    crate::spawn(async move {
-        if let Some(shared) = shared {
-            // The system's share sheet is its own confirmation; a cancel is no error.
-            let _ = shared.await;
-            return;
-        }
-        let copied = match copied {
-            Some(copied) => copied.await.is_ok(),
-            None => false,
-        };
-        let text = if copied {
-            tf(shop.lang, "Link copied: {url}", &[("url", &url)])
-        } else {
-            tf(
-                shop.lang,
-                "Copy this link to share it: {url}",
-                &[("url", &url)],
-            )
-        };
-        shop.show_panel(
-            Some(Panel {
-                text,
-                ..Panel::default()
-            }),
-            false,
-        );
-    });
-}
-
-fn share_link(shop: &Shop) -> String {
-    let href = page_url_without_our_parameters(Some(&shop.listing.id));
-    let Ok(url) = web_sys::Url::new(&href) else {
-        return href;
-    };
-    let arrived = web_sys::window()
-        .and_then(|window| window.location().search().ok())
-        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok());
-    let from_link = |name: &str| arrived.as_ref().and_then(|query| query.get(name));
-    let query = url.search_params();
-    match from_link(params::CREATOR) {
-        Some(creator) => {
-            query.append(params::CREATOR, &creator);
-            if let Some(token) = from_link(params::TOKEN) {
-                query.append(params::TOKEN, &token);
-            }
-        }
-        None => {
-            if let Some(handle) = shop.variant() {
-                query.append(params::CREATOR, &handle);
-            }
-        }
-    }
-    url.href()
 }
 
 /// The shopper chose an offer (its checkout button) or a tier (its radio):
@@ -1069,165 +975,6 @@ fn next_offer(shop: &Shop, intent: &Intent) -> Option<(String, Action)> {
     }
 }
 
-/// The membership's next tier up (the cheapest one above the current price), as an action.
-fn next_tier(shop: &Shop, current: &str) -> Option<(String, Action)> {
-    let membership = shop.membership.borrow().clone()?;
-    let offer = shop
-        .listing
-        .offers
-        .iter()
-        .find(|offer| offer.id == membership.offer_id)?;
-    let OfferKind::Retainer(retainer) = &offer.kind else {
-        return None;
-    };
-    let now = retainer.tiers.iter().find(|tier| tier.id == current)?;
-    let next = retainer
-        .tiers
-        .iter()
-        .filter(|tier| tier.price.minor > now.price.minor)
-        .min_by_key(|tier| tier.price.minor)?;
-    Some((
-        tf(shop.lang, "Upgrade to {tier}", &[("tier", &next.name)]),
-        Action::PreviewUpgrade {
-            tier_id: next.id.clone(),
-        },
-    ))
-}
-
-/// The shopper's manage page, on the partner's origin.
-fn manage_link(shop: &Shop) -> Option<(String, String)> {
-    let membership = shop.membership.borrow().clone()?;
-    let base = mighty_core::url::origin(shop.endpoint.as_deref()?)?;
-    Some((
-        shop.t("Manage your membership"),
-        format!("{base}/manage/{}", membership.customer_token),
-    ))
-}
-
-/// The upgrade path (SPEC section 4), with the customer token. First (`confirm` unset) what
-/// moving to `tier_id` costs now, prorated by core from the subscription's current period;
-/// then, confirmed, the change itself with an Idempotency-Key: the same subscription, never a
-/// second one.
-async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
-    let Some(membership) = shop.membership.borrow().clone() else {
-        return;
-    };
-    let tier_of = |id: &str| {
-        shop.listing
-            .offers
-            .iter()
-            .find_map(|offer| match &offer.kind {
-                OfferKind::Retainer(retainer) if offer.id == membership.offer_id => {
-                    retainer.tiers.iter().find(|tier| tier.id == id).cloned()
-                }
-                _ => None,
-            })
-    };
-    let (Some(current), Some(next)) = (tier_of(&membership.tier_id), tier_of(&tier_id)) else {
-        return;
-    };
-    let Some(base) = shop.endpoint.as_deref().and_then(mighty_core::url::origin) else {
-        return;
-    };
-    let url = format!("{base}/v1/subscriptions/{}", membership.subscription_id);
-    let bearer = format!("Bearer {}", membership.customer_token);
-    let key = new_idempotency_key();
-    let (method, url, body) = if confirm {
-        let body = mighty_core::protocol::UpgradeRequest {
-            tier_id: tier_id.clone(),
-        }
-        .to_json();
-        ("POST", format!("{url}/upgrade"), Some(body))
-    } else {
-        ("GET", url, None)
-    };
-    shop.working(&if confirm {
-        shop.t("Upgrading your membership…")
-    } else {
-        shop.t("Working out the price of the upgrade…")
-    });
-    // Only the change itself carries an Idempotency-Key; reading the period is a plain GET.
-    let headers = [
-        ("Authorization", bearer.as_str()),
-        ("Idempotency-Key", key.as_str()),
-    ];
-    let headers = if confirm { &headers[..] } else { &headers[..1] };
-    let answer = http::fetch(method, &url, headers, body.as_deref(), ATTEMPT_TIMEOUT_MS).await;
-    let (ok, value) = match &answer {
-        Ok(answer) => (answer.ok(), json::parse(&answer.body).ok()),
-        Err(_) => (false, None),
-    };
-    let field = |key: &str| value.as_ref()?.get(key).cloned();
-    let price = |minor: i64| shop.formatter.price(Money::new(minor, next.price.currency));
-    let text = |key: &str| Some(field(key)?.as_str()?.to_string());
-    let time = |key: &str| Timestamp::parse_rfc3339(&text(key)?).ok();
-    match (ok, confirm) {
-        (true, false) => {
-            let (Some(start), Some(end)) =
-                (time("current_period_start"), time("current_period_end"))
-            else {
-                return shop.fail(
-                    None,
-                    "upgrade_failed",
-                    shop.t("The membership could not be read just now; please try again."),
-                    None,
-                );
-            };
-            let due = price(mighty_core::proration::prorated_amount_due(
-                current.price.minor,
-                next.price.minor,
-                start,
-                end,
-                shop.server_now(),
-            ));
-            let then =
-                crate::i18n::per_interval(shop.lang, &price(next.price.minor), next.interval);
-            shop.show(Panel {
-                text: tf(
-                    shop.lang,
-                    "Upgrade to {tier}: {due} now for the rest of this period, then {then}.",
-                    &[("tier", &next.name), ("due", &due), ("then", &then)],
-                ),
-                primary: Some((
-                    tf(shop.lang, "Confirm upgrade ({due})", &[("due", &due)]),
-                    Action::Upgrade { tier_id },
-                )),
-                secondary: Some((shop.t("Cancel"), Action::Dismiss)),
-                ..Panel::default()
-            });
-        }
-        (true, true) => {
-            let charged = price(
-                field("amount_due")
-                    .and_then(|due| due.as_i64())
-                    .unwrap_or(0),
-            );
-            if let Some(stored) = shop.membership.borrow_mut().as_mut() {
-                stored.tier_id = tier_id.clone();
-            }
-            shop.show(Panel {
-                tone: Tone::Success,
-                text: tf(
-                    shop.lang,
-                    "You are on {tier} now; {charged} was charged for the rest of this period.",
-                    &[("tier", &next.name), ("charged", &charged)],
-                ),
-                primary: next_tier(shop, &tier_id),
-                link: manage_link(shop),
-                ..Panel::default()
-            });
-        }
-        _ => {
-            let message = field("error")
-                .and_then(|error| Some(error.get("message")?.as_str()?.to_string()))
-                .filter(|message| !message.is_empty())
-                .unwrap_or_else(|| shop.t("The upgrade did not go through. Nothing was charged."));
-            let retry = Action::PreviewUpgrade { tier_id };
-            shop.fail(None, "upgrade_failed", message, Some(retry));
-        }
-    }
-}
-
 /// Back from the partner's page in redirect mode: the URL carries `mighty_session` and
 /// `mighty_listing` names this listing. Asks for the session, shows the result, and removes
 /// the `mighty_*` parameters from the address bar.
@@ -1311,7 +1058,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
 
 /// The page URL without any `mighty_*` parameter, plus `mighty_listing=<id>` when given
 /// (SPEC section 4's `return_url`).
-fn page_url_without_our_parameters(listing_id: Option<&str>) -> String {
+pub(crate) fn page_url_without_our_parameters(listing_id: Option<&str>) -> String {
     let href = web_sys::window()
         .and_then(|window| window.location().href().ok())
         .unwrap_or_default();

@@ -17,7 +17,9 @@ mod i18n;
 mod json;
 mod listeners;
 mod loading;
+mod share;
 mod style;
+mod upgrade;
 
 pub use i18n::messages;
 pub use style::stylesheet;

@@ -140,7 +140,7 @@ fn on_click(shop: &Rc<Shop>, event: &Event) {
     };
     let attribute = |name: &str| button.get_attribute(name);
     if attribute("part").as_deref() == Some("share") {
-        checkout::share(shop);
+        crate::share::share(shop);
     } else if attribute("part").as_deref() == Some("checkout") {
         let offer = button
             .closest("[data-offer-id]")
