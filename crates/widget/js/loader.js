@@ -49,6 +49,10 @@ if (!(win.Mighty && win.Mighty.version)) {
     }));
   };
 
+  // Resolves in a later task: the page gets to paint and handle input in between
+  // (`scheduler.yield` where the browser has it: no 4 ms clamp on nested timeouts).
+  const later = () => new Promise((resolve) => setTimeout(resolve, 0));
+
   const loadRuntime = () => {
     if (!runtime) {
       const glue = new URL(GLUE, base).href;
@@ -57,12 +61,18 @@ if (!(win.Mighty && win.Mighty.version)) {
       const css = file(CSS);
       // French, Spanish and German words; without them the widget speaks English.
       const messages = file(MESSAGES).catch(() => null);
+      // Each step's first run also compiles its wasm code (lazily, on the main thread): a
+      // macrotask each, so that a cold start makes no long task.
       runtime = import(glue).then(async (module) => {
         await module.default({ module_or_path: new URL(WASM, base) });
-        module.stylesheet(await css);
+        const sheet = await css;
+        await later();
+        module.stylesheet(sheet);
         const words = await messages;
+        await later();
         if (words) module.messages(words);
         if (consentGiven !== null) module.consent(consentGiven);
+        await later();
         return module;
       });
       runtime.catch(() => {});
@@ -101,7 +111,7 @@ if (!(win.Mighty && win.Mighty.version)) {
       const resolve = waiting.get(host);
       if (resolve) waiting.delete(host), resolve();
       if (performance.now() - slice > 8) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await later();
         slice = performance.now();
       }
     }

@@ -19,6 +19,7 @@ mod listeners;
 mod loading;
 mod share;
 mod style;
+mod turns;
 mod upgrade;
 
 pub use i18n::messages;
@@ -173,6 +174,7 @@ fn start(host: Element, host_config: HostConfig) {
 
     crate::spawn(async move {
         let loaded = loading::load_listing(&host, &host_config).await;
+        turns::take_turn().await;
         let locale = dom::effective_locale(settings.locale.as_deref());
         let still_current = WIDGETS.with_borrow(|widgets| {
             widgets
