@@ -6,9 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { launchBrowser, BASE_URL, PayPage } from "./support.mjs";
+import { launchBrowser, BASE_URL, PayPage, sellerApi as api, creatorListing } from "./support.mjs";
 
-const SELLER_TOKEN = process.env.MIGHTY_SELLER_TOKEN;
 let browser;
 before(async () => {
   browser = await launchBrowser();
@@ -17,30 +16,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function api(method, path, body) {
-  const response = await fetch(new URL(path, BASE_URL), {
-    method,
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SELLER_TOKEN}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-let listings = 0;
-async function twoCreatorListing() {
-  listings += 1;
-  const id = `e2e-attribution-${Date.now()}-${listings}`;
-  const creator = (handle, name) => ({ handle, name, demo: { src: `/www/media/${handle}.webm`, poster: `/www/media/${handle}.jpg` } });
-  await api("PUT", `/v1/listings/${id}`, {
-    version: 1, id, title: "Candle", currency: "EUR",
-    creators: [creator("ana", "Ana Ruiz"), creator("theo", "Théo Marchand")],
-    offers: [{ id: "candle", kind: "bundle", name: "Candle", price: 1200 }],
-    checkout: { endpoint: "/v1/checkout/sessions" }, allowed_origins: ["*"],
-  });
-  return id;
-}
+const twoCreatorListing = () => creatorListing("e2e-attribution");
 
 async function open(url, id, attributes = "") {
   const page = await browser.context.newPage();

@@ -4,9 +4,8 @@
 // keyboard alone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, PayPage, WidgetPage } from "./support.mjs";
+import { launchBrowser, BASE_URL, PayPage, WidgetPage, sellerApi as api } from "./support.mjs";
 
-const SELLER_TOKEN = process.env.MIGHTY_SELLER_TOKEN;
 const CHECKOUT_PATH = "/v1/checkout/sessions";
 
 let browser;
@@ -16,17 +15,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function api(method, path, body) {
-  const response = await fetch(new URL(path, BASE_URL), {
-    method,
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SELLER_TOKEN}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 let listings = 0;
 /** A fresh listing of the demo seller (faults and stock are per listing, so tests stay apart). */

@@ -4,9 +4,8 @@
 // once), and no endpoint or no consent means no beacons at all.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL } from "./support.mjs";
+import { launchBrowser, BASE_URL, sellerApi as api, until, creatorListing } from "./support.mjs";
 
-const SELLER_TOKEN = process.env.MIGHTY_SELLER_TOKEN;
 let browser;
 before(async () => {
   browser = await launchBrowser();
@@ -15,30 +14,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function api(method, path, body) {
-  const response = await fetch(new URL(path, BASE_URL), {
-    method,
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SELLER_TOKEN}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-let listings = 0;
-async function listing() {
-  listings += 1;
-  const id = `e2e-beacons-${Date.now()}-${listings}`;
-  const creator = (handle, name) => ({ handle, name, demo: { src: `/www/media/${handle}.webm`, poster: `/www/media/${handle}.jpg` } });
-  await api("PUT", `/v1/listings/${id}`, {
-    version: 1, id, title: "Candle", currency: "EUR",
-    creators: [creator("ana", "Ana Ruiz"), creator("theo", "Théo Marchand")],
-    offers: [{ id: "candle", kind: "bundle", name: "Candle", price: 1200 }],
-    checkout: { endpoint: "/v1/checkout/sessions" }, allowed_origins: ["*"],
-  });
-  return id;
-}
+const listing = () => creatorListing("e2e-beacons");
 
 /** Every request the page makes to the collector, as the browser sent it. */
 function collectorRequests(page) {
@@ -78,15 +54,6 @@ async function open(context, id, attributes) {
 async function storedViews(id) {
   const metrics = await api("GET", `/v1/metrics?listing=${id}`);
   return metrics.segments.reduce((sum, segment) => sum + segment.views, 0);
-}
-
-async function until(condition, what, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test("a view is beaconed in a text/plain batch of SPEC section 6's shape, stored once", async () => {

@@ -1,5 +1,5 @@
 // Shared pieces of the end-to-end suite: launching Debian's Chromium through playwright-core,
-// and a page object for a directory page with widgets on it.
+// the seller's API, fresh listings, waiting, and page objects for widget and pay pages.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -7,6 +7,45 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const BASE_URL = process.env.MIGHTY_BASE_URL ?? "http://127.0.0.1:8080";
+export const SELLER_TOKEN = process.env.MIGHTY_SELLER_TOKEN;
+
+/** The server's API with the demo seller's token: the parsed answer (or null); any answer
+ * other than 2xx fails the test with the method, path, status and body. */
+export async function sellerApi(method, path, body) {
+  const response = await fetch(new URL(path, BASE_URL), {
+    method,
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SELLER_TOKEN}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Polls `condition` every 100 ms; fails naming `what` after `timeout` ms. */
+export async function until(condition, what, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+let listingCount = 0;
+/** A fresh listing of the demo seller with two creators (Ana and Théo, with demo videos) and
+ * `offers` (by default one 12 € bundle); returns its id, `<prefix>-<time>-<n>`. */
+export async function creatorListing(prefix, offers = [{ id: "candle", kind: "bundle", name: "Candle", price: 1200 }]) {
+  listingCount += 1;
+  const id = `${prefix}-${Date.now()}-${listingCount}`;
+  const creator = (handle, name) => ({ handle, name, demo: { src: `/www/media/${handle}.webm`, poster: `/www/media/${handle}.jpg` } });
+  await sellerApi("PUT", `/v1/listings/${id}`, {
+    version: 1, id, title: "Candle studio", currency: "EUR",
+    creators: [creator("ana", "Ana Ruiz"), creator("theo", "Théo Marchand")],
+    offers, checkout: { endpoint: "/v1/checkout/sessions" }, allowed_origins: ["*"],
+  });
+  return id;
+}
 
 const CHROMIUM_ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

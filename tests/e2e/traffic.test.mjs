@@ -6,30 +6,9 @@
 // Runs last (file order): it moves the sandbox clock a month forward.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, PayPage } from "./support.mjs";
+import { launchBrowser, BASE_URL, PayPage, SELLER_TOKEN, sellerApi as api, until, creatorListing } from "./support.mjs";
 
-const SELLER_TOKEN = process.env.MIGHTY_SELLER_TOKEN;
 const DAY = 86_400;
-
-async function api(method, path, body) {
-  const response = await fetch(new URL(path, BASE_URL), {
-    method,
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SELLER_TOKEN}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function until(condition, what, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 function countEvents() {
   window.__seen = { view: 0, "demo-play": 0 };
@@ -88,17 +67,10 @@ const percent = (value) => `${(value * 100).toFixed(1)} %`;
 const euros = (cents) => `${(cents / 100).toFixed(2)}`;
 
 test("a traffic script through the real widget, then the dashboard shows the expected funnel", async () => {
-  const id = `e2e-traffic-${Date.now()}`;
-  const creator = (handle, name) => ({ handle, name, demo: { src: `/www/media/${handle}.webm`, poster: `/www/media/${handle}.jpg` } });
-  await api("PUT", `/v1/listings/${id}`, {
-    version: 1, id, title: "Candle studio", currency: "EUR",
-    creators: [creator("ana", "Ana Ruiz"), creator("theo", "Théo Marchand")],
-    offers: [
-      { id: "candle", kind: "bundle", name: "Candle", price: 1200 },
-      { id: "club", kind: "retainer", name: "Candle club", tiers: [{ id: "monthly", name: "Monthly", price: 1500, interval: "month" }] },
-    ],
-    checkout: { endpoint: "/v1/checkout/sessions" }, allowed_origins: ["*"],
-  });
+  const id = await creatorListing("e2e-traffic", [
+    { id: "candle", kind: "bundle", name: "Candle", price: 1200 },
+    { id: "club", kind: "retainer", name: "Candle club", tiers: [{ id: "monthly", name: "Monthly", price: 1500, interval: "month" }] },
+  ]);
 
   // What each visitor does: purchases, by offer, one page view each (a second purchase is a
   // second visit by the same visitor).
