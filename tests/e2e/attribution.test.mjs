@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { launchBrowser, BASE_URL, PayPage, sellerApi as api, creatorListing } from "./support.mjs";
+import { launchBrowser, BASE_URL, PayPage, sellerApi as api, creatorListing, showListing } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -20,12 +20,7 @@ const twoCreatorListing = () => creatorListing("e2e-attribution");
 
 async function open(url, id, attributes = "") {
   const page = await browser.context.newPage();
-  await page.goto(url);
-  await page.evaluate(([listingId, extra]) => {
-    document.getElementById("app").innerHTML =
-      `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager ${extra}></div>`;
-  }, [id, attributes]);
-  await page.locator("[part=card]").waitFor();
+  await showListing(page, id, attributes, url);
   return page;
 }
 
@@ -107,11 +102,7 @@ test("reloads keep the variant; consent-required mode stores nothing until conse
   assert.ok(visitor, "a visitor id is kept");
   for (let reload = 0; reload < 3; reload += 1) {
     await page.reload();
-    await page.evaluate((listingId) => {
-      document.getElementById("app").innerHTML =
-        `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager></div>`;
-    }, id);
-    await page.locator("[part=card]").waitFor();
+    await showListing(page, id, "", null);
     assert.equal(await shownCreator(page), first, "the same variant on every reload");
   }
   await page.close();
@@ -119,12 +110,7 @@ test("reloads keep the variant; consent-required mode stores nothing until conse
   const fresh = await launchBrowser();
   try {
     const consentPage = await fresh.context.newPage();
-    await consentPage.goto(`${blank}?mighty_creator=ana&utm_source=ig`);
-    await consentPage.evaluate((listingId) => {
-      document.getElementById("app").innerHTML =
-        `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager data-mighty-consent="required"></div>`;
-    }, id);
-    await consentPage.locator("[part=card]").waitFor();
+    await showListing(consentPage, id, `data-mighty-consent="required"`, `${blank}?mighty_creator=ana&utm_source=ig`);
     assert.equal(await consentPage.evaluate(() => localStorage.length), 0);
     assert.equal(await consentPage.evaluate(() => document.cookie), "");
     assert.equal((await fresh.context.cookies()).length, 0);

@@ -4,7 +4,7 @@
 // once), and no endpoint or no consent means no beacons at all.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, sellerApi as api, until, creatorListing } from "./support.mjs";
+import { launchBrowser, sellerApi as api, until, creatorListing, showListing } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -41,12 +41,7 @@ async function open(context, id, attributes) {
   const page = await context.newPage();
   await page.addInitScript(countViews);
   const requests = collectorRequests(page);
-  await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
-  await page.evaluate(([listingId, extra]) => {
-    document.getElementById("app").innerHTML =
-      `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager ${extra}></div>`;
-  }, [id, attributes]);
-  await page.locator("[part=card]").waitFor();
+  await showListing(page, id, attributes);
   return { page, requests };
 }
 
@@ -101,12 +96,7 @@ test("a failing endpoint keeps the events and sends them, once, when it recovers
       await route.continue();
     }
   });
-  await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
-  await page.evaluate((listingId) => {
-    document.getElementById("app").innerHTML =
-      `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager data-mighty-events="/v1/events"></div>`;
-  }, id);
-  await page.locator("[part=card]").waitFor();
+  await showListing(page, id, `data-mighty-events="/v1/events"`);
   // One refusal, retried 5 s later: then the collector has it.
   await until(() => requests.length >= 2, "the retry", 15_000);
   const ids = requests.map((request) => JSON.parse(request.body).events.find((event) => event.type === "view")?.id);

@@ -53,6 +53,18 @@ const CHROMIUM_ARGS = [
   "--disable-dev-shm-usage",
 ];
 
+/** Puts one eager widget of `listingId` (with the extra `attributes`) on `page`, after opening
+ * `url` (the blank example page by default; `null` keeps the page as it is), and waits for its
+ * card. */
+export async function showListing(page, listingId, attributes = "", url = new URL("/www/examples/blank.html", BASE_URL).href) {
+  if (url) await page.goto(url);
+  await page.evaluate(([id, extra]) => {
+    document.getElementById("app").innerHTML =
+      `<div data-mighty="${id}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager ${extra}></div>`;
+  }, [listingId, attributes]);
+  await page.locator("[part=card]").waitFor();
+}
+
 /** A fresh Chromium with an empty profile; `close()` removes the profile. */
 export async function launchBrowser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), "mighty-e2e-"));

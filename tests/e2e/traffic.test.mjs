@@ -6,7 +6,7 @@
 // Runs last (file order): it moves the sandbox clock a month forward.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, PayPage, SELLER_TOKEN, sellerApi as api, until, creatorListing } from "./support.mjs";
+import { launchBrowser, BASE_URL, PayPage, SELLER_TOKEN, sellerApi as api, until, creatorListing, showListing } from "./support.mjs";
 
 const DAY = 86_400;
 
@@ -21,12 +21,7 @@ function countEvents() {
 async function visit(context, id) {
   const page = await context.newPage();
   await page.addInitScript(countEvents);
-  await page.goto(new URL("/www/examples/blank.html", BASE_URL).href);
-  await page.evaluate((listingId) => {
-    document.getElementById("app").innerHTML =
-      `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-eager data-mighty-events="/v1/events"></div>`;
-  }, id);
-  await page.locator("[part=card]").waitFor();
+  await showListing(page, id, `data-mighty-events="/v1/events"`);
   await page.waitForFunction(() => window.__seen.view === 1 && window.__seen["demo-play"] === 1);
   const shown = await page.locator(".creators [aria-pressed=true]").getAttribute("data-creator");
   return { page, shown };

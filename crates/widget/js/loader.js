@@ -49,8 +49,7 @@ if (!(win.Mighty && win.Mighty.version)) {
     }));
   };
 
-  // Resolves in a later task: the page gets to paint and handle input in between
-  // (`scheduler.yield` where the browser has it: no 4 ms clamp on nested timeouts).
+  // Resolves in a later task: the page gets to paint and handle input in between.
   const later = () => new Promise((resolve) => setTimeout(resolve, 0));
 
   const loadRuntime = () => {

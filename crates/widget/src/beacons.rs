@@ -95,8 +95,8 @@ async fn send_queued() {
     }
 }
 
-/// One batch with `fetch`: `text/plain` (no preflight), `keepalive` (it outlives the page),
-/// no cookies. The status, or why there is none.
+/// One batch with `fetch`: `text/plain` (no preflight), `keepalive` (it outlives the page).
+/// The status, or why there is none.
 async fn send(endpoint: &str, body: &str) -> Result<u16, FetchFailure> {
     let answer = crate::http::fetch_with(
         "POST",
