@@ -4,7 +4,8 @@
 // once), and no endpoint or no consent means no beacons at all.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, sellerApi as api, until, creatorListing, showListing } from "./support.mjs";
+import { createServer } from "node:http";
+import { BASE_URL, launchBrowser, sellerApi as api, until, creatorListing, showListing } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -81,6 +82,45 @@ test("a page hide flushes the queue with sendBeacon", async () => {
   await page.goto("about:blank");
   await until(async () => (await storedViews(id)) === 1, "the view sent on page hide", 5_000);
   await page.close();
+});
+
+test("a batch still in flight when the tab is closed is sent again by beacon", async () => {
+  const id = await listing();
+  // A directory page and collector of the test's own, on another origin, that never answers
+  // the first batch: its fetch is still open when the tab closes. (Playwright's routing cannot
+  // hold it: a held request of a page that goes away is let through. And on a navigation
+  // Chromium fails the page's open fetch before `pagehide`, so the batch is queued again
+  // anyway; closing the tab does not.)
+  const bodies = [];
+  const site = createServer((request, response) => {
+    if (request.method === "GET") {
+      response.writeHead(200, { "Content-Type": "text/html" }).end(`<!doctype html><html lang="en">
+        <script type="module" src="${new URL("/dist/mighty.js", BASE_URL)}"></script>
+        <div data-mighty="${id}" data-mighty-eager data-mighty-events="/events"
+             data-mighty-checkout="${new URL("/v1/checkout/sessions", BASE_URL)}"></div>`);
+      return;
+    }
+    let body = "";
+    request.on("data", (chunk) => { body += chunk; });
+    request.on("end", () => {
+      bodies.push(body);
+      if (bodies.length > 1) response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => site.listen(0, "127.0.0.1", resolve));
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(`http://127.0.0.1:${site.address().port}/`);
+    await until(() => bodies.length === 1, "the first batch");
+    await page.close({ runBeforeUnload: true });
+    await until(() => bodies.length === 2, "the in-flight batch sent again on page hide", 5_000);
+    const views = bodies.map((body) => JSON.parse(body).events.find((event) => event.type === "view")?.id);
+    assert.ok(views[0], "the first batch had the view");
+    assert.equal(views[1], views[0], "the same event, under its id (the collector keeps one)");
+  } finally {
+    site.closeAllConnections();
+    site.close();
+  }
 });
 
 test("a failing endpoint keeps the events and sends them, once, when it recovers", async () => {

@@ -5,7 +5,8 @@
 //!   `keepalive` (a CORS "simple" request: no preflight), at most 100 events and 60 KB each
 //!   (the collector takes 100 and 64 KB). Core's `beacon_queue` holds the queue's rules.
 //! - When the page is hidden or left (`visibilitychange` to hidden, `pagehide`), everything
-//!   queued goes with `navigator.sendBeacon` at once.
+//!   queued goes with `navigator.sendBeacon` at once, and so does a batch still in flight
+//!   (its `fetch` may not outlive the page; the collector de-duplicates by event id).
 //! - A failed batch (network, timeout, 429, 5xx: what `fetch` can see and a beacon cannot)
 //!   goes back to the front of the queue and is retried later, with the same event ids, so
 //!   the collector counts it once. Any other refusal is logged once and the batch dropped:
@@ -31,6 +32,9 @@ struct Beacons {
     queue: BeaconQueue,
     /// A send task is waiting or sending: new events join its next batch.
     task_running: bool,
+    /// The batch `fetch` is sending (endpoint, body), until it answers: a page hide sends it
+    /// again by beacon, once.
+    in_flight: Option<(String, String)>,
     page_hide_listener: Option<Closure<dyn FnMut(web_sys::Event)>>,
     /// The collector refused a batch: said once on the console.
     refusal_logged: bool,
@@ -64,32 +68,38 @@ pub fn clear() {
 async fn send_queued() {
     loop {
         sleep(BEACONS.with_borrow(|beacons| beacons.queue.next_delay_ms())).await;
-        let Some(batch) = BEACONS.with_borrow_mut(|beacons| {
+        let Some((batch, body)) = BEACONS.with_borrow_mut(|beacons| {
             let batch = beacons.queue.take_batch();
             beacons.task_running = batch.is_some();
-            batch
+            let batch = batch?;
+            let body = batch.body();
+            beacons.in_flight = Some((batch.endpoint.clone(), body.clone()));
+            Some((batch, body))
         }) else {
             return;
         };
-        let answer = send(&batch.endpoint, &batch.body()).await;
-        BEACONS.with_borrow_mut(|beacons| match answer {
-            Ok(status) if !worth_retrying(status) => {
-                beacons.queue.sent();
-                if !(200..300).contains(&status)
-                    && !std::mem::replace(&mut beacons.refusal_logged, true)
-                {
-                    web_sys::console::warn_1(
-                        &format!(
-                            "Mighty: {} refused a batch of events ({status}); they are dropped",
-                            batch.endpoint
-                        )
-                        .into(),
-                    );
+        let answer = send(&batch.endpoint, &body).await;
+        BEACONS.with_borrow_mut(|beacons| {
+            beacons.in_flight = None;
+            match answer {
+                Ok(status) if !worth_retrying(status) => {
+                    beacons.queue.sent();
+                    if !(200..300).contains(&status)
+                        && !std::mem::replace(&mut beacons.refusal_logged, true)
+                    {
+                        web_sys::console::warn_1(
+                            &format!(
+                                "Mighty: {} refused a batch of events ({status}); they are dropped",
+                                batch.endpoint
+                            )
+                            .into(),
+                        );
+                    }
                 }
-            }
-            _ => {
-                beacons.queue.failed();
-                beacons.queue.put_back(batch);
+                _ => {
+                    beacons.queue.failed();
+                    beacons.queue.put_back(batch);
+                }
             }
         });
     }
@@ -111,12 +121,16 @@ async fn send(endpoint: &str, body: &str) -> Result<u16, FetchFailure> {
 }
 
 /// Everything queued, with `navigator.sendBeacon`: the page is being hidden or left. What the
-/// browser does not take stays queued for a later send, if the page comes back.
+/// browser does not take stays queued for a later send, if the page comes back. A batch in
+/// flight goes too: if its `fetch` also arrives, the collector keeps one copy.
 fn flush_with_beacons() {
     let Some(navigator) = web_sys::window().map(|window| window.navigator()) else {
         return;
     };
     BEACONS.with_borrow_mut(|beacons| {
+        if let Some((endpoint, body)) = beacons.in_flight.take() {
+            let _ = navigator.send_beacon_with_opt_str(&endpoint, Some(&body));
+        }
         while let Some(batch) = beacons.queue.take_batch() {
             let taken = navigator
                 .send_beacon_with_opt_str(&batch.endpoint, Some(&batch.body()))
