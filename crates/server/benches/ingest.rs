@@ -66,7 +66,7 @@ async fn main() {
                         .map(|index| {
                             let number = batch * BATCH + index;
                             let variant = ["ana", "theo", "sam"][number % 3];
-                            let kind = if number % 10 == 0 { "demo-play" } else { "view" };
+                            let kind = if number.is_multiple_of(10) { "demo-play" } else { "view" };
                             json!({ "id": format!("e{number}"), "type": kind, "listing_id": "bench", "creator": null, "variant": variant,
                                     "visitor_id": format!("v{}", number % 50_000), "at": "2026-11-20T10:00:00Z" })
                         })

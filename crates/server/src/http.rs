@@ -127,6 +127,10 @@ pub const ALLOWED_REQUEST_HEADERS: &str = "Content-Type, Idempotency-Key, Author
 
 /// CORS response headers for a request from `headers`' Origin against `allowed` (a listing's
 /// `allowed_origins`; `*` allows any). A refused origin gets a CORS-readable 403.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is axum's (headers, error) response pair, returned once per refused request"
+)]
 pub fn cors_for_listing(
     headers: &HeaderMap,
     allowed: &[String],

@@ -120,8 +120,8 @@ async fn render(state: &AppState, token: &str) -> Result<Response, AppError> {
     };
     let view_count: u64 = views
         .iter()
-        .filter(|(creator, variant, _)| theirs(creator, variant.as_deref()))
-        .map(|(_, _, count)| count)
+        .filter(|count| theirs(&count.creator, count.variant.as_deref()))
+        .map(|count| count.views)
         .sum();
     let sales: Vec<_> = orders
         .iter()

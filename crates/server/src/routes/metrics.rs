@@ -178,7 +178,7 @@ pub async fn compute(
         .collect();
     let mut segments: BTreeSet<(Option<String>, Option<String>)> = views
         .iter()
-        .map(|(creator, variant, _)| (creator.clone(), variant.clone()))
+        .map(|count| (count.creator.clone(), count.variant.clone()))
         .collect();
     segments.extend(in_range.iter().map(|payment| {
         (
@@ -192,8 +192,8 @@ pub async fn compute(
     for (creator, variant) in &segments {
         let segment_views = views
             .iter()
-            .filter(|(c, v, _)| c == creator && v == variant)
-            .map(|(_, _, count)| count)
+            .filter(|count| &count.creator == creator && &count.variant == variant)
+            .map(|count| count.views)
             .sum::<u64>();
         let segment_payments: Vec<&Payment> = in_range
             .iter()

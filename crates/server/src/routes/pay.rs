@@ -565,7 +565,9 @@ mod tests {
 
     #[test]
     fn field_errors() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        // (form fields changed from a good form, the field named, its message)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (
                 &[("cc-number", "4242 4242 4242 4241")],
                 "cc-number",

@@ -179,7 +179,8 @@ pub struct StoredResponse {
 /// What creating a session came to.
 #[derive(Debug, Clone)]
 pub enum CreateSessionOutcome {
-    Created(Session),
+    /// Boxed: a session is large, the other outcomes are small.
+    Created(Box<Session>),
     /// The key was used before with the same body: the stored answer.
     Replayed(StoredResponse),
     /// The key was used before with another body.
@@ -316,6 +317,14 @@ pub struct StoredEvent {
     pub variant: Option<String>,
     pub visitor_id: String,
     pub at: i64,
+}
+
+/// How many `view` events one (creator, variant) segment of a listing has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewCount {
+    pub creator: Option<String>,
+    pub variant: Option<String>,
+    pub views: u64,
 }
 
 /// A sandbox fault armed for a listing's next checkout requests.

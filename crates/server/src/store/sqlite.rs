@@ -495,7 +495,7 @@ impl Store {
                         ],
                     )?;
                     let session = transaction.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"), [&new.id], session_from_row)?;
-                    CreateSessionOutcome::Created(session)
+                    CreateSessionOutcome::Created(Box::new(session))
                 }
             };
             let response = render(&outcome);
@@ -1010,16 +1010,11 @@ impl Store {
     }
 
     /// View counts of a listing per (creator, variant) in `[from, to)`.
-    pub fn view_counts(
-        &self,
-        listing_id: &str,
-        from: i64,
-        to: i64,
-    ) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
+    pub fn view_counts(&self, listing_id: &str, from: i64, to: i64) -> StoreResult<Vec<ViewCount>> {
         self.with(|connection| {
             let rows = connection
                 .prepare("SELECT creator, variant, COUNT(*) FROM events WHERE listing_id = ?1 AND type = 'view' AND at >= ?2 AND at < ?3 GROUP BY creator, variant ORDER BY creator, variant")?
-                .query_map(params![listing_id, from, to], |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? as u64)))?
+                .query_map(params![listing_id, from, to], |row| Ok(ViewCount { creator: row.get(0)?, variant: row.get(1)?, views: row.get::<_, i64>(2)? as u64 }))?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })
