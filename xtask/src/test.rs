@@ -1,4 +1,5 @@
-//! `cargo xtask test`: every test, in order of cost: native (core, server, xtask), browser
+//! `cargo xtask test`: every test, in order of cost: native (core, server, xtask), the lints
+//! (rustfmt, clippy with warnings as errors), browser
 //! unit tests (wasm-bindgen-test in headless Chromium), the size budgets of the production
 //! bundle, and the end-to-end suite (Playwright driving Chromium against the real server).
 //! Ends with one line `N passed, N failed`.
@@ -41,6 +42,7 @@ pub fn run_all() -> Result<(), String> {
     };
 
     step("native tests", native_tests(), &mut total);
+    step("lints", lints(), &mut total);
     step("browser unit tests", browser_unit_tests(), &mut total);
     let bundle = dist::build();
     step(
@@ -131,6 +133,30 @@ fn native_tests() -> Result<Tally, String> {
         "--no-fail-fast",
     ]))?;
     checked(lines, success, "cargo test")
+}
+
+/// `cargo fmt --check` and clippy with warnings as errors: one check each.
+fn lints() -> Result<Tally, String> {
+    tools::ensure_lint_tools()?;
+    const CHECKS: [&str; 2] = [
+        "fmt --all --check",
+        "clippy --workspace --all-targets -- -D warnings",
+    ];
+    let mut tally = Tally::default();
+    for check in CHECKS {
+        let what = format!("cargo {check}");
+        let status = cargo()
+            .args(check.split(' '))
+            .status()
+            .map_err(|error| format!("could not start `{what}`: {error}"))?;
+        if status.success() {
+            tally.passed += 1;
+        } else {
+            eprintln!("xtask: `{what}` found problems (above)");
+            tally.failed += 1;
+        }
+    }
+    Ok(tally)
 }
 
 fn browser_unit_tests() -> Result<Tally, String> {

@@ -57,6 +57,19 @@ pub fn ensure_wasm_bindgen() -> Result<(), String> {
     run_command(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &wanted]))
 }
 
+/// rustfmt and clippy, for the lint step: rustup adds them when a minimal profile left them out.
+pub fn ensure_lint_tools() -> Result<(), String> {
+    let present = |subcommand: &str| {
+        command_output(crate::run::cargo().args([subcommand, "--version"])).is_ok()
+    };
+    if present("fmt") && present("clippy") {
+        return Ok(());
+    }
+    println!("xtask: installing the rustfmt and clippy components");
+    run_command(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))
+        .map_err(|error| format!("{error}; run `rustup component add rustfmt clippy`"))
+}
+
 pub fn node_modules() -> PathBuf {
     workspace_root().join("node_modules")
 }
