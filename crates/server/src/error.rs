@@ -24,6 +24,9 @@ pub enum AppError {
     OriginNotAllowed(String),
     #[error("{0}")]
     NotFound(String),
+    /// 405: the path exists, not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409 with a specific code: `sold_out`, `drop_closed`, `idempotency_conflict`, `conflict`.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -71,6 +74,7 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -87,6 +91,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::OriginNotAllowed(_) => "origin_not_allowed",
             AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict { code, .. } => code,
             AppError::TooLarge(_) => "too_large",
             AppError::Invalid { .. } => "invalid_request",
@@ -123,6 +128,7 @@ impl From<StoreError> for AppError {
             StoreError::Backend(detail) => AppError::Internal(detail),
             StoreError::Conflict(message) => AppError::conflict("conflict", message),
             StoreError::NotFound(message) => AppError::NotFound(message),
+            StoreError::Forbidden(message) => AppError::Forbidden(message),
         }
     }
 }

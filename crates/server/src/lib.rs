@@ -80,6 +80,11 @@ impl AppState {
         let Some(token) = &self.config().seller_token else {
             return Ok(());
         };
+        if token.len() < 16 {
+            tracing::warn!(
+                "MIGHTY_SELLER_TOKEN is shorter than 16 characters: anyone who guesses it is that seller; use a long random token outside tests"
+            );
+        }
         let now = self.now().0;
         let seller = self
             .inner
@@ -253,6 +258,7 @@ pub fn app(state: AppState) -> Router {
         .route("/manage/{customer_token}/upgrade", post(manage::upgrade))
         .route("/manage/{customer_token}/cancel", post(manage::cancel))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(errors_readable_cross_origin));
     Router::new()
@@ -315,6 +321,10 @@ async fn errors_readable_cross_origin(
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     response
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
+    AppError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 async fn not_found(uri: axum::http::Uri) -> AppError {

@@ -72,6 +72,11 @@ async fn idempotency_replays_and_refuses_another_body() {
         (other.status, other.error_code().as_str()),
         (StatusCode::CONFLICT, "idempotency_conflict")
     );
+    let message = other.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("Idempotency-Key"), "{message}");
 }
 
 #[tokio::test]

@@ -76,6 +76,29 @@ async fn unknown_api_paths_answer_with_the_error_body() {
 }
 
 #[tokio::test]
+async fn a_known_path_with_another_method_answers_405_with_the_error_body() {
+    let server = TestServer::new().await;
+    for (method, path) in [
+        (Method::GET, "/v1/webhooks"),
+        (Method::PUT, "/v1/checkout/sessions"),
+        (Method::DELETE, "/v1/orders"),
+    ] {
+        let response = server.request(method.clone(), path, &[], None).await;
+        assert_eq!(
+            response.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(response.error_code(), "method_not_allowed");
+        let message = response.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(message, format!("{method} is not allowed on {path}"));
+    }
+}
+
+#[tokio::test]
 async fn a_seller_puts_a_listing_and_anyone_allowed_reads_it_with_stock_and_server_time() {
     let server = TestServer::new().await;
     let created = server

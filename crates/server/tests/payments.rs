@@ -198,6 +198,23 @@ async fn refunds_are_recorded_once() {
             .status,
         StatusCode::NOT_FOUND
     );
+    server
+        .state
+        .store(|store| store.add_seller("Other", "msk_other_seller_token_1", 0))
+        .await
+        .unwrap();
+    let not_theirs = server
+        .request(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/refund"),
+            &[("authorization", "Bearer msk_other_seller_token_1")],
+            Some("{}".into()),
+        )
+        .await;
+    assert_eq!(
+        (not_theirs.status, not_theirs.error_code().as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
     assert_eq!(
         server
             .request(Method::GET, "/v1/orders", &[], None)
@@ -392,6 +409,73 @@ async fn subscriptions_are_protected_and_cancelable_and_have_a_manage_page() {
         )
         .await;
     assert_eq!(no_key.json()["error"]["field"], "Idempotency-Key");
+
+    // Another customer's real token: not theirs (403), not a bad token (401).
+    let (_, other_customer) = buy_membership(&server).await;
+    let not_theirs = upgrade(&server, &subscription, &other_customer, "k", "plus").await;
+    assert_eq!(
+        (not_theirs.status, not_theirs.error_code().as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+
+    // A page off the listing's allowlist is refused, readably, before anything changes.
+    let bearer = format!("Bearer {token}");
+    for (method, path, key) in [
+        (
+            Method::GET,
+            format!("/v1/subscriptions/{subscription}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/v1/subscriptions/{subscription}/upgrade"),
+            Some("foreign"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/subscriptions/{subscription}/cancel"),
+            None,
+        ),
+    ] {
+        let mut headers = vec![
+            ("authorization", bearer.as_str()),
+            ("origin", "https://elsewhere.example"),
+        ];
+        headers.extend(key.map(|key| ("idempotency-key", key)));
+        let body = key.map(|_| json!({"tier_id": "plus"}).to_string());
+        let refused = server.request(method.clone(), &path, &headers, body).await;
+        assert_eq!(
+            (refused.status, refused.error_code().as_str()),
+            (StatusCode::FORBIDDEN, "origin_not_allowed"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            refused.headers["access-control-allow-origin"],
+            "https://elsewhere.example"
+        );
+    }
+    let allowed = server
+        .request(
+            Method::GET,
+            &format!("/v1/subscriptions/{subscription}"),
+            &[
+                ("authorization", bearer.as_str()),
+                ("origin", support::DIRECTORY),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(
+        allowed.json()["tier_id"],
+        "monthly",
+        "the refused upgrade changed nothing"
+    );
+    assert_eq!(
+        allowed.json()["status"],
+        "active",
+        "the refused cancel changed nothing"
+    );
 
     let page = server.get(&format!("/manage/{token}")).await;
     assert_eq!(page.status, StatusCode::OK);

@@ -68,9 +68,10 @@ fn render(outcome: &CreateSessionOutcome) -> StoredResponse {
             "This drop is not open right now.",
         )),
         CreateSessionOutcome::Replayed(response) => response.clone(),
-        CreateSessionOutcome::IdempotencyConflict => {
-            error(AppError::conflict("idempotency_conflict", ""))
-        }
+        CreateSessionOutcome::IdempotencyConflict => error(AppError::conflict(
+            "idempotency_conflict",
+            "This Idempotency-Key was used for a different checkout request; use a new key for a new intent.",
+        )),
     }
 }
 

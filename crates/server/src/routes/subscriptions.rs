@@ -52,15 +52,21 @@ async fn authorized(
     if token == subscription.customer_token {
         return Ok(subscription);
     }
-    let seller = state
-        .store(move |store| store.seller_by_token(&token))
+    let (seller, customer) = state
+        .store(move |store| {
+            Ok((
+                store.seller_by_token(&token)?,
+                store.subscription_by_customer_token(&token)?,
+            ))
+        })
         .await?;
-    match seller {
-        Some(seller) if seller.id == subscription.seller_id => Ok(subscription),
-        Some(_) => Err(AppError::Forbidden(format!(
+    match (seller, customer) {
+        (Some(seller), _) if seller.id == subscription.seller_id => Ok(subscription),
+        // A real token, of another seller or of another subscription's customer.
+        (Some(_), _) | (None, Some(_)) => Err(AppError::Forbidden(format!(
             "subscription {id} is not yours"
         ))),
-        None => Err(AppError::Unauthorized(
+        (None, None) => Err(AppError::Unauthorized(
             "the token is not valid for this subscription".into(),
         )),
     }
@@ -188,9 +194,12 @@ pub async fn upgrade(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: JsonBody<UpgradeRequest>,
-) -> Response {
+) -> Result<Response, Response> {
+    let subscription = authorized(&state, &headers, &id)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let cors = subscription_cors(&state, &headers, &subscription).await?;
     let result = async {
-        let subscription = authorized(&state, &headers, &id).await?;
         let key = idempotency_key(&headers)?;
         change_tier(
             &state,
@@ -200,31 +209,23 @@ pub async fn upgrade(
             &request_hash(&body.raw),
         )
         .await
-        .map(|response| (subscription, response))
     }
     .await;
-    let origins = match &result {
-        Ok((subscription, _)) => listing_origins(&state, &subscription.listing_id)
-            .await
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    let cors = cors_for_listing(&headers, &origins).unwrap_or_else(|(cors, _)| cors);
     match result {
-        Ok((_, response)) => {
+        Ok(response) => {
             let mut headers = cors;
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            (
+            Ok((
                 StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK),
                 headers,
                 response.body,
             )
-                .into_response()
+                .into_response())
         }
-        Err(error) => (cors, error).into_response(),
+        Err(error) => Err((cors, error).into_response()),
     }
 }
 
@@ -232,15 +233,17 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let subscription = authorized(&state, &headers, &id).await?;
+) -> Result<Response, Response> {
+    let subscription = authorized(&state, &headers, &id)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let cors = subscription_cors(&state, &headers, &subscription).await?;
     let now = state.now().0;
     let canceled = state
         .store(move |store| store.cancel_subscription(&subscription.id, now))
-        .await?;
+        .await
+        .map_err(|error| (cors.clone(), error).into_response())?;
     state.outbox_changed();
-    let origins = listing_origins(&state, &canceled.listing_id).await?;
-    let cors = cors_for_listing(&headers, &origins).unwrap_or_else(|(cors, _)| cors);
     Ok((cors, Json(subscription_json(&canceled))).into_response())
 }
 
@@ -250,9 +253,23 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let subscription = authorized(&state, &headers, &id).await?;
-    let origins = listing_origins(&state, &subscription.listing_id).await?;
-    let cors = cors_for_listing(&headers, &origins).unwrap_or_else(|(cors, _)| cors);
+) -> Result<Response, Response> {
+    let subscription = authorized(&state, &headers, &id)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let cors = subscription_cors(&state, &headers, &subscription).await?;
     Ok((cors, Json(subscription_json(&subscription))).into_response())
+}
+
+/// The CORS headers for a call about `subscription` from `headers`' Origin; a page off the
+/// listing's `allowed_origins` gets the CORS-readable 403 before anything changes.
+async fn subscription_cors(
+    state: &AppState,
+    headers: &HeaderMap,
+    subscription: &Subscription,
+) -> Result<HeaderMap, Response> {
+    let origins = listing_origins(state, &subscription.listing_id)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    cors_for_listing(headers, &origins).map_err(IntoResponse::into_response)
 }

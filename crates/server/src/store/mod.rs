@@ -24,6 +24,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// It exists, and belongs to someone else.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

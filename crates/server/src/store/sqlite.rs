@@ -618,8 +618,16 @@ impl Store {
                     params![order_id, seller_id],
                     order_from_row,
                 )
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound(format!("no order {order_id}")))?;
+                .optional()?;
+            let Some(order) = order else {
+                let elsewhere = transaction
+                    .query_row("SELECT 1 FROM orders WHERE id = ?1", [order_id], |_| Ok(()))
+                    .optional()?;
+                return Err(match elsewhere {
+                    Some(()) => StoreError::Forbidden(format!("order {order_id} is not yours")),
+                    None => StoreError::NotFound(format!("no order {order_id}")),
+                });
+            };
             if order.status == "refunded" {
                 return Err(StoreError::Conflict(format!(
                     "order {order_id} is already refunded"
