@@ -81,7 +81,9 @@ pub fn touch_for(link: &LinkParameters, listing: &Listing, now: i64) -> Option<T
             }
             (Some(handle), link.token.clone())
         }
-        (Some(handle), None) if has_creator(handle) => (Some(handle.clone()), None),
+        // No token, or one the widget cannot read: the untokened rule picks the listings, and
+        // the token still goes on (only the server judges it; it will be unverified).
+        (Some(handle), None) if has_creator(handle) => (Some(handle.clone()), link.token.clone()),
         (Some(_), None) => {
             return link.has_utm().then(|| Touch {
                 creator: None,
@@ -237,9 +239,7 @@ pub fn shown_creator<'a>(touch: Option<&'a Touch>, assigned: Option<&'a str>) ->
 
 /// The `attribution` object sent with a checkout (SPEC section 5).
 pub fn attribution_for(touch: Option<&Touch>, variant: Option<&str>, page: &str) -> Attribution {
-    let utm = touch
-        .map(|touch| touch.utm.clone())
-        .filter(|utm| *utm != Utm::default());
+    let utm = touch.map(|touch| touch.utm.clone()).unwrap_or_default();
     Attribution {
         creator: touch.and_then(|touch| touch.creator.clone()),
         token: touch.and_then(|touch| touch.token.clone()),
@@ -343,9 +343,14 @@ mod tests {
             touch_for(&link(&[("mighty_token", &stranger)]), &candles, 0),
             None
         );
-        // A malformed token counts as no token: the untokened rule applies.
+        // A malformed token: the untokened rule picks the listings, and the token is passed
+        // on for the server to judge.
         let malformed = link(&[("mighty_creator", "ana"), ("mighty_token", "garbage")]);
-        assert_eq!(touch_for(&malformed, &soap, 0).unwrap().token, None);
+        assert_eq!(
+            touch_for(&malformed, &soap, 0).unwrap().token.as_deref(),
+            Some("garbage")
+        );
+        assert_eq!(touch_for(&malformed, &bikes, 0), None);
     }
 
     #[test]
@@ -480,14 +485,16 @@ mod tests {
         let value = serde_json::to_value(&attribution).unwrap();
         assert_eq!(
             value,
-            json!({ "creator": "ana", "token": "tok", "variant": "ana", "page": "https://directory.example/lyon", "utm": { "campaign": "winter" } })
+            json!({ "creator": "ana", "token": "tok", "variant": "ana", "page": "https://directory.example/lyon",
+                    "utm": { "source": null, "medium": null, "campaign": "winter", "content": null, "term": null } })
         );
         let anonymous =
             serde_json::to_value(attribution_for(None, Some("theo"), "https://d.example/"))
                 .unwrap();
         assert_eq!(
             anonymous,
-            json!({ "creator": null, "token": null, "variant": "theo", "page": "https://d.example/" })
+            json!({ "creator": null, "token": null, "variant": "theo", "page": "https://d.example/",
+                    "utm": { "source": null, "medium": null, "campaign": null, "content": null, "term": null } })
         );
         assert_eq!(shown_creator(Some(&touch), Some("theo")), Some("ana"));
         assert_eq!(shown_creator(None, Some("theo")), Some("theo"));

@@ -4,18 +4,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// UTM parameters of the page the shopper arrived on.
+/// UTM parameters of the page the shopper arrived on; all five keys are always written
+/// (`null` when absent), as SPEC section 5 shows the object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Utm {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub medium: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub campaign: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub content: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub term: Option<String>,
 }
 
@@ -28,8 +29,8 @@ pub struct Attribution {
     /// The shown creator's handle.
     pub variant: Option<String>,
     pub page: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub utm: Option<Utm>,
+    #[serde(default)]
+    pub utm: Utm,
 }
 
 /// `POST {checkout}` body.
@@ -71,24 +72,14 @@ impl CheckoutRequest {
         field(&mut out, "token", attribution.token.as_deref(), true);
         field(&mut out, "variant", attribution.variant.as_deref(), true);
         field(&mut out, "page", attribution.page.as_deref(), true);
-        if let Some(utm) = &attribution.utm {
-            out.push_str(",\"utm\":{");
-            let mut first = true;
-            for (key, value) in [
-                ("source", &utm.source),
-                ("medium", &utm.medium),
-                ("campaign", &utm.campaign),
-                ("content", &utm.content),
-                ("term", &utm.term),
-            ] {
-                if value.is_some() {
-                    field(&mut out, key, value.as_deref(), !first);
-                    first = false;
-                }
-            }
-            out.push('}');
-        }
-        out.push('}');
+        let utm = &attribution.utm;
+        out.push_str(",\"utm\":{");
+        field(&mut out, "source", utm.source.as_deref(), false);
+        field(&mut out, "medium", utm.medium.as_deref(), true);
+        field(&mut out, "campaign", utm.campaign.as_deref(), true);
+        field(&mut out, "content", utm.content.as_deref(), true);
+        field(&mut out, "term", utm.term.as_deref(), true);
+        out.push_str("}}");
         field(&mut out, "return_url", Some(&self.return_url), true);
         out.push('}');
         out
@@ -269,7 +260,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn request(text: String, tier: Option<String>, utm: Option<Utm>) -> CheckoutRequest {
+    fn request(text: String, tier: Option<String>, utm: Utm) -> CheckoutRequest {
         CheckoutRequest {
             listing_id: "candle-trio".into(),
             offer_id: text.clone(),
@@ -300,13 +291,8 @@ mod tests {
             assert_eq!(upgrade.to_json(), serde_json::to_string(&upgrade).unwrap());
         }
         for case in [
-            request("trio".into(), None, None),
-            request(
-                "a\"b\\c\n\u{1}é😀".into(),
-                Some("monthly".into()),
-                Some(utm),
-            ),
-            request(String::new(), None, Some(Utm::default())),
+            request("trio".into(), None, Utm::default()),
+            request("a\"b\\c\n\u{1}é😀".into(), Some("monthly".into()), utm),
         ] {
             assert_eq!(case.to_json(), serde_json::to_string(&case).unwrap());
         }
@@ -351,8 +337,13 @@ mod tests {
         }
 
         #[test]
-        fn any_text_round_trips(text in any::<String>(), tier in proptest::option::of(any::<String>())) {
-            let case = request(text, tier, None);
+        fn any_text_round_trips(
+            text in any::<String>(),
+            tier in proptest::option::of(any::<String>()),
+            source in proptest::option::of(any::<String>()),
+            term in proptest::option::of(any::<String>()),
+        ) {
+            let case = request(text, tier, Utm { source, term, ..Utm::default() });
             prop_assert_eq!(case.to_json(), serde_json::to_string(&case).unwrap());
         }
     }

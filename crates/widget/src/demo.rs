@@ -13,7 +13,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlMediaElement};
 
 use crate::checkout::Shop;
-use crate::events::EventDetail;
 use crate::i18n::tf;
 
 /// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
@@ -210,26 +209,18 @@ fn set_play_label(shop: &Shop, playing: bool) {
     }
 }
 
-fn demo_detail(shop: &Shop) -> EventDetail {
-    EventDetail {
-        listing_id: Some(shop.listing.id.clone()),
-        variant: shop.variant(),
-        ..EventDetail::default()
-    }
-}
-
 fn on_playing(shop: &Rc<Shop>) {
     set_play_label(shop, true);
     // Once per creator shown: a replay after a pause is the same view of the demo.
     if !shop.demo_play_reported.replace(true) {
-        shop.report("demo-play", &demo_detail(shop));
+        shop.report("demo-play", &shop.event_detail());
     }
 }
 
 fn on_ended(shop: &Rc<Shop>) {
     set_play_label(shop, false);
     shop.demo_paused_by_shopper.set(true);
-    shop.report("demo-complete", &demo_detail(shop));
+    shop.report("demo-complete", &shop.event_detail());
 }
 
 /// The progress bar is scaled, not resized (CSSOM `transform`: no layout shift, and allowed
