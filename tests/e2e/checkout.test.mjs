@@ -134,6 +134,35 @@ test("redirect mode: the page goes to the partner and comes back paid, without m
   await shop.page.close();
 });
 
+test("a checkout return mounts at once a host whose id comes from its document, even far below the fold", async () => {
+  const id = await freshListing();
+  const shop = await hostPage(browser.context, id, 'data-mighty-checkout-mode="redirect"');
+  // Back on the directory, the host names no id (its document does) and sits two screens
+  // down: the loader must not wait for the viewport, or the session stays unchecked.
+  await shop.page.addInitScript((listingId) => {
+    document.addEventListener("DOMContentLoaded", () => {
+      const app = document.getElementById("app");
+      if (!app || !location.search.includes("mighty_session")) return;
+      app.innerHTML = `<div id="spacer"></div>
+        <div data-mighty="" data-mighty-listing="/v1/listings/${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`;
+      document.getElementById("spacer").style.height = "3000px"; // CSSOM: the page's CSP allows no style attribute
+    });
+  }, id);
+  await shop.page.locator("[part=checkout]").click();
+  await shop.page.waitForURL(/\/pay\//);
+  const pay = new PayPage(shop.page);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  await shop.page.waitForURL(/mighty_session=/, { timeout: 10_000 });
+  await shop.page.waitForFunction(() => !location.search.includes("mighty_"), null, { timeout: 15_000 });
+  const [complete] = await shop.waitForEvents("checkout-complete", 1);
+  assert.equal(complete.detail.listing_id, id);
+  assert.equal(await sessionStatus(complete.detail.session_id), "paid");
+  await shop.page.locator("[data-mighty]").scrollIntoViewIfNeeded();
+  await statusOf(shop.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+  await shop.page.close();
+});
+
 test("a double click makes one session", async () => {
   const id = await freshListing();
   const shop = await hostPage(browser.context, id);
@@ -312,7 +341,9 @@ test("a blocked popup falls back to redirect", async () => {
   }
 });
 
-test("a membership, then the upgrade to the next tier: the prorated amount first, one subscription on the new tier", async () => {
+/** A fresh two-tier membership listing, bought (Monthly) through the popup on a host page:
+ * the page and the paid session (with its subscription and customer token). */
+async function boughtMembership() {
   listings += 1;
   const id = `e2e-club-${Date.now()}-${listings}`;
   await api("PUT", `/v1/listings/${id}`, {
@@ -330,6 +361,21 @@ test("a membership, then the upgrade to the next tier: the prorated amount first
   assert.equal(complete.detail.tier_id, "monthly");
   const session = await (await fetch(new URL(`${CHECKOUT_PATH}/${complete.detail.session_id}`, BASE_URL))).json();
   assert.ok(session.subscription_id && session.customer_token);
+  return { shop, session };
+}
+
+/** The subscription changed tier in place: one subscription for the listing's orders. */
+async function assertUpgradedInPlace(session, tier) {
+  const subscription = await api("GET", `/v1/subscriptions/${session.subscription_id}`);
+  assert.equal(subscription.tier_id, tier);
+  assert.equal(subscription.status, "active");
+  const orders = await api("GET", `/v1/orders?listing=${subscription.listing_id}`);
+  const subscriptions = new Set((orders.orders ?? orders).map((order) => order.subscription_id).filter(Boolean));
+  assert.deepEqual([...subscriptions], [session.subscription_id], "one subscription, never a second");
+}
+
+test("a membership, then the upgrade to the next tier: the prorated amount first, one subscription on the new tier", async () => {
+  const { shop, session } = await boughtMembership();
   const manage = shop.page.getByRole("link", { name: "Manage your membership" });
   assert.equal(await manage.getAttribute("href"), `${new URL(BASE_URL).origin}/manage/${session.customer_token}`);
 
@@ -340,13 +386,21 @@ test("a membership, then the upgrade to the next tier: the prorated amount first
   await shop.page.getByRole("button", { name: /^Confirm upgrade/ }).click();
   await statusOf(shop.page).filter({ hasText: /You are on Plus now/ }).waitFor({ timeout: 10_000 });
   assert.match(await statusOf(shop.page).innerText(), new RegExp(`€${preview.replace(".", "\\.")} was charged`));
+  await assertUpgradedInPlace(session, "plus");
+  await shop.page.close();
+});
 
-  const subscription = await api("GET", `/v1/subscriptions/${session.subscription_id}`);
-  assert.equal(subscription.tier_id, "plus");
-  assert.equal(subscription.status, "active");
-  const orders = await api("GET", `/v1/orders?listing=${id}`);
-  const subscriptions = new Set((orders.orders ?? orders).map((order) => order.subscription_id).filter(Boolean));
-  assert.deepEqual([...subscriptions], [session.subscription_id], "one subscription, never a second");
+test("a partner with only SPEC's upgrade call (no subscription to read): the upgrade still goes, its amount said after", async () => {
+  const { shop, session } = await boughtMembership();
+  await shop.page.route(`**/v1/subscriptions/${session.subscription_id}`, (route) =>
+    route.request().method() === "GET"
+      ? route.fulfill({ status: 404, contentType: "application/json", headers: { "Access-Control-Allow-Origin": "*" }, body: '{"error":{"code":"not_found","message":"no such path"}}' })
+      : route.continue());
+  await shop.page.getByRole("button", { name: "Upgrade to Plus" }).click();
+  await statusOf(shop.page).filter({ hasText: /Upgrade to Plus: the difference for the rest of this period now, then €25\.00/ }).waitFor({ timeout: 10_000 });
+  await shop.page.getByRole("button", { name: "Confirm upgrade", exact: true }).click();
+  await statusOf(shop.page).filter({ hasText: /You are on Plus now; €\d+\.\d\d was charged/ }).waitFor({ timeout: 10_000 });
+  await assertUpgradedInPlace(session, "plus");
   await shop.page.close();
 });
 
@@ -364,6 +418,7 @@ test("a declined card and an expired session are said plainly, with a new try", 
   await statusOf(shop.page).filter({ hasText: /declined/ }).waitFor({ timeout: 15_000 });
   let [error] = await shop.waitForEvents("checkout-error", 1);
   assert.equal(error.detail.error.code, "payment_failed");
+  assert.equal(await sessionStatus(error.detail.session_id), "failed", "the event names the declined session");
   assert.equal(await shop.page.getByRole("button", { name: "Try again" }).count(), 1);
   await popup.close().catch(() => {});
 

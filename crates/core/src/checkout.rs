@@ -13,7 +13,8 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const ATTEMPT_TIMEOUT_MS: u32 = 15_000;
 /// While the popup is open, the session is polled this often.
 pub const POLL_INTERVAL_MS: u32 = 2_000;
-/// The longest `Retry-After` the widget waits for before giving up on that attempt.
+/// The longest `Retry-After` the widget waits out on its own; a longer one stops the retries
+/// (the shopper gets Try again), so the partner is never asked again before it said.
 pub const MAX_RETRY_AFTER_MS: u32 = 10_000;
 
 /// What one answer to `POST {checkout}` means for the shopper.
@@ -135,14 +136,12 @@ pub fn parse_retry_after_ms(header: &str) -> Option<u32> {
 }
 
 /// How long to wait before attempt `next_attempt` (2 or 3): the partner's `Retry-After` when
-/// given (capped), else exponential backoff, 1 s then 3 s.
-pub fn backoff_ms(next_attempt: u32, retry_after_ms: Option<u32>) -> u32 {
+/// given, else exponential backoff, 1 s then 3 s. `None` when `Retry-After` asks for more than
+/// [`MAX_RETRY_AFTER_MS`]: no automatic retry then, rather than one before the partner said.
+pub fn backoff_ms(next_attempt: u32, retry_after_ms: Option<u32>) -> Option<u32> {
     match retry_after_ms {
-        Some(wait) => wait.min(MAX_RETRY_AFTER_MS),
-        None => match next_attempt {
-            0..=2 => 1_000,
-            _ => 3_000,
-        },
+        Some(wait) => (wait <= MAX_RETRY_AFTER_MS).then_some(wait),
+        None => Some(if next_attempt <= 2 { 1_000 } else { 3_000 }),
     }
 }
 
@@ -277,10 +276,11 @@ mod tests {
     #[test]
     fn retries_are_bounded_and_honour_retry_after() {
         assert!(may_retry(1) && may_retry(2) && !may_retry(3));
-        assert_eq!(backoff_ms(2, None), 1_000);
-        assert_eq!(backoff_ms(3, None), 3_000);
-        assert_eq!(backoff_ms(2, Some(2_000)), 2_000);
-        assert_eq!(backoff_ms(2, Some(120_000)), MAX_RETRY_AFTER_MS);
+        assert_eq!(backoff_ms(2, None), Some(1_000));
+        assert_eq!(backoff_ms(3, None), Some(3_000));
+        assert_eq!(backoff_ms(2, Some(2_000)), Some(2_000));
+        assert_eq!(backoff_ms(2, Some(MAX_RETRY_AFTER_MS)), Some(MAX_RETRY_AFTER_MS));
+        assert_eq!(backoff_ms(2, Some(120_000)), None, "never retried before the partner said");
         assert_eq!(parse_retry_after_ms(" 3 "), Some(3_000));
         assert_eq!(parse_retry_after_ms("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }

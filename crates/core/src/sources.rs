@@ -431,10 +431,12 @@ fn raw_listing_from_node(
         };
 
     let title = text(product.get("name")).or_else(|| text(node.get("name")));
+    // SPEC section 2: the sku, else the productID, else a slug of the name; the `data-mighty`
+    // value only when there is not even a name (a differing value is then `id_mismatch`).
     let id = text(product.get("sku"))
         .or_else(|| text(product.get("productID")))
-        .or_else(|| declared_id.map(String::from))
-        .or_else(|| title.as_deref().map(slugify));
+        .or_else(|| title.as_deref().map(slugify))
+        .or_else(|| declared_id.map(String::from));
 
     let mut offers = Vec::new();
     let mut currency = None;

@@ -770,19 +770,26 @@ fn schema_org_offer_and_local_business_roots() {
 
     let business = json!({"@type": "Bakery", "name": "Pain Perdu", "address": {"addressLocality": "Lyon"},
         "makesOffer": [{"@type": "Offer", "name": "Bread club", "price": 15, "priceCurrency": "EUR", "itemOffered": {"@type": "Product", "name": "Weekly loaf"}}]});
-    let listing = listing_from_schema_org(
-        &JsonLdBlocks {
-            inside_host: vec![business],
-            page: vec![],
-        },
-        &host("div", &[("", "bread")]),
-    )
-    .unwrap();
+    let blocks = JsonLdBlocks {
+        inside_host: vec![business],
+        page: vec![],
+    };
+    let listing = listing_from_schema_org(&blocks, &host("div", &[])).unwrap();
+    // No sku or productID: the id is a slug of the product's name (SPEC section 2).
     assert_eq!(
         (listing.id.as_str(), listing.offers[0].name.as_str()),
-        ("bread", "Bread club")
+        ("weekly-loaf", "Bread club")
     );
     assert_eq!(listing.seller.unwrap().location.as_deref(), Some("Lyon"));
+    // So a data-mighty value that differs is a config error naming the id to use.
+    let error = listing_from_schema_org(&blocks, &host("div", &[("", "bread")])).unwrap_err();
+    assert_eq!(error.first().code, ConfigErrorCode::IdMismatch);
+    assert!(
+        error
+            .first()
+            .message
+            .contains("data-mighty=\"weekly-loaf\"")
+    );
 }
 
 #[test]

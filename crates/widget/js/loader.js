@@ -131,7 +131,9 @@ if (!(win.Mighty && win.Mighty.version)) {
     }
   }, { rootMargin: "100% 100% 100% 100%" });
 
-  // A checkout return (section 4) loads at once; its listing's hosts mount at once.
+  // A checkout return (section 4) loads at once; the hosts that may be its listing mount at
+  // once: `data-mighty` naming it, or empty (the id is the document's; any other value that
+  // differs from the document's id is a config error, so those cannot be it).
   const params = new URLSearchParams(location.search);
   const returning = params.has("mighty_session") ? params.get("mighty_listing") : null;
 
@@ -139,7 +141,7 @@ if (!(win.Mighty && win.Mighty.version)) {
     if (known.has(host) || stopped.has(host)) return;
     known.add(host);
     const eager = host.getAttribute("data-mighty-eager");
-    if ((eager !== null && eager !== "false" && eager !== "0") || (returning !== null && host.getAttribute("data-mighty") === returning)) {
+    if ((eager !== null && eager !== "false" && eager !== "0") || (returning !== null && [returning, ""].includes(host.getAttribute("data-mighty")))) {
       enqueue(host);
     } else {
       nearViewport.observe(host);

@@ -79,13 +79,15 @@ pub enum Action {
     Dismiss,
 }
 
-/// One shopper intent: what they chose, the price they were shown, and its key.
+/// One shopper intent: what they chose, the price they were shown, its key, and the
+/// session once it has ended (for the events' `session_id`).
 #[derive(Clone, Debug)]
 pub(crate) struct Intent {
     offer_id: String,
     tier_id: Option<String>,
     shown: Money,
     key: String,
+    session_id: Option<String>,
 }
 
 /// A created session waiting for the shopper's word after a price change.
@@ -360,6 +362,7 @@ impl Shop {
             listing_id: Some(self.listing.id.clone()),
             offer_id: intent.map(|intent| intent.offer_id.clone()),
             tier_id: intent.and_then(|intent| intent.tier_id.clone()),
+            session_id: intent.and_then(|intent| intent.session_id.clone()),
             creator: self
                 .touch
                 .borrow()
@@ -571,6 +574,7 @@ pub fn buy(shop: &Rc<Shop>, offer_id: String, tier_id: Option<String>) {
         tier_id,
         shown,
         key: new_idempotency_key(),
+        session_id: None,
     };
     begin(shop, intent);
 }
@@ -646,14 +650,15 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
                 return;
             }
             CheckoutAnswer::Retry { reason, wait_ms } => {
-                if !may_retry(attempts) {
+                let wait = backoff_ms(attempts + 1, wait_ms).filter(|_| may_retry(attempts));
+                let Some(wait) = wait else {
                     close(popup.as_ref());
                     let (code, message) = unreachable_message(shop.lang, reason);
                     shop.fail(Some(&intent), code, message, Some(Action::Retry));
                     return;
-                }
+                };
                 shop.working(&shop.t("The checkout is slow to answer; trying again…"));
-                http::sleep(backoff_ms(attempts + 1, wait_ms)).await;
+                http::sleep(wait).await;
             }
         }
     };
@@ -874,6 +879,10 @@ async fn session_state(endpoint: &str, session_id: &str) -> Option<CheckoutSessi
 /// A session ended: paid (the confirmation, with what comes next), declined or expired.
 fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
     shop.busy.set(false);
+    let intent = &Intent {
+        session_id: Some(state.session_id.clone()),
+        ..intent.clone()
+    };
     let again = Action::Buy {
         offer_id: intent.offer_id.clone(),
         tier_id: intent.tier_id.clone(),
@@ -881,13 +890,7 @@ fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
     match state.status {
         SessionStatus::Paid => {
             let amount = price_of(&shop.formatter, state.amount, &state.currency);
-            shop.report(
-                "checkout-complete",
-                &EventDetail {
-                    session_id: Some(state.session_id.clone()),
-                    ..shop.detail(Some(intent))
-                },
-            );
+            shop.report("checkout-complete", &shop.detail(Some(intent)));
             let name = shop
                 .listing
                 .offers
@@ -1007,7 +1010,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             if state.is_some() {
                 break;
             }
-            http::sleep(backoff_ms(attempt + 1, None)).await;
+            http::sleep(backoff_ms(attempt + 1, None).unwrap_or(1_000)).await;
         }
         remove_our_parameters();
         let Some(state) = state else {
@@ -1042,6 +1045,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             tier_id,
             shown: Money::new(state.amount, shop.listing.currency),
             key: String::new(),
+            session_id: None,
         };
         match state.status {
             SessionStatus::Open => {

@@ -116,36 +116,45 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
     let text = |key: &str| Some(field(key)?.as_str()?.to_string());
     let time = |key: &str| Timestamp::parse_rfc3339(&text(key)?).ok();
     match (ok, confirm) {
-        (true, false) => {
-            let (Some(start), Some(end)) =
-                (time("current_period_start"), time("current_period_end"))
-            else {
-                return shop.fail(
-                    None,
-                    "upgrade_failed",
-                    shop.t("The membership could not be read just now; please try again."),
-                    None,
-                );
-            };
-            let due = price(mighty_core::proration::prorated_amount_due(
-                current.price.minor,
-                next.price.minor,
-                start,
-                end,
-                shop.server_now(),
-            ));
+        (_, false) => {
             let then =
                 crate::i18n::per_interval(shop.lang, &price(next.price.minor), next.interval);
-            shop.show(Panel {
-                text: tf(
-                    shop.lang,
-                    "Upgrade to {tier}: {due} now for the rest of this period, then {then}.",
-                    &[("tier", &next.name), ("due", &due), ("then", &then)],
+            // The reading is the reference partner's extra (SPEC section 4 has only the
+            // change): a partner without it, or a failed read, still gets the change, with
+            // the prorated amount said after, from its `amount_due`.
+            let period = time("current_period_start")
+                .zip(time("current_period_end"))
+                .filter(|_| ok);
+            let (text, confirm_label) = match period {
+                Some((start, end)) => {
+                    let due = price(mighty_core::proration::prorated_amount_due(
+                        current.price.minor,
+                        next.price.minor,
+                        start,
+                        end,
+                        shop.server_now(),
+                    ));
+                    (
+                        tf(
+                            shop.lang,
+                            "Upgrade to {tier}: {due} now for the rest of this period, then {then}.",
+                            &[("tier", &next.name), ("due", &due), ("then", &then)],
+                        ),
+                        tf(shop.lang, "Confirm upgrade ({due})", &[("due", &due)]),
+                    )
+                }
+                None => (
+                    tf(
+                        shop.lang,
+                        "Upgrade to {tier}: the difference for the rest of this period now, then {then}.",
+                        &[("tier", &next.name), ("then", &then)],
+                    ),
+                    shop.t("Confirm upgrade"),
                 ),
-                primary: Some((
-                    tf(shop.lang, "Confirm upgrade ({due})", &[("due", &due)]),
-                    Action::Upgrade { tier_id },
-                )),
+            };
+            shop.show(Panel {
+                text,
+                primary: Some((confirm_label, Action::Upgrade { tier_id })),
                 secondary: Some((shop.t("Cancel"), Action::Dismiss)),
                 ..Panel::default()
             });
