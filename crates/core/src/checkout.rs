@@ -279,8 +279,15 @@ mod tests {
         assert_eq!(backoff_ms(2, None), Some(1_000));
         assert_eq!(backoff_ms(3, None), Some(3_000));
         assert_eq!(backoff_ms(2, Some(2_000)), Some(2_000));
-        assert_eq!(backoff_ms(2, Some(MAX_RETRY_AFTER_MS)), Some(MAX_RETRY_AFTER_MS));
-        assert_eq!(backoff_ms(2, Some(120_000)), None, "never retried before the partner said");
+        assert_eq!(
+            backoff_ms(2, Some(MAX_RETRY_AFTER_MS)),
+            Some(MAX_RETRY_AFTER_MS)
+        );
+        assert_eq!(
+            backoff_ms(2, Some(120_000)),
+            None,
+            "never retried before the partner said"
+        );
         assert_eq!(parse_retry_after_ms(" 3 "), Some(3_000));
         assert_eq!(parse_retry_after_ms("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }
