@@ -188,7 +188,15 @@ test("mighty:view once the card has been half visible for a second; mighty:offer
   });
   await shop.page.waitForTimeout(300);
   assert.deepEqual(await shop.page.evaluate(() => window.__views), [], "not seen yet: no view");
+  // Seen 0.6 s, away a moment, back: a second has passed since it first showed, but not
+  // one second in a row, so no view yet; it comes a second after the card came back.
   await shop.page.locator("[part=card]").scrollIntoViewIfNeeded();
+  await shop.page.waitForTimeout(600);
+  await shop.page.evaluate(() => window.scrollTo(0, 0));
+  await shop.page.waitForTimeout(250);
+  await shop.page.locator("[part=card]").scrollIntoViewIfNeeded();
+  await shop.page.waitForTimeout(400);
+  assert.deepEqual(await shop.page.evaluate(() => window.__views), [], "not a second in a row yet: no view");
   await shop.page.waitForFunction(() => window.__views.length === 1, null, { timeout: 5_000 });
   const shown = await shownCreator(shop.page);
   assert.deepEqual(await shop.page.evaluate(() => window.__views[0]), { listing_id: "candle-trio", variant: shown });

@@ -139,6 +139,8 @@ pub struct Shop {
     pub visible: Cell<bool>,
     /// `mighty:view` was dispatched for this mount.
     pub view_reported: Cell<bool>,
+    /// Counts the card's visibility changes: a view needs one second without any.
+    pub visibility_changes: Cell<u32>,
     /// The host's `data-mighty-events` endpoint (absolute), where events are beaconed.
     beacons_to: RefCell<Option<String>>,
     /// `data-mighty-consent="required"`: no beacons until `Mighty.consent(true)`.
@@ -179,6 +181,7 @@ impl Shop {
             quote_paused: Cell::new(false),
             visible: Cell::new(false),
             view_reported: Cell::new(false),
+            visibility_changes: Cell::new(0),
             beacons_to: RefCell::new(None),
             consent_required: Cell::new(false),
         })

@@ -105,13 +105,16 @@ fn watch_visibility(shop: &Rc<Shop>) {
                 >= 0.5
         });
         shop.visible.set(visible);
+        let change = shop.visibility_changes.get().wrapping_add(1);
+        shop.visibility_changes.set(change);
         demo::on_visibility(&shop, visible);
         if visible && !shop.view_reported.get() {
             let weak = Rc::downgrade(&shop);
             crate::spawn(async move {
                 crate::http::sleep(1_000).await;
+                // Half visible for the whole second (SPEC section 6), not at its two ends.
                 if let Some(shop) = weak.upgrade()
-                    && shop.visible.get()
+                    && shop.visibility_changes.get() == change
                     && !shop.view_reported.replace(true)
                 {
                     shop.report("view", &shop.event_detail());
