@@ -19,6 +19,21 @@ pub struct JsonBody<T> {
     pub raw: Bytes,
 }
 
+/// Query parameters; ones that cannot be read (a repeated or mistyped parameter) are a 400
+/// with the usual error body, naming the problem.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| QueryParams(value))
+            .map_err(|rejection| AppError::Malformed(rejection.body_text()))
+    }
+}
+
 /// A request body as bytes, with the 413 and 400 of SPEC section 7.
 pub struct RawBody(pub Bytes);
 

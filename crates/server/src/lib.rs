@@ -260,13 +260,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(time_limit))
         .layer(axum::middleware::from_fn(errors_readable_cross_origin));
     Router::new()
         .merge(static_files::routes(&state.config().root))
         .merge(api)
         .with_state(state)
-        // Past the hang fault's 20 s: a request never holds a connection forever.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, std::time::Duration::from_secs(30)))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %request.method(), path = %redacted_path(request.uri().path()))
         }))
@@ -298,6 +297,25 @@ async fn healthz() -> axum::Json<serde_json::Value> {
 /// Error answers carry no secret, and a widget on another origin must be able to read them
 /// (a 400 or 422 it cannot read looks like a network failure and would be retried): errors
 /// that left a handler without CORS headers get them here.
+/// Past the hang fault's 20 s: an API request never holds a connection forever. The answer
+/// is the usual error body (and, being an error, readable cross-origin).
+pub const REQUEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn time_limit(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_TIME_LIMIT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::Unavailable(format!(
+            "no answer within {} s; try again",
+            REQUEST_TIME_LIMIT.as_secs()
+        ))
+        .into_response(),
+    }
+}
+
 async fn errors_readable_cross_origin(
     request: axum::extract::Request,
     next: axum::middleware::Next,

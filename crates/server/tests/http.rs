@@ -76,6 +76,24 @@ async fn unknown_api_paths_answer_with_the_error_body() {
 }
 
 #[tokio::test]
+async fn unreadable_query_parameters_answer_400_with_the_error_body() {
+    let server = TestServer::with_listing().await;
+    for path in [
+        "/v1/metrics?listing=candle-trio&listing=other",
+        "/v1/orders?listing=a&listing=b",
+    ] {
+        let response = server.seller_get(path).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(response.error_code(), "malformed_body", "{path}");
+        let message = response.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("listing"), "{path}: {message}");
+    }
+}
+
+#[tokio::test]
 async fn a_known_path_with_another_method_answers_405_with_the_error_body() {
     let server = TestServer::new().await;
     for (method, path) in [

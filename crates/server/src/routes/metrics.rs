@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use mighty_core::Timestamp;
 use mighty_core::kpi::{self, Payment, PaymentKind, Rate, Segment};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{RawBody, SellerAuth, owned_listing};
+use crate::http::{QueryParams, RawBody, SellerAuth, owned_listing};
 use crate::store::Order;
 
 /// `{"<handle>": <minor units>, ...}`: what each creator is paid.
@@ -104,7 +104,7 @@ pub fn payment_from_order(order: &Order) -> Option<Payment> {
 pub async fn metrics(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
-    Query(query): Query<MetricsQuery>,
+    QueryParams(query): QueryParams<MetricsQuery>,
 ) -> Result<Json<Value>, AppError> {
     let listing_id = query
         .listing

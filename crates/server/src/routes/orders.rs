@@ -2,13 +2,13 @@
 //! `POST /v1/orders/{id}/refund` (webhook `order.refunded`).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::SellerAuth;
+use crate::http::{QueryParams, SellerAuth};
 use crate::store::Order;
 
 #[derive(Deserialize)]
@@ -19,7 +19,7 @@ pub struct OrderFilter {
 pub async fn list(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
-    Query(filter): Query<OrderFilter>,
+    QueryParams(filter): QueryParams<OrderFilter>,
 ) -> Result<Json<Value>, AppError> {
     let orders = state
         .store(move |store| store.orders(&seller.id, filter.listing.as_deref()))
