@@ -24,7 +24,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(root: &Path) -> Router<S> {
         .fallback_service(
             ServeDir::new(root.join("dist"))
                 .precompressed_br()
-                .precompressed_gzip(),
+                .precompressed_gzip()
+                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+                    missing_bundle_file,
+                )),
         )
         .layer(middleware::from_fn(bundle_cache_headers))
         .layer(SetResponseHeaderLayer::overriding(
@@ -40,6 +43,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(root: &Path) -> Router<S> {
         .nest_service("/www", ServeDir::new(root.join("www")).precompressed_gzip())
         .layer(middleware::from_fn(page_headers));
     Router::new().nest("/dist", bundle).merge(pages)
+}
+
+/// A file the bundle does not have: the usual error body, naming what to check.
+async fn missing_bundle_file(uri: axum::http::Uri) -> crate::error::AppError {
+    crate::error::AppError::NotFound(format!(
+        "no bundle file at /dist{}: run `cargo xtask dist` (or `cargo xtask demo`), and load mighty.js, which names the others",
+        uri.path()
+    ))
 }
 
 /// Hashed bundle files never change; `mighty.js` (the stable URL sites paste) is revalidated.

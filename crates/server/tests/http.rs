@@ -76,6 +76,15 @@ async fn unknown_api_paths_answer_with_the_error_body() {
 }
 
 #[tokio::test]
+async fn a_missing_bundle_file_is_a_404_with_the_error_body() {
+    let server = TestServer::new().await;
+    let response = server.get("/dist/mighty-0000000000.wasm").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(response.error_code(), "not_found");
+    assert_eq!(response.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
 async fn unreadable_query_parameters_answer_400_with_the_error_body() {
     let server = TestServer::with_listing().await;
     for path in [
