@@ -258,7 +258,14 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
         .unwrap_or("127.0.0.1:8080");
-    format!("http://{host}")
+    // Behind a TLS-terminating proxy the request arrives as http; the widget opens only https
+    // pay pages off localhost, so the proxy's word on the scheme is taken.
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|proto| proto.to_str().ok())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    let scheme = if forwarded_https { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }
 
 /// A hash of a request body, stored with its idempotency key.

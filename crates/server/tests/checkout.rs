@@ -31,6 +31,28 @@ async fn a_checkout_creates_an_open_session_with_the_price_and_a_pay_page() {
     );
     assert!(mighty_core::Timestamp::parse_rfc3339(session["expires_at"].as_str().unwrap()).is_ok());
 
+    // Behind a TLS-terminating proxy: the pay page is handed out as https.
+    let proxied = server
+        .request(
+            Method::POST,
+            "/v1/checkout/sessions",
+            &[
+                ("idempotency-key", "behind-proxy"),
+                ("origin", DIRECTORY),
+                ("x-forwarded-proto", "https"),
+            ],
+            Some(TestServer::checkout_body("trio", None, 1).to_string()),
+        )
+        .await
+        .json();
+    assert!(
+        proxied["redirect_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:8080/pay/"),
+        "{proxied}"
+    );
+
     let state = server
         .request(
             Method::GET,
