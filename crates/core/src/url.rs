@@ -72,7 +72,8 @@ pub fn is_secure_endpoint(absolute: &str) -> bool {
     }
 }
 
-/// The origin (`https://pay.example:8443`) of an absolute `http(s)` URL.
+/// The origin (`https://pay.example:8443`) of an absolute `http(s)` URL, serialized as
+/// browsers do (`MessageEvent.origin`): lower case, without the scheme's default port.
 pub fn origin(absolute: &str) -> Option<String> {
     let scheme = scheme(absolute)?;
     if scheme != "http" && scheme != "https" {
@@ -83,6 +84,8 @@ pub fn origin(absolute: &str) -> Option<String> {
     let authority = authority
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
     (!authority.is_empty()).then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
@@ -157,6 +160,19 @@ mod tests {
         assert_eq!(
             origin("http://localhost:8080").as_deref(),
             Some("http://localhost:8080")
+        );
+        assert_eq!(
+            origin("https://pay.example:443/pay/x").as_deref(),
+            Some("https://pay.example"),
+            "the default port is not part of the origin"
+        );
+        assert_eq!(
+            origin("http://pay.example:80").as_deref(),
+            Some("http://pay.example")
+        );
+        assert_eq!(
+            origin("http://pay.example:443").as_deref(),
+            Some("http://pay.example:443")
         );
         assert_eq!(origin("/relative"), None);
         assert_eq!(origin("mailto:a@b"), None);
