@@ -106,25 +106,33 @@ test("a bundle is bought in a popup on the demo page, with the events of SPEC se
   await shop.page.close();
 });
 
-test("redirect mode: the page goes to the partner and comes back paid, without mighty_* in the URL", async () => {
+/** A fresh listing bought in redirect mode with a test card: the blank page has no host in
+ * its markup, so the page it comes back to gets `returnHtml(listingId)` in its #app (as a
+ * directory page's own markup would have its hosts); resolves back on that page. */
+async function paidByRedirect(returnHtml) {
   const id = await freshListing();
   const shop = await hostPage(browser.context, id, 'data-mighty-checkout-mode="redirect"');
-  // The blank page has no host in its markup: it comes back to a page where the host is
-  // mounted again by this script, as a directory page's own markup would do.
-  await shop.page.addInitScript((listingId) => {
+  await shop.page.addInitScript((html) => {
     document.addEventListener("DOMContentLoaded", () => {
       const app = document.getElementById("app");
       if (!app || !location.search.includes("mighty_session")) return;
-      app.innerHTML =
-        `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`;
+      app.innerHTML = html;
+      // CSSOM: the page's CSP allows no style attribute.
+      document.getElementById("spacer")?.style.setProperty("height", "3000px");
     });
-  }, id);
+  }, returnHtml(id));
   await shop.page.locator("[part=checkout]").click();
   await shop.page.waitForURL(/\/pay\//);
   const pay = new PayPage(shop.page);
   await pay.fill({ number: "4242 4242 4242 4242" });
   await pay.submit();
   await shop.page.waitForURL(/mighty_session=/, { timeout: 10_000 });
+  return { id, shop };
+}
+
+test("redirect mode: the page goes to the partner and comes back paid, without mighty_* in the URL", async () => {
+  const { shop } = await paidByRedirect((id) =>
+    `<div data-mighty="${id}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`);
   await statusOf(shop.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
   assert.match(await statusOf(shop.page).innerText(), /Paid €12\.00 for Candle/);
   const url = new URL(shop.page.url());
@@ -135,25 +143,10 @@ test("redirect mode: the page goes to the partner and comes back paid, without m
 });
 
 test("a checkout return mounts at once a host whose id comes from its document, even far below the fold", async () => {
-  const id = await freshListing();
-  const shop = await hostPage(browser.context, id, 'data-mighty-checkout-mode="redirect"');
   // Back on the directory, the host names no id (its document does) and sits two screens
   // down: the loader must not wait for the viewport, or the session stays unchecked.
-  await shop.page.addInitScript((listingId) => {
-    document.addEventListener("DOMContentLoaded", () => {
-      const app = document.getElementById("app");
-      if (!app || !location.search.includes("mighty_session")) return;
-      app.innerHTML = `<div id="spacer"></div>
-        <div data-mighty="" data-mighty-listing="/v1/listings/${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`;
-      document.getElementById("spacer").style.height = "3000px"; // CSSOM: the page's CSP allows no style attribute
-    });
-  }, id);
-  await shop.page.locator("[part=checkout]").click();
-  await shop.page.waitForURL(/\/pay\//);
-  const pay = new PayPage(shop.page);
-  await pay.fill({ number: "4242 4242 4242 4242" });
-  await pay.submit();
-  await shop.page.waitForURL(/mighty_session=/, { timeout: 10_000 });
+  const { id, shop } = await paidByRedirect((id) => `<div id="spacer"></div>
+    <div data-mighty="" data-mighty-listing="/v1/listings/${id}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`);
   await shop.page.waitForFunction(() => !location.search.includes("mighty_"), null, { timeout: 15_000 });
   const [complete] = await shop.waitForEvents("checkout-complete", 1);
   assert.equal(complete.detail.listing_id, id);
