@@ -59,8 +59,9 @@ pub(crate) fn manage_link(shop: &Shop) -> Option<(String, String)> {
 }
 
 /// The upgrade path (SPEC section 4), with the customer token. First (`confirm` unset) what
-/// moving to `tier_id` costs now, prorated by core from the subscription's current period;
-/// then, confirmed, the change itself with an Idempotency-Key: the same subscription, never a
+/// moving to `tier_id` costs now, prorated by core from the subscription's current period
+/// (when the partner lets it be read; else the amount is said after the change); then,
+/// confirmed, the change itself with an Idempotency-Key: the same subscription, never a
 /// second one.
 pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool) {
     let Some(membership) = shop.membership.borrow().clone() else {
