@@ -192,6 +192,24 @@ pub struct HostSettings {
 pub const DEFAULT_ATTRIBUTION_DAYS: u32 = 30;
 
 impl HostConfig {
+    /// `Mighty.mount`'s config is the first listing source (SPEC section 2). When it names one
+    /// by its keys (`source`, or `title`/`price` for a minimal listing; a `listing` key is
+    /// [`Self::mount_listing`]), the host's own sources give way: the inline
+    /// `data-mighty-config` child and the `data-mighty-listing`/`-source` attributes the
+    /// config did not set. `from_mount` lists the attribute keys the config set.
+    pub fn prefer_mount_source(&mut self, from_mount: &[String]) {
+        let set_by_mount = |key: &str| from_mount.iter().any(|set| set == key);
+        if !["source", "title", "price"].into_iter().any(set_by_mount) {
+            return;
+        }
+        self.inline_config = None;
+        for key in ["listing", "source"] {
+            if !set_by_mount(key) {
+                self.attributes.remove(key);
+            }
+        }
+    }
+
     fn attribute(&self, key: &str) -> Option<&str> {
         self.attributes.get(key).map(String::as_str)
     }

@@ -380,6 +380,40 @@ fn sources_are_chosen_in_the_spec_order() {
 }
 
 #[test]
+fn a_mount_config_naming_a_source_comes_before_the_hosts_own() {
+    let on_page = HostConfig {
+        inline_config: Some("{}".into()),
+        ..host(
+            "div",
+            &[("listing", "/from-attr.json"), ("source", "schema.org")],
+        )
+    };
+    // `Mighty.mount(host, {title, price})`: a minimal listing, over the inline child and the
+    // listing/source attributes.
+    let mut minimal = on_page.clone();
+    for (key, value) in [("title", "Tea"), ("price", "9.00")] {
+        minimal.attributes.insert(key.into(), value.into());
+    }
+    minimal.prefer_mount_source(&["title".into(), "price".into()]);
+    assert_eq!(minimal.listing_source(), Ok(ListingSource::Attributes));
+    // `{source: "schema.org"}`: the JSON-LD, over the inline child and the listing URL.
+    let mut schema = on_page.clone();
+    schema.prefer_mount_source(&["source".into()]);
+    assert_eq!(schema.listing_source(), Ok(ListingSource::SchemaOrg));
+    // A config that names no source (`{checkout, locale}`) leaves the host's sources as they are.
+    let mut settings_only = on_page.clone();
+    settings_only.prefer_mount_source(&["checkout".into(), "locale".into()]);
+    assert_eq!(settings_only, on_page);
+    assert!(matches!(
+        settings_only.listing_source(),
+        Ok(ListingSource::Document {
+            origin: "data-mighty-config",
+            ..
+        })
+    ));
+}
+
+#[test]
 fn source_errors_name_the_attribute() {
     let cases = [
         (

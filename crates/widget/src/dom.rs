@@ -46,6 +46,7 @@ fn merge_mount_config(host_config: &mut HostConfig, config: &JsValue) {
         return;
     }
     let entries = Object::entries(config.unchecked_ref::<Object>());
+    let mut from_mount = Vec::new();
     for entry in entries.iter() {
         let key = Reflect::get_u32(&entry, 0)
             .ok()
@@ -70,12 +71,10 @@ fn merge_mount_config(host_config: &mut HostConfig, config: &JsValue) {
         } else {
             config_key_to_attribute_key(&key)
         };
-        if let Some(text) = value.as_string() {
-            host_config.attributes.insert(attribute_key, text);
+        let text = if let Some(text) = value.as_string() {
+            Some(text)
         } else if let Some(number) = value.as_f64() {
-            host_config
-                .attributes
-                .insert(attribute_key, format_number(number));
+            Some(format_number(number))
         } else if value.as_bool() == Some(true) {
             // `eager: true` means the attribute is present; `consent: true` means "required".
             let present = if attribute_key == "consent" {
@@ -83,13 +82,22 @@ fn merge_mount_config(host_config: &mut HostConfig, config: &JsValue) {
             } else {
                 ""
             };
-            host_config
-                .attributes
-                .insert(attribute_key, present.to_string());
-        } else if value.as_bool() == Some(false) || value.is_null() {
-            host_config.attributes.remove(&attribute_key);
+            Some(present.to_string())
+        } else {
+            None
+        };
+        match text {
+            Some(text) => {
+                host_config.attributes.insert(attribute_key.clone(), text);
+                from_mount.push(attribute_key);
+            }
+            None if value.as_bool() == Some(false) || value.is_null() => {
+                host_config.attributes.remove(&attribute_key);
+            }
+            None => {}
         }
     }
+    host_config.prefer_mount_source(&from_mount);
 }
 
 /// `24` for 24.0, `4.8` for 4.8: as JavaScript writes the number (and without Rust's float
