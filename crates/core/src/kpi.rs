@@ -15,7 +15,9 @@
 //!   renewals, upgrade charges) in the range ÷ distinct customers who made one.
 //! - **CAC payback (months)**: the creator's fee ÷ customers acquired through them gives the
 //!   acquisition cost per customer; divided by the monthly revenue of those customers (their
-//!   payments in the range ÷ months in the range ÷ customers).
+//!   payments in the range ÷ months in the range ÷ customers). The months count from the
+//!   later of the range's start and the creator's first sale (a range from 1970 would
+//!   otherwise dilute the revenue to nothing), and are at least one.
 //! - **Drop sell-through**: units sold ÷ inventory.
 
 use crate::proration::divide_half_even;
@@ -237,7 +239,14 @@ pub fn cac_payback_months(fee: i64, payments: &[&Payment], from: i64, to: i64) -
         .filter(|payment| !payment.refunded && payment.at >= from && payment.at < to)
         .map(|payment| payment.amount)
         .sum();
-    let months = (to - from) as f64 / (30.0 * 86_400.0);
+    let first_sale = payments
+        .iter()
+        .filter(|payment| payment.kind == PaymentKind::Purchase && !payment.refunded)
+        .map(|payment| payment.at)
+        .min()
+        .unwrap_or(from);
+    let start = from.max(first_sale).min(to);
+    let months = ((to - start) as f64 / (30.0 * 86_400.0)).max(1.0);
     let monthly_revenue_per_customer = revenue as f64 / months / acquired.len() as f64;
     if monthly_revenue_per_customer <= 0.0 {
         return None;
@@ -484,6 +493,20 @@ mod tests {
             1e-9
         ));
         assert_eq!(cac_payback_months(6000, &[], 0, 90 * 86_400), None);
+        // A range from long before the first sale measures from that sale.
+        assert!(close(
+            cac_payback_months(6000, &refs, -3_650 * 86_400, 90 * 86_400),
+            2.0,
+            1e-9
+        ));
+        // Ten days of data count as one month: 1500 a month each → 2 months (not the 0.67
+        // that ten days extrapolated to a month would give).
+        let early: Vec<&Payment> = refs.iter().copied().filter(|p| p.at == 0).collect();
+        assert!(close(
+            cac_payback_months(6000, &early, 0, 10 * 86_400),
+            2.0,
+            1e-9
+        ));
     }
 
     #[test]

@@ -64,6 +64,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let RawBody(raw) = RawBody::from_request(request, state).await?;
         let document: serde_json::Value = serde_json::from_slice(&raw)
             .map_err(|error| AppError::Malformed(format!("the body is not valid JSON: {error}")))?;
+        if !document.is_object() {
+            return Err(AppError::Malformed(
+                "the body must be a JSON object ({...})".into(),
+            ));
+        }
         let value = serde_path_to_error::deserialize(document).map_err(|error| {
             let path = error.path().to_string();
             let message = error.inner().to_string();
@@ -78,9 +83,86 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 }
                 _ => path,
             };
-            AppError::invalid(field.trim_start_matches('.'), message)
+            let field = field.trim_start_matches('.');
+            AppError::invalid(field, plain_message(field, &message))
         })?;
         Ok(JsonBody { value, raw })
+    }
+}
+
+/// serde's wording (`invalid type: string "1", expected u32`) in words a person reads in a
+/// 422 (which a widget may show as it is), naming the field.
+pub fn plain_message(field: &str, serde_message: &str) -> String {
+    if serde_message.starts_with("missing field") {
+        return format!("{field} is required");
+    }
+    let Some((found, expected)) = serde_message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    else {
+        return format!("{field}: {serde_message}");
+    };
+    let expected = match expected {
+        "u8" | "u16" | "u32" | "u64" | "i32" | "i64" | "usize" => "a whole number",
+        "f64" | "f32" => "a number",
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        other if other.starts_with("struct ") || other.starts_with("a map") => "an object",
+        other => other,
+    };
+    let found = if let Some(text) = found.strip_prefix("string ") {
+        format!("the string {text}")
+    } else if let Some(number) = found
+        .strip_prefix("integer `")
+        .or_else(|| found.strip_prefix("floating point `"))
+    {
+        format!("the number {}", number.trim_end_matches('`'))
+    } else {
+        match found {
+            "sequence" => "a list".to_string(),
+            "map" => "an object".to_string(),
+            other => other.to_string(),
+        }
+    };
+    format!("{field} must be {expected}, not {found}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_message;
+
+    #[test]
+    fn serde_errors_in_plain_words() {
+        let cases = [
+            (
+                "return_url",
+                "missing field `return_url`",
+                "return_url is required",
+            ),
+            (
+                "quantity",
+                "invalid type: string \"1\", expected u32",
+                "quantity must be a whole number, not the string \"1\"",
+            ),
+            (
+                "attribution",
+                "invalid type: sequence, expected struct Attribution",
+                "attribution must be an object, not a list",
+            ),
+            (
+                "tier_id",
+                "invalid type: integer `3`, expected a string",
+                "tier_id must be a string, not the number 3",
+            ),
+            (
+                "quantity",
+                "invalid value: integer `-1`, expected u32",
+                "quantity: invalid value: integer `-1`, expected u32",
+            ),
+        ];
+        for (field, serde_message, plain) in cases {
+            assert_eq!(plain_message(field, serde_message), plain);
+        }
     }
 }
 

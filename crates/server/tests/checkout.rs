@@ -171,6 +171,26 @@ async fn bad_requests_name_their_field() {
         assert_eq!(error["field"], *field, "{body}: {error}");
         assert!(!error["message"].as_str().unwrap().is_empty());
     }
+    // Shape errors in plain words (a widget may show the message as it is).
+    let plain = [
+        (
+            json!({"listing_id": "candle-trio", "offer_id": "trio", "quantity": "1", "return_url": "https://directory.example/"}),
+            "quantity must be a whole number, not the string \"1\"",
+        ),
+        (
+            json!({"listing_id": "candle-trio", "offer_id": "trio"}),
+            "return_url is required",
+        ),
+    ];
+    for (index, (body, message)) in plain.iter().enumerate() {
+        let response = server.checkout(&format!("plain-{index}"), body).await;
+        assert_eq!(response.json()["error"]["message"], *message);
+    }
+    let not_an_object = server.checkout("array", &json!([])).await;
+    assert_eq!(
+        (not_an_object.status, not_an_object.error_code().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed_body")
+    );
     let no_key = server
         .request(
             Method::POST,

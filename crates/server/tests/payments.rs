@@ -215,6 +215,19 @@ async fn refunds_are_recorded_once() {
         (not_theirs.status, not_theirs.error_code().as_str()),
         (StatusCode::FORBIDDEN, "forbidden")
     );
+    let their_listing = server
+        .request(
+            Method::GET,
+            "/v1/orders?listing=candle-trio",
+            &[("authorization", "Bearer msk_other_seller_token_1")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (their_listing.status, their_listing.error_code().as_str()),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "another seller's listing is not an empty list"
+    );
     assert_eq!(
         server
             .request(Method::GET, "/v1/orders", &[], None)

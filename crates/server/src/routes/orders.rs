@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{QueryParams, SellerAuth};
+use crate::http::{QueryParams, SellerAuth, owned_listing};
 use crate::store::Order;
 
 #[derive(Deserialize)]
@@ -21,6 +21,10 @@ pub async fn list(
     SellerAuth(seller): SellerAuth,
     QueryParams(filter): QueryParams<OrderFilter>,
 ) -> Result<Json<Value>, AppError> {
+    // Filtering by another seller's listing is "not yours" (403), not an empty list.
+    if let Some(listing) = &filter.listing {
+        owned_listing(&state, &seller.id, listing).await?;
+    }
     let orders = state
         .store(move |store| store.orders(&seller.id, filter.listing.as_deref()))
         .await?;
