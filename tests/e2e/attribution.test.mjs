@@ -114,9 +114,18 @@ test("reloads keep the variant; consent-required mode stores nothing until conse
     assert.equal(await consentPage.evaluate(() => localStorage.length), 0);
     assert.equal(await consentPage.evaluate(() => document.cookie), "");
     assert.equal((await fresh.context.cookies()).length, 0);
-    await consentPage.evaluate(() => { window.Mighty.consent(true); return window.Mighty.mount(document.querySelector("[data-mighty]")); });
+    // Consent as a banner gives it: after the card is up, with no re-mount. The link the
+    // shopper came by is stored then, and so is this page view's visitor id.
+    await consentPage.evaluate(() => window.Mighty.consent(true));
     await consentPage.waitForFunction(() => localStorage.getItem("mighty:visitor") !== null);
-    assert.ok(await consentPage.evaluate((listingId) => localStorage.getItem(`mighty:touch:${listingId}`), id));
+    const touch = JSON.parse(await consentPage.evaluate((listingId) => localStorage.getItem(`mighty:touch:${listingId}`), id));
+    assert.equal(touch.creator, "ana");
+    // A later page view of this browser, without the link, consent given as the page starts:
+    // Ana's attribution is still there.
+    await consentPage.goto(blank);
+    await consentPage.evaluate(() => window.Mighty.consent(true));
+    await showListing(consentPage, id, `data-mighty-consent="required"`, null);
+    assert.equal(await shownCreator(consentPage), "ana");
     await consentPage.evaluate(() => window.Mighty.consent(false));
     await consentPage.waitForFunction(() => Object.keys(localStorage).every((key) => !key.startsWith("mighty:")));
   } finally {

@@ -27,7 +27,7 @@ pub fn resolve(listing: &Listing, settings: &HostSettings) -> (Option<Touch>, Op
     let now = (js_sys::Date::now() / 1000.0) as i64;
     let link = page_link();
     let storage = allowed_storage(settings.consent_required);
-    let key = format!("mighty:touch:{}", listing.id);
+    let key = touch_key(&listing.id);
     let stored = storage
         .as_ref()
         .and_then(|storage| storage.get_item(&key).ok().flatten())
@@ -44,6 +44,23 @@ pub fn resolve(listing: &Listing, settings: &HostSettings) -> (Option<Touch>, Op
     let assigned = assign_variant(&visitor, listing);
     let variant = shown_creator(touch.as_ref(), assigned).map(String::from);
     (touch, variant)
+}
+
+fn touch_key(listing_id: &str) -> String {
+    format!("mighty:touch:{listing_id}")
+}
+
+/// `Mighty.consent(true)` after a card mounted: its touch and this page view's visitor id
+/// are stored now, as they would have been had consent come first (so the link the shopper
+/// came by, and the variant they saw, last beyond this page).
+pub fn remember(listing_id: &str, touch: Option<&Touch>) {
+    let Some(storage) = allowed_storage(false) else {
+        return;
+    };
+    if let Some(touch) = touch {
+        let _ = storage.set_item(&touch_key(listing_id), &touch.to_json());
+    }
+    visitor_id(Some(&storage));
 }
 
 /// The creator link and UTM parameters of the page URL.
@@ -80,23 +97,21 @@ fn allowed_storage(consent_required: bool) -> Option<Storage> {
         .flatten()
 }
 
-/// The stored visitor id (made on first need), or this page view's own when nothing may be
-/// stored.
+/// The stored visitor id, else this page view's own, which is stored where storage is
+/// allowed (so an id used before consent is the one kept after it).
 fn visitor_id(storage: Option<&Storage>) -> String {
-    if let Some(storage) = storage {
-        if let Some(id) = storage.get_item(VISITOR_KEY).ok().flatten() {
-            return id;
-        }
-        let id = crate::checkout::new_idempotency_key();
-        if storage.set_item(VISITOR_KEY, &id).is_ok() {
-            return id;
-        }
+    if let Some(id) = storage.and_then(|storage| storage.get_item(VISITOR_KEY).ok().flatten()) {
+        return id;
     }
-    PAGE_VISITOR.with(|visitor| {
+    let id = PAGE_VISITOR.with(|visitor| {
         visitor
             .get_or_init(crate::checkout::new_idempotency_key)
             .clone()
-    })
+    });
+    if let Some(storage) = storage {
+        let _ = storage.set_item(VISITOR_KEY, &id);
+    }
+    id
 }
 
 /// `Mighty.consent(false)`: what the widget stored (`mighty:*` keys) is removed.

@@ -102,7 +102,14 @@ pub fn consent(given: bool) {
     CONSENT.set(Some(given));
     if !given {
         attribution::forget();
+        return;
     }
+    // Given after the cards mounted: what they hold for this page view is stored now.
+    WIDGETS.with_borrow(|widgets| {
+        for shop in widgets.iter().filter_map(|widget| widget.shop.as_ref()) {
+            attribution::remember(&shop.listing.id, shop.touch.borrow().as_ref());
+        }
+    });
 }
 
 /// Whether consent was given with `Mighty.consent(true)`.
