@@ -104,6 +104,8 @@ pub fn touch_for(link: &LinkParameters, listing: &Listing, now: i64) -> Option<T
 }
 
 /// Last touch wins: a new touch replaces the stored one; an expired stored touch is gone.
+/// A touch without a creator (UTM parameters only) does not replace a creator's: the
+/// creator who brought the shopper keeps the sale for the window.
 pub fn current_touch(
     stored: Option<Touch>,
     new: Option<Touch>,
@@ -111,8 +113,13 @@ pub fn current_touch(
     window_days: u32,
 ) -> Option<Touch> {
     let window = i64::from(window_days) * 86_400;
-    new.or(stored)
-        .filter(|touch| now - touch.at <= window && touch.at <= now + 300)
+    let stored = stored.filter(|touch| now - touch.at <= window && touch.at <= now + 300);
+    match (new, stored) {
+        (Some(new), Some(stored)) if new.creator.is_none() && stored.creator.is_some() => {
+            Some(stored)
+        }
+        (new, stored) => new.or(stored),
+    }
 }
 
 impl Touch {
@@ -361,6 +368,15 @@ mod tests {
             utm: Utm::default(),
             at,
         };
+        let utm_only = |at: i64| Touch {
+            creator: None,
+            token: None,
+            utm: Utm {
+                source: Some("newsletter".into()),
+                ..Utm::default()
+            },
+            at,
+        };
         let day = 86_400;
         let cases = [
             (Some(touch("ana", 0)), None, 29 * day, 30, Some("ana")),
@@ -375,6 +391,21 @@ mod tests {
             ),
             (Some(touch("ana", 0)), None, 8 * day, 7, None),
             (None, None, 0, 30, None),
+            // A UTM-only visit keeps the creator's touch; after the window it counts.
+            (
+                Some(touch("ana", 0)),
+                Some(utm_only(10 * day)),
+                10 * day,
+                30,
+                Some("ana"),
+            ),
+            (
+                Some(touch("ana", 0)),
+                Some(utm_only(31 * day)),
+                31 * day,
+                30,
+                None,
+            ),
         ];
         for (stored, new, now, window, expected) in cases {
             let current = current_touch(stored, new, now, window);
