@@ -88,7 +88,7 @@ fn find_line_start(text: &str, prefix: &str) -> Result<usize, String> {
 }
 
 /// The wasm with every import renamed to a short name (`a`, `b`, … `Z`, `ba`, …), in the
-/// order the import section lists them, and the renames.
+/// order the import section lists them, and without custom sections; and the renames.
 pub fn shorten_imports(wasm: &[u8]) -> Result<(Vec<u8>, Vec<Renamed>), String> {
     use wasmparser::{Parser, Payload};
     let invalid = |error: wasmparser::BinaryReaderError| format!("reading the wasm: {error}");
@@ -116,6 +116,9 @@ pub fn shorten_imports(wasm: &[u8]) -> Result<(Vec<u8>, Vec<Renamed>), String> {
                 imports.import(import.module, &short, ty);
             }
             module.section(&imports);
+        } else if let Payload::CustomSection(_) = &payload {
+            // `producers`, `target_features`, wasm-split's marker: tooling metadata the
+            // browser never reads (~280 bytes).
         } else if let Some((id, range)) = payload.as_section() {
             let data = &wasm[range.start as usize..range.end as usize];
             module.section(&wasm_encoder::RawSection { id, data });
@@ -324,7 +327,7 @@ const IntoUnderlyingSinkFinalization = (typeof FinalizationRegistry === 'undefin
     }
 
     #[test]
-    fn shortened_imports_keep_their_module_and_type() {
+    fn shortened_imports_keep_their_module_and_type_and_custom_sections_go() {
         // (module (import "./m.js" "__wbg_now_463ac581d2fc7ea3" (func (result f64)))
         //         (import "./m.js" "__wbg_log_0000000000000000" (func (param f64))))
         let mut types = wasm_encoder::TypeSection::new();
@@ -342,7 +345,13 @@ const IntoUnderlyingSinkFinalization = (typeof FinalizationRegistry === 'undefin
             wasm_encoder::EntityType::Function(1),
         );
         let mut module = wasm_encoder::Module::new();
-        module.section(&types).section(&imports);
+        module
+            .section(&types)
+            .section(&imports)
+            .section(&wasm_encoder::CustomSection {
+                name: "producers".into(),
+                data: b"rustc".as_slice().into(),
+            });
         let (wasm, renamed) = shorten_imports(&module.finish()).unwrap();
         assert_eq!(
             renamed,
@@ -359,11 +368,17 @@ const IntoUnderlyingSinkFinalization = (typeof FinalizationRegistry === 'undefin
         );
         let mut seen = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
-            if let wasmparser::Payload::ImportSection(reader) = payload.unwrap() {
-                for import in reader.into_imports() {
-                    let import = import.unwrap();
-                    seen.push((import.module.to_owned(), import.name.to_owned(), import.ty));
+            match payload.unwrap() {
+                wasmparser::Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        let import = import.unwrap();
+                        seen.push((import.module.to_owned(), import.name.to_owned(), import.ty));
+                    }
                 }
+                wasmparser::Payload::CustomSection(section) => {
+                    panic!("custom section {} kept", section.name())
+                }
+                _ => {}
             }
         }
         assert_eq!(
