@@ -148,6 +148,12 @@ test("the JavaScript API mounts, refreshes and unmounts", async () => {
   await page.page.evaluate(() => window.Mighty.refresh());
   await page.page.waitForTimeout(200);
   assert.equal(await page.page.locator("#api [part=card]").count(), 0);
+  // Called with no element: nothing is thrown into the page's script; mount's promise says why.
+  const misuse = await page.page.evaluate(() => {
+    window.Mighty.unmount(null);
+    return window.Mighty.mount(null).then(() => "resolved", (error) => error.message);
+  });
+  assert.equal(misuse, "Mighty.mount: the first argument must be an element");
   await page.page.close();
 });
 

@@ -194,7 +194,8 @@ if (!(win.Mighty && win.Mighty.version)) {
   win.Mighty = {
     version: VERSION,
     mount(host, config) {
-      if (!(host instanceof Element)) throw new TypeError("Mighty.mount: the first argument must be an element");
+      // Never a throw into the page: a rejected promise says what was wrong.
+      if (!(host instanceof Element)) return Promise.reject(new TypeError("Mighty.mount: the first argument must be an element"));
       stopped.delete(host);
       known.add(host);
       nearViewport.unobserve(host);
@@ -207,6 +208,7 @@ if (!(win.Mighty && win.Mighty.version)) {
       return done;
     },
     unmount(host) {
+      if (!(host instanceof Element)) return;
       stopped.add(host);
       configs.delete(host);
       forget(host);
