@@ -97,6 +97,29 @@ test("broken hosts show their notice and log once each, while the others work", 
   await page.page.close();
 });
 
+test("an <img> host and a custom element's own shadow root: left as they are, with a visible notice beside", async () => {
+  const page = await WidgetPage.open(browser.context, "/www/examples/blank.html");
+  await page.page.evaluate(() => {
+    customElements.define("own-card", class extends HTMLElement {
+      constructor() { super(); this.attachShadow({ mode: "open" }).textContent = "the component's own content"; }
+    });
+    document.getElementById("app").innerHTML =
+      `<img data-mighty="picture" data-mighty-title="Kit" data-mighty-price="5.00" data-mighty-eager alt="">
+       <own-card data-mighty="component" data-mighty-title="Kit" data-mighty-price="5.00" data-mighty-eager></own-card>`;
+  });
+  const errors = await page.waitForEvents("error", 2);
+  assert.deepEqual(errors.map((event) => event.detail.error.code), ["unsupported_host", "unsupported_host"]);
+  assert.equal(await page.page.evaluate(() => document.querySelector("own-card").shadowRoot.textContent), "the component's own content");
+  // Each notice is a sibling right after its host, and shows.
+  for (const selector of ["img", "own-card"]) {
+    const notice = page.page.locator(`${selector} + [data-mighty-notice] [part=notice]`);
+    await notice.waitFor();
+    const box = await notice.boundingBox();
+    assert.ok(box.width > 100 && box.height > 10, `${selector}: ${JSON.stringify(box)}`);
+  }
+  await page.page.close();
+});
+
 test("a host inserted later gets a widget, a changed attribute re-renders, a removed host is unmounted", async () => {
   const page = await WidgetPage.open(browser.context, "/www/examples/blank.html");
   await page.page.evaluate(() => {

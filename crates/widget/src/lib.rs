@@ -127,26 +127,29 @@ fn start(host: Element, host_config: HostConfig) {
     NEXT_GENERATION.set(generation.wrapping_add(1));
     let declared_id = host_config.declared_id().map(String::from);
 
-    if let Err(error) = host_config.check_host_element() {
-        let errors = ConfigErrors::from(error);
-        report_errors(&host, declared_id, &errors);
-        // The holder's view lives in the registry entry, like any widget's, until unmount.
-        let (notice_holder, view) = show_notice_beside(&host, errors).unzip();
-        register(MountedWidget {
-            host,
-            config: host_config,
-            generation,
-            view,
-            notice_holder,
-            shop: None,
-        });
-        return;
-    }
-    let Some(root) = shadow_root_of(&host) else {
-        let error = mighty_core::ConfigError::invalid("data-mighty", "this element already has a shadow root of its own; put data-mighty on a plain div inside it")
-            .with_code(mighty_core::ConfigErrorCode::UnsupportedHost);
-        report_errors(&host, declared_id, &error.into());
-        return;
+    let root = host_config.check_host_element().and_then(|()| {
+        shadow_root_of(&host).ok_or_else(|| {
+            mighty_core::ConfigError::invalid("data-mighty", "this element already has a shadow root of its own; put data-mighty on a plain div inside it")
+                .with_code(mighty_core::ConfigErrorCode::UnsupportedHost)
+        })
+    });
+    let root = match root {
+        Ok(root) => root,
+        Err(error) => {
+            let errors = ConfigErrors::from(error);
+            report_errors(&host, declared_id, &errors);
+            // The holder's view lives in the registry entry, like any widget's, until unmount.
+            let (notice_holder, view) = show_notice_beside(&host, errors).unzip();
+            register(MountedWidget {
+                host,
+                config: host_config,
+                generation,
+                view,
+                notice_holder,
+                shop: None,
+            });
+            return;
+        }
     };
     style::adopt_into(&root);
     root.set_text_content(None);
@@ -335,25 +338,43 @@ fn remove_widget(host: &Element) {
     }
 }
 
-/// The host's open shadow root: ours from an earlier mount, or a new one.
+/// The host's open shadow root: ours from an earlier mount (marked when made), or a new one.
+/// A custom element's own open root is not taken over: `None`, as for a closed one.
 fn shadow_root_of(host: &Element) -> Option<ShadowRoot> {
+    const MARK: &str = "mightyRoot";
     if let Some(root) = host.shadow_root() {
-        return Some(root);
+        return js_sys::Reflect::get(&root, &MARK.into())
+            .is_ok_and(|mark| mark.is_truthy())
+            .then_some(root);
     }
-    host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-        .ok()
+    let root = host
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .ok()?;
+    let _ = js_sys::Reflect::set(&root, &MARK.into(), &JsValue::TRUE);
+    Some(root)
 }
 
-/// For a host that cannot take a shadow root: a `<span>` child of its own, with a shadow root
-/// holding the notice, so the site owner still sees what is wrong where it is wrong.
+/// For a host that cannot take a shadow root: a `<span>` child of its own (right after it, for
+/// an element whose children never show: `<img>`, or a custom element with a shadow root of
+/// its own), with a shadow root holding the notice, so the site owner still sees what is
+/// wrong where it is wrong.
 fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<(Element, Box<dyn Any>)> {
+    const CHILDREN_HIDDEN: &[&str] = &[
+        "img", "input", "textarea", "select", "video", "audio", "iframe", "canvas", "object",
+        "embed", "br", "hr",
+    ];
     let holder = dom::document().create_element("span").ok()?;
     let _ = holder.set_attribute("data-mighty-notice", "");
     let root = holder
         .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
         .ok()?;
     style::adopt_into(&root);
-    host.append_child(&holder).ok()?;
+    let tag = host.tag_name().to_ascii_lowercase();
+    if tag.contains('-') || CHILDREN_HIDDEN.contains(&tag.as_str()) {
+        host.after_with_node_1(&holder).ok()?;
+    } else {
+        host.append_child(&holder).ok()?;
+    }
     let view = mount_notice(&root, errors, Theme::Auto, true);
     Some((holder, view))
 }
