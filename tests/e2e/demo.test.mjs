@@ -3,7 +3,9 @@
 // the other creators one tap away, and the poster with a message when the video fails.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, WidgetPage } from "./support.mjs";
+import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { launchBrowser, BASE_URL, WidgetPage, sellerApi as api } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -87,6 +89,56 @@ test("no video bytes before the card is visible; it plays muted with captions on
     return host.shadowRoot.querySelector("video").paused;
   });
   await shop.page.close();
+});
+
+/** A server of the test's own on a free loopback port (another origin than the server's). */
+async function otherOrigin(handler) {
+  const server = createServer(handler);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } };
+}
+
+test("on a directory of another origin the captions load (CORS), and a video host without CORS still plays, without them", async () => {
+  const video = readFileSync(new URL("../../www/media/ana.webm", import.meta.url));
+  // A video host that sends no Access-Control-Allow-Origin.
+  const media = await otherOrigin((request, response) => response.writeHead(200, { "Content-Type": "video/webm" }).end(video));
+  const captions = new URL("/www/media/ana.vtt", BASE_URL).href;
+  const withCors = "candle-trio"; // the demo listing: media and captions on the server
+  const withoutCors = `e2e-captions-nocors-${Date.now()}`;
+  await api("PUT", `/v1/listings/${withoutCors}`, {
+    version: 1, id: withoutCors, title: "Candle studio", currency: "EUR",
+    creators: [{ handle: "ana", name: "Ana Ruiz", demo: { src: `${media.url}/ana.webm`, captions } }],
+    offers: [{ id: "candle", kind: "bundle", name: "Candle", price: 1200 }],
+    checkout: { endpoint: "/v1/checkout/sessions" }, allowed_origins: ["*"],
+  });
+  const site = await otherOrigin((request, response) => {
+    const id = new URL(request.url, "http://x").searchParams.get("listing");
+    response.writeHead(200, { "Content-Type": "text/html" }).end(`<!doctype html><html lang="en">
+      <script type="module" src="${new URL("/dist/mighty.js", BASE_URL)}"></script>
+      <div data-mighty="${id}" data-mighty-eager data-mighty-checkout="${new URL("/v1/checkout/sessions", BASE_URL)}"></div>`);
+  });
+  try {
+    for (const [id, expectCues] of [[withCors, true], [withoutCors, false]]) {
+      const page = await browser.context.newPage();
+      await page.goto(`${site.url}/?listing=${id}`);
+      const player = page.locator("[part=demo] video");
+      await player.waitFor({ state: "attached" });
+      // Playing, whatever became of the captions.
+      await page.waitForFunction(() => document.querySelector("[data-mighty]").shadowRoot.querySelector("video").currentTime > 0.2, null, { timeout: 15_000 });
+      const state = await player.evaluate((element) => ({ cues: element.textTracks[0]?.cues?.length ?? 0, broken: element.closest(".demo").classList.contains("broken") }));
+      assert.equal(state.broken, false, `${id}: the demo plays`);
+      if (expectCues) {
+        assert.ok(state.cues > 0, `${id}: the caption file loaded`);
+        await page.locator("[part=demo] .captions").filter({ hasText: /\S/ }).waitFor({ timeout: 5_000 });
+      } else {
+        assert.equal(state.cues, 0, `${id}: without CORS on the video, no captions`);
+      }
+      await page.close();
+    }
+  } finally {
+    site.close();
+    media.close();
+  }
 });
 
 test("the sound button unmutes, progress follows the video, and completion is reported", async () => {

@@ -82,8 +82,17 @@ fn is_content_hashed(path: &str) -> bool {
 
 /// HTML pages get the strict CSP; everything gets `nosniff`.
 async fn page_headers(request: Request, next: Next) -> Response {
+    // Demo media (videos, posters, captions) are used by listings embedded on other origins:
+    // caption files load only in CORS mode there.
+    let media = request.uri().path().starts_with("/www/media/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if media {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

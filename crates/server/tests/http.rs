@@ -26,6 +26,14 @@ async fn the_demo_page_is_served_under_the_strict_csp() {
 }
 
 #[tokio::test]
+async fn demo_media_are_readable_from_other_origins() {
+    let server = TestServer::new().await;
+    let captions = server.get("/www/media/ana.vtt").await;
+    assert_eq!(captions.status, StatusCode::OK);
+    assert_eq!(captions.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
 async fn the_bundle_is_served_cross_origin_with_its_content_type_and_cache_policy() {
     let server = TestServer::new().await;
     let response = server.get("/dist/mighty-0123456789.wasm").await;

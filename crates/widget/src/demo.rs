@@ -152,9 +152,22 @@ fn set_source(shop: &Shop, video: &HtmlMediaElement, index: usize) {
             .as_deref()
             .is_none_or(|media_type| !video.can_play_type(media_type).is_empty())
     });
+    // A caption file on another origin than the page loads only in CORS mode, which the
+    // video's `crossorigin` sets (for the video too: `on_failed` retries without it).
+    let page_origin = web_sys::window().and_then(|window| window.location().origin().ok());
+    let cross_origin_captions = demo
+        .captions
+        .as_deref()
+        .is_some_and(|captions| mighty_core::url::origin(captions) != page_origin);
     match playable {
-        Some(source) => video.set_src(&source.src),
-        None => on_failed(shop),
+        Some(source) => {
+            video.set_cross_origin(cross_origin_captions.then_some("anonymous"));
+            video.set_src(&source.src);
+        }
+        None => {
+            video.set_cross_origin(None);
+            on_failed(shop);
+        }
     }
 }
 
@@ -268,6 +281,20 @@ fn on_cue_change(shop: &Rc<Shop>, event: &web_sys::Event) {
 }
 
 fn on_failed(shop: &Shop) {
+    // Loaded in CORS mode for its captions, from a video host that does not allow it: the
+    // demo matters more than its captions, so once more without them.
+    if let Some(video) = video_of(shop)
+        && video.cross_origin().is_some()
+    {
+        video.set_cross_origin(None);
+        if let Some(track) = shop.find(".demo track") {
+            track.remove();
+        }
+        video.load();
+        // With `preload="none"` it only loaded because it was asked to play: so it plays.
+        let _ = video.play();
+        return;
+    }
     shop.demo_failed.set(true);
     if let Some(figure) = shop.find(".demo") {
         let _ = figure.class_list().add_1("broken");

@@ -41,6 +41,7 @@ pub fn temp_root() -> Root {
     write(&dir, "dist/mighty.js", b"// loader");
     write(&dir, "dist/mighty-0123456789.wasm", b"\0asm\x01\0\0\0");
     write(&dir, "dist/mighty-0123456789.wasm.br", b"brotli bytes");
+    write(&dir, "www/media/ana.vtt", b"WEBVTT\n");
     Root(dir)
 }
 
