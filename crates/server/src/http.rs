@@ -127,45 +127,6 @@ pub fn plain_message(field: &str, serde_message: &str) -> String {
     format!("{field} must be {expected}, not {found}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::plain_message;
-
-    #[test]
-    fn serde_errors_in_plain_words() {
-        let cases = [
-            (
-                "return_url",
-                "missing field `return_url`",
-                "return_url is required",
-            ),
-            (
-                "quantity",
-                "invalid type: string \"1\", expected u32",
-                "quantity must be a whole number, not the string \"1\"",
-            ),
-            (
-                "attribution",
-                "invalid type: sequence, expected struct Attribution",
-                "attribution must be an object, not a list",
-            ),
-            (
-                "tier_id",
-                "invalid type: integer `3`, expected a string",
-                "tier_id must be a string, not the number 3",
-            ),
-            (
-                "quantity",
-                "invalid value: integer `-1`, expected u32",
-                "quantity: invalid value: integer `-1`, expected u32",
-            ),
-        ];
-        for (field, serde_message, plain) in cases {
-            assert_eq!(plain_message(field, serde_message), plain);
-        }
-    }
-}
-
 /// The bearer token of a request, if any.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -354,4 +315,43 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
 pub fn request_hash(raw: &[u8]) -> String {
     use sha2::Digest;
     mighty_core::signing::hex(&sha2::Sha256::digest(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_message;
+
+    #[test]
+    fn serde_errors_in_plain_words() {
+        let cases = [
+            (
+                "return_url",
+                "missing field `return_url`",
+                "return_url is required",
+            ),
+            (
+                "quantity",
+                "invalid type: string \"1\", expected u32",
+                "quantity must be a whole number, not the string \"1\"",
+            ),
+            (
+                "attribution",
+                "invalid type: sequence, expected struct Attribution",
+                "attribution must be an object, not a list",
+            ),
+            (
+                "tier_id",
+                "invalid type: integer `3`, expected a string",
+                "tier_id must be a string, not the number 3",
+            ),
+            (
+                "quantity",
+                "invalid value: integer `-1`, expected u32",
+                "quantity: invalid value: integer `-1`, expected u32",
+            ),
+        ];
+        for (field, serde_message, plain) in cases {
+            assert_eq!(plain_message(field, serde_message), plain);
+        }
+    }
 }
