@@ -215,11 +215,16 @@ test("the host page's CSS does not change the widget, inherited properties inclu
 });
 
 test("a host the page pads and borders (border-box) still does not shift", async () => {
-  const page = await WidgetPage.open(browser.context, "/www/examples/isolation.html");
-  const before = await page.page.locator("[data-mighty]").evaluate((host) => host.getBoundingClientRect().height);
-  await page.waitForEvents("ready", 1);
-  const after = await page.page.locator("[data-mighty]").evaluate((host) => host.getBoundingClientRect().height);
-  assert.equal(after, before);
+  // The host's height also as the card is built, before its first frame (read in the event).
+  const page = await WidgetPage.open(browser.context, "/www/examples/isolation.html", () => {
+    document.addEventListener("mighty:ready", (event) => { window.__heightAtReady = event.target.getBoundingClientRect().height; });
+  });
+  const tab = page.page;
+  const before = await tab.locator("[data-mighty]").evaluate((host) => host.getBoundingClientRect().height);
+  await tab.waitForFunction(() => window.__heightAtReady !== undefined);
+  const atReady = await tab.evaluate(() => window.__heightAtReady);
+  const after = await tab.locator("[data-mighty]").evaluate((host) => host.getBoundingClientRect().height);
+  assert.deepEqual([before, atReady, after], [before, before, before]);
   assert.equal(await page.layoutShift(), 0);
   await page.page.close();
 });

@@ -115,9 +115,12 @@ export class WidgetPage {
     page.on("request", (request) => this.requests.push(request.url()));
   }
 
-  static async open(context, path) {
+  /** Opens `path` in a new tab of `context`, recording the widget's events (and running
+   * `init`, when given, before the page's own scripts). */
+  static async open(context, path, init) {
     const page = await context.newPage();
     await page.addInitScript(recorder);
+    if (init) await page.addInitScript(init);
     const widgetPage = new WidgetPage(page);
     await page.goto(new URL(path, BASE_URL).href);
     return widgetPage;
