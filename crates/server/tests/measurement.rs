@@ -101,6 +101,16 @@ async fn batches_are_stored_once_and_bad_ones_refused_with_the_field() {
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(response.json()["error"]["field"], field, "{body}");
     }
+    // A field of the wrong type says so (not "missing").
+    let numeric_time = send_batch(
+        &server,
+        &json!([{ "id": "a", "type": "view", "listing_id": "candle-trio", "visitor_id": "v", "at": 1_764_201_600 }]).to_string(),
+    )
+    .await;
+    assert_eq!(
+        numeric_time.json()["error"]["message"],
+        "must be a string, not 1764201600; give the event's time as an RFC 3339 string (2026-11-20T10:00:00Z)"
+    );
     let foreign = server
         .request(
             Method::POST,

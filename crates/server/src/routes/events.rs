@@ -89,13 +89,25 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
             "must be an object {id, type, listing_id, creator, variant, visitor_id, at}",
         ));
     }
+    // What is wrong with a text field `text` refused: missing, empty, not a string, or a
+    // string that does not fit; then what it should be.
+    let refused = |field: &str, wanted: &str| {
+        let problem = match event.get(field) {
+            None | Some(Value::Null) => "is missing".to_string(),
+            Some(Value::String(text)) if text.trim().is_empty() => "is empty".to_string(),
+            Some(Value::String(_)) => "is not valid".to_string(),
+            Some(other) => format!("must be a string, not {other}"),
+        };
+        AppError::invalid(at(field), format!("{problem}; {wanted}"))
+    };
     let id = text("id").filter(|id| id.len() <= 128).ok_or_else(|| {
-        AppError::invalid(
-            at("id"),
-            "is missing or longer than 128 characters; give each event a unique id",
+        refused(
+            "id",
+            "give each event a unique id of at most 128 characters",
         )
     })?;
-    let event_type = text("type").ok_or_else(|| AppError::invalid(at("type"), "is missing"))?;
+    let event_type = text("type")
+        .ok_or_else(|| refused("type", &format!("use one of {}", EVENT_TYPES.join(", "))))?;
     if !EVENT_TYPES.contains(&event_type) {
         return Err(AppError::invalid(
             at("type"),
@@ -107,7 +119,12 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
     }
     let listing_id = text("listing_id")
         .filter(|id| is_valid_listing_id(id))
-        .ok_or_else(|| AppError::invalid(at("listing_id"), "is missing or not a listing id"))?;
+        .ok_or_else(|| {
+            refused(
+                "listing_id",
+                "give the listing's id (1 to 64 letters, digits, '-' or '_')",
+            )
+        })?;
     let handle = |field: &str| -> Result<Option<String>, AppError> {
         match event.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -122,10 +139,16 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
     let visitor_id = text("visitor_id")
         .filter(|id| id.len() <= 128)
         .ok_or_else(|| {
-            AppError::invalid(at("visitor_id"), "is missing or longer than 128 characters")
+            refused(
+                "visitor_id",
+                "give the visitor's id, at most 128 characters",
+            )
         })?;
     let stamp = text("at").ok_or_else(|| {
-        AppError::invalid(at("at"), "is missing; give the event's time as RFC 3339")
+        refused(
+            "at",
+            "give the event's time as an RFC 3339 string (2026-11-20T10:00:00Z)",
+        )
     })?;
     let when = Timestamp::parse_rfc3339(stamp)
         .map_err(|error| AppError::invalid(at("at"), error.to_string()))?;
