@@ -126,6 +126,11 @@ test("reloads keep the variant; consent-required mode stores nothing until conse
     await consentPage.evaluate(() => window.Mighty.consent(true));
     await showListing(consentPage, id, `data-mighty-consent="required"`, null);
     assert.equal(await shownCreator(consentPage), "ana");
+    // A later visit by a UTM-only link, consent again after the card is up: Ana keeps the touch.
+    await showListing(consentPage, id, `data-mighty-consent="required"`, `${blank}?utm_source=newsletter`);
+    await consentPage.evaluate(() => window.Mighty.consent(true));
+    const kept = JSON.parse(await consentPage.evaluate((listingId) => localStorage.getItem(`mighty:touch:${listingId}`), id));
+    assert.equal(kept.creator, "ana");
     await consentPage.evaluate(() => window.Mighty.consent(false));
     await consentPage.waitForFunction(() => Object.keys(localStorage).every((key) => !key.startsWith("mighty:")));
   } finally {

@@ -385,11 +385,18 @@ test("a membership, then the upgrade to the next tier: the prorated amount first
 
 test("a partner with only SPEC's upgrade call (no subscription to read): the upgrade still goes, its amount said after", async () => {
   const { shop, session } = await boughtMembership();
+  // First the read fails for a passing reason (503): said, with a retry, and no blind confirm.
+  let status = 503;
   await shop.page.route(`**/v1/subscriptions/${session.subscription_id}`, (route) =>
     route.request().method() === "GET"
-      ? route.fulfill({ status: 404, contentType: "application/json", headers: { "Access-Control-Allow-Origin": "*" }, body: '{"error":{"code":"not_found","message":"no such path"}}' })
+      ? route.fulfill({ status, contentType: "application/json", headers: { "Access-Control-Allow-Origin": "*" }, body: '{"error":{"code":"x","message":"no"}}' })
       : route.continue());
   await shop.page.getByRole("button", { name: "Upgrade to Plus" }).click();
+  await statusOf(shop.page).filter({ hasText: /could not be read just now/ }).waitFor({ timeout: 10_000 });
+  assert.equal(await shop.page.getByRole("button", { name: /^Confirm upgrade/ }).count(), 0);
+  // A partner without the read (404): the upgrade goes on, its amount said after.
+  status = 404;
+  await shop.page.getByRole("button", { name: "Try again" }).click();
   await statusOf(shop.page).filter({ hasText: /Upgrade to Plus: the difference for the rest of this period now, then €25\.00/ }).waitFor({ timeout: 10_000 });
   await shop.page.getByRole("button", { name: "Confirm upgrade", exact: true }).click();
   await statusOf(shop.page).filter({ hasText: /You are on Plus now; €\d+\.\d\d was charged/ }).waitFor({ timeout: 10_000 });

@@ -29,7 +29,7 @@ pub struct Attribution {
     /// The shown creator's handle.
     pub variant: Option<String>,
     pub page: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub utm: Utm,
 }
 
@@ -42,13 +42,23 @@ pub struct CheckoutRequest {
     pub tier_id: Option<String>,
     #[serde(default = "one")]
     pub quantity: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub attribution: Attribution,
     pub return_url: String,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// An explicit `null` reads as the default, like a missing key (clients that write `null`
+/// for an absent object are not refused).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl CheckoutRequest {
@@ -275,6 +285,16 @@ mod tests {
             },
             return_url: text,
         }
+    }
+
+    #[test]
+    fn null_attribution_and_utm_read_as_absent() {
+        let body = r#"{"listing_id":"l","offer_id":"o","return_url":"https://d.example/","attribution":{"creator":null,"token":null,"variant":null,"page":null,"utm":null}}"#;
+        let request: CheckoutRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(request.attribution.utm, Utm::default());
+        let body = r#"{"listing_id":"l","offer_id":"o","return_url":"https://d.example/","attribution":null}"#;
+        let request: CheckoutRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(request.attribution, Attribution::default());
     }
 
     #[test]

@@ -294,9 +294,6 @@ async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": mighty_core::VERSION }))
 }
 
-/// Error answers carry no secret, and a widget on another origin must be able to read them
-/// (a 400 or 422 it cannot read looks like a network failure and would be retried): errors
-/// that left a handler without CORS headers get them here.
 /// Past the hang fault's 20 s: an API request never holds a connection forever. The answer
 /// is the usual error body (and, being an error, readable cross-origin).
 pub const REQUEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -316,6 +313,9 @@ async fn time_limit(
     }
 }
 
+/// Error answers carry no secret, and a widget on another origin must be able to read them
+/// (a 400 or 422 it cannot read looks like a network failure and would be retried): errors
+/// that left a handler without CORS headers get them here.
 async fn errors_readable_cross_origin(
     request: axum::extract::Request,
     next: axum::middleware::Next,

@@ -50,15 +50,24 @@ fn touch_key(listing_id: &str) -> String {
     format!("mighty:touch:{listing_id}")
 }
 
-/// `Mighty.consent(true)` after a card mounted: its touch and this page view's visitor id
-/// are stored now, as they would have been had consent come first (so the link the shopper
-/// came by, and the variant they saw, last beyond this page).
-pub fn remember(listing_id: &str, touch: Option<&Touch>) {
+/// `Mighty.consent(true)` after a card mounted: its touch is stored now, by the same
+/// last-touch rule as at mount (a stored creator's touch is not replaced by a UTM-only one),
+/// and a visitor id is kept (this page view's, unless one was stored before).
+pub fn remember(listing_id: &str, touch: Option<&Touch>, window_days: u32) {
     let Some(storage) = allowed_storage(false) else {
         return;
     };
+    let key = touch_key(listing_id);
     if let Some(touch) = touch {
-        let _ = storage.set_item(&touch_key(listing_id), &touch.to_json());
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let stored = storage
+            .get_item(&key)
+            .ok()
+            .flatten()
+            .and_then(|text| Touch::from_value(&crate::json::parse(&text).ok()?));
+        if let Some(current) = current_touch(stored, Some(touch.clone()), now, window_days) {
+            let _ = storage.set_item(&key, &current.to_json());
+        }
     }
     visitor_id(Some(&storage));
 }

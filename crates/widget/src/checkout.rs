@@ -1064,8 +1064,8 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
 }
 
 /// The page URL without any `mighty_*` parameter, plus `mighty_listing=<id>` when given
-/// (SPEC section 4's `return_url`). The fragment stays: the shopper comes back to the same
-/// place on the directory page (the partner adds `mighty_session` before it).
+/// (SPEC section 4's `return_url`). Without the fragment: a partner that appends
+/// `&mighty_session=…` to the URL would otherwise put it inside the fragment.
 pub(crate) fn page_url_without_our_parameters(listing_id: Option<&str>) -> String {
     let href = web_sys::window()
         .and_then(|window| window.location().href().ok())
@@ -1077,6 +1077,7 @@ pub(crate) fn page_url_without_our_parameters(listing_id: Option<&str>) -> Strin
     if let Some(id) = listing_id {
         url.search_params().append(params::LISTING, id);
     }
+    url.set_hash("");
     url.href()
 }
 

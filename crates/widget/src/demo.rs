@@ -287,8 +287,9 @@ fn on_failed(shop: &Shop) {
         && video.cross_origin().is_some()
     {
         video.set_cross_origin(None);
+        // This creator's captions go (the track stays for the next creator's).
         if let Some(track) = shop.find(".demo track") {
-            track.remove();
+            let _ = track.remove_attribute("src");
         }
         video.load();
         // With `preload="none"` it only loaded because it was asked to play: so it plays.

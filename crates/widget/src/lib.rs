@@ -106,8 +106,15 @@ pub fn consent(given: bool) {
     }
     // Given after the cards mounted: what they hold for this page view is stored now.
     WIDGETS.with_borrow(|widgets| {
-        for shop in widgets.iter().filter_map(|widget| widget.shop.as_ref()) {
-            attribution::remember(&shop.listing.id, shop.touch.borrow().as_ref());
+        for widget in widgets {
+            let Some(shop) = &widget.shop else { continue };
+            let window_days = widget
+                .config
+                .settings()
+                .map_or(mighty_core::host::DEFAULT_ATTRIBUTION_DAYS, |settings| {
+                    settings.attribution_days
+                });
+            attribution::remember(&shop.listing.id, shop.touch.borrow().as_ref(), window_days);
         }
     });
 }
@@ -355,8 +362,8 @@ fn shadow_root_of(host: &Element) -> Option<ShadowRoot> {
 }
 
 /// For a host that cannot take a shadow root: a `<span>` child of its own (right after it, for
-/// an element whose children never show: `<img>`, or a custom element with a shadow root of
-/// its own), with a shadow root holding the notice, so the site owner still sees what is
+/// an element whose children never show: `<img>`, or an element with a shadow root of its
+/// own), with a shadow root holding the notice, so the site owner still sees what is
 /// wrong where it is wrong.
 fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<(Element, Box<dyn Any>)> {
     const CHILDREN_HIDDEN: &[&str] = &[
@@ -370,7 +377,8 @@ fn show_notice_beside(host: &Element, errors: ConfigErrors) -> Option<(Element, 
         .ok()?;
     style::adopt_into(&root);
     let tag = host.tag_name().to_ascii_lowercase();
-    if tag.contains('-') || CHILDREN_HIDDEN.contains(&tag.as_str()) {
+    if tag.contains('-') || host.shadow_root().is_some() || CHILDREN_HIDDEN.contains(&tag.as_str())
+    {
         host.after_with_node_1(&holder).ok()?;
     } else {
         host.append_child(&holder).ok()?;

@@ -116,13 +116,15 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
     let price = |minor: i64| shop.formatter.price(Money::new(minor, next.price.currency));
     let text = |key: &str| Some(field(key)?.as_str()?.to_string());
     let time = |key: &str| Timestamp::parse_rfc3339(&text(key)?).ok();
+    // Reading the period is the reference partner's extra (SPEC section 4 has only the
+    // change): a partner without it (404, 405, 501, or an answer without the period) still
+    // gets the change, with the prorated amount said after, from its `amount_due`. Any other
+    // failure (offline, 5xx, refused) is said, with a retry: nobody confirms blind then.
+    let no_reading = matches!(&answer, Ok(answer) if matches!(answer.status, 404 | 405 | 501));
     match (ok, confirm) {
-        (_, false) => {
+        (_, false) if ok || no_reading => {
             let then =
                 crate::i18n::per_interval(shop.lang, &price(next.price.minor), next.interval);
-            // The reading is the reference partner's extra (SPEC section 4 has only the
-            // change): a partner without it, or a failed read, still gets the change, with
-            // the prorated amount said after, from its `amount_due`.
             let period = time("current_period_start")
                 .zip(time("current_period_end"))
                 .filter(|_| ok);
@@ -181,6 +183,12 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
                 ..Panel::default()
             });
         }
+        (_, false) => shop.fail(
+            None,
+            "upgrade_failed",
+            shop.t("The membership could not be read just now; please try again."),
+            Some(Action::PreviewUpgrade { tier_id }),
+        ),
         _ => {
             let message = field("error")
                 .and_then(|error| Some(error.get("message")?.as_str()?.to_string()))
