@@ -83,3 +83,40 @@ test("the builder starts from a stored listing and gives its Listing URL snippet
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the inline JSON snippet keeps a hostile title inside its script element", async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  const dialogs = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("dialog", async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  await page.goto(new URL("/builder", BASE_URL).href);
+  await page.locator("#preview [part=card]").waitFor();
+
+  const title = "Wax </script><script>alert(1)</script> <!-- & co";
+  await page.getByLabel("Title").fill(title);
+  await page.getByLabel("Listing JSON inline").check();
+  await page.waitForFunction(() => document.querySelector("#snippet").value.includes("data-mighty-config"));
+  await page.waitForFunction((expected) => {
+    const json = document.querySelector("#snippet").value.match(/data-mighty-config>(.*)<\/script>/)?.[1];
+    try { return JSON.parse(json).title === expected; } catch (_) { return false; }
+  }, title);
+  const snippet = await page.locator("#snippet").inputValue();
+  const opening = "<script type=\"application/json\" data-mighty-config>";
+  const start = snippet.indexOf(opening) + opening.length;
+  const end = snippet.indexOf("</script>", start);
+  const json = snippet.slice(start, end);
+  assert.doesNotMatch(json, /<\/script/i, "no </script inside the JSON");
+  assert.ok(!json.includes("<!--"), "no <!-- inside the JSON");
+  assert.doesNotMatch(json, /[<>&\u2028\u2029]/, "<, >, & and the line separators are \\u escapes");
+  assert.equal(snippet.slice(end), "</script>\n</div>", "the element ends where the builder ends it");
+  assert.equal(JSON.parse(json).title, title, "JSON.parse gives the title back");
+  assert.equal(JSON.parse(json).offers[0].name, title);
+  await snippetRendersTheSameWidget(snippet, title, /€24\.00/);
+  assert.deepEqual(dialogs, [], "no script of the title ran");
+  assert.deepEqual(errors, []);
+  await page.close();
+});

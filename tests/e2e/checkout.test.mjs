@@ -142,6 +142,56 @@ test("redirect mode: the page goes to the partner and comes back paid, without m
   await shop.page.close();
 });
 
+test("redirect mode: a membership comes back with its manage link, through the session secret kept for the return only", async () => {
+  listings += 1;
+  const id = `e2e-club-redirect-${Date.now()}-${listings}`;
+  await api("PUT", `/v1/listings/${id}`, {
+    version: 1, id, title: "Candle club", currency: "EUR",
+    offers: [{ id: "club", kind: "retainer", name: "Candle club", tiers: [
+      { id: "monthly", name: "Monthly", price: 1500, interval: "month" },
+      { id: "plus", name: "Plus", price: 2500, interval: "month" },
+    ] }],
+    checkout: { endpoint: CHECKOUT_PATH }, allowed_origins: ["*"],
+  });
+  const shop = await hostPage(browser.context, id, 'data-mighty-checkout-mode="redirect"');
+  // Back from the partner, the blank page gets its host again.
+  await shop.page.addInitScript((listingId) => {
+    document.addEventListener("DOMContentLoaded", () => {
+      if (!location.search.includes("mighty_session")) return;
+      document.getElementById("app").innerHTML =
+        `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect"></div>`;
+    });
+  }, id);
+  await shop.page.locator("[part=checkout]").click();
+  await shop.page.waitForURL(/\/pay\//);
+  const pay = new PayPage(shop.page);
+  await pay.fill({ number: "4242 4242 4242 4242" });
+  await pay.submit();
+  await shop.page.waitForURL(/mighty_session=/, { timeout: 10_000 });
+  const sessionId = new URL(shop.page.url()).searchParams.get("mighty_session");
+  await statusOf(shop.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+  const manage = shop.page.getByRole("link", { name: "Manage your membership" });
+  const href = await manage.getAttribute("href");
+  assert.match(href, /\/manage\/cus_[0-9a-f]+$/);
+  assert.equal((await fetch(href)).status, 200);
+  assert.equal(await shop.page.evaluate(() => Object.keys(sessionStorage).filter((key) => key.startsWith("mighty_")).length), 0,
+    "the secret is removed once read");
+  // Another browser with the same return URL (a shared link) gets the status, not the token.
+  const stranger = await launchBrowser();
+  try {
+    const other = await WidgetPage.open(stranger.context, `/www/examples/blank.html?mighty_session=${sessionId}&mighty_listing=${id}`);
+    await other.page.evaluate((listingId) => {
+      document.getElementById("app").innerHTML =
+        `<div data-mighty="${listingId}" data-mighty-checkout="/v1/checkout/sessions" data-mighty-checkout-mode="redirect" data-mighty-eager></div>`;
+    }, id);
+    await statusOf(other.page).filter({ hasText: /Paid/ }).waitFor({ timeout: 15_000 });
+    assert.equal(await other.page.getByRole("link", { name: "Manage your membership" }).count(), 0);
+  } finally {
+    await stranger.close();
+  }
+  await shop.page.close();
+});
+
 test("a checkout return mounts at once a host whose id comes from its document, even far below the fold", async () => {
   // Back on the directory, the host names no id (its document does) and sits two screens
   // down: the loader must not wait for the viewport, or the session stays unchecked.
@@ -353,7 +403,10 @@ async function boughtMembership() {
   const [complete] = await shop.waitForEvents("checkout-complete", 1);
   assert.equal(complete.detail.tier_id, "monthly");
   const session = await (await fetch(new URL(`${CHECKOUT_PATH}/${complete.detail.session_id}`, BASE_URL))).json();
-  assert.ok(session.subscription_id && session.customer_token);
+  assert.ok(session.subscription_id);
+  // The customer token reaches only the browser that paid (it sent the session secret):
+  // asked with the session id alone, the partner leaves it out.
+  assert.equal(session.customer_token, undefined, "no customer token for a stranger");
   return { shop, session };
 }
 
@@ -370,7 +423,9 @@ async function assertUpgradedInPlace(session, tier) {
 test("a membership, then the upgrade to the next tier: the prorated amount first, one subscription on the new tier", async () => {
   const { shop, session } = await boughtMembership();
   const manage = shop.page.getByRole("link", { name: "Manage your membership" });
-  assert.equal(await manage.getAttribute("href"), `${new URL(BASE_URL).origin}/manage/${session.customer_token}`);
+  const href = await manage.getAttribute("href");
+  assert.match(href, new RegExp(`^${new URL(BASE_URL).origin}/manage/cus_[0-9a-f]+$`));
+  assert.equal((await fetch(href)).status, 200, "the card's customer token opens the manage page");
 
   await shop.page.getByRole("button", { name: "Upgrade to Plus" }).click();
   await statusOf(shop.page).filter({ hasText: /Upgrade to Plus: €\d+\.\d\d now/ }).waitFor({ timeout: 10_000 });

@@ -205,7 +205,9 @@ pub fn build() -> Result<SizeReport, String> {
             &mighty_core::CARD_HEIGHT_PX.to_string(),
         );
 
-    let dist = root.join("dist");
+    // `MIGHTY_DIST_DIR` puts the bundle elsewhere (a second work in progress on the same
+    // tree, served with the server's `MIGHTY_ROOT`, leaves `dist/` to the test run using it).
+    let dist = std::env::var_os("MIGHTY_DIST_DIR").map_or_else(|| root.join("dist"), PathBuf::from);
     let _ = fs::remove_dir_all(&dist);
     fs::create_dir_all(&dist).map_err(|error| format!("creating dist/: {error}"))?;
     let report = SizeReport {

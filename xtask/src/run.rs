@@ -83,7 +83,7 @@ pub fn start_server(binary: &PathBuf, quiet: bool) -> Result<Server, String> {
     let port = free_port()?;
     let address = format!("127.0.0.1:{port}");
     let database = workspace_root().join(format!("target/e2e/mighty-{port}.db"));
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".key"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
     }
     let mut command = Command::new(binary);

@@ -113,7 +113,10 @@ pub fn current_touch(
     window_days: u32,
 ) -> Option<Touch> {
     let window = i64::from(window_days) * 86_400;
-    let stored = stored.filter(|touch| now - touch.at <= window && touch.at <= now + 300);
+    // Saturating: a stored `at` is outside input (storage); i64::MIN once wrapped to "recent".
+    let stored = stored.filter(|touch| {
+        now.saturating_sub(touch.at) <= window && touch.at <= now.saturating_add(300)
+    });
     match (new, stored) {
         (Some(new), Some(stored)) if new.creator.is_none() && stored.creator.is_some() => {
             Some(stored)

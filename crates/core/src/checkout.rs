@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::protocol::{CheckoutSessionCreated, CheckoutSessionState, SessionStatus};
-use crate::url::{is_secure_endpoint, origin};
+use crate::url::WebUrl;
 
 /// At most three attempts in all, with the same Idempotency-Key.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -98,6 +98,7 @@ fn created_from(value: &Value) -> Option<CheckoutSessionCreated> {
         expires_at: text("expires_at").unwrap_or_default(),
         amount: value.get("amount").and_then(Value::as_i64)?,
         currency: text("currency")?,
+        session_secret: text("session_secret").filter(|secret| !secret.is_empty()),
     })
 }
 
@@ -150,9 +151,10 @@ pub fn may_retry(attempts_made: u32) -> bool {
     attempts_made < MAX_ATTEMPTS
 }
 
-/// Only `https:` URLs, or `http:` on localhost, are ever opened.
-pub fn may_open(url: &str) -> bool {
-    is_secure_endpoint(url)
+/// Only `https:` URLs, or `http:` on localhost, are ever opened; `url` is the partner's
+/// `redirect_url` as the browser's URL parser read it (`None`: not an http(s) URL).
+pub fn may_open(url: Option<&WebUrl>) -> bool {
+    url.is_some_and(WebUrl::is_secure_endpoint)
 }
 
 /// The two fields of a `message` event's data the widget reads (`data.type`,
@@ -168,14 +170,14 @@ pub struct PopupMessage<'a> {
 /// `mighty:checkout` and about the session we created.
 pub fn accept_popup_message(
     event_origin: &str,
-    redirect_url: &str,
+    redirect_url: Option<&WebUrl>,
     message: PopupMessage<'_>,
     session_id: &str,
 ) -> bool {
-    let Some(expected_origin) = origin(redirect_url) else {
+    let Some(redirect_url) = redirect_url else {
         return false;
     };
-    event_origin.eq_ignore_ascii_case(&expected_origin)
+    event_origin.eq_ignore_ascii_case(&redirect_url.origin())
         && message.kind == Some("mighty:checkout")
         && message.session_id == Some(session_id)
 }
@@ -271,6 +273,12 @@ mod tests {
             (created.session_id.as_str(), created.amount),
             ("cs_1", 2400)
         );
+        assert_eq!(created.session_secret, None, "a partner may leave it out");
+        let with_secret = CREATED.replace("}", ", \"session_secret\": \"mss_1\"}");
+        let CheckoutAnswer::Created(created) = classify_answer(201, &with_secret, None) else {
+            panic!("created")
+        };
+        assert_eq!(created.session_secret.as_deref(), Some("mss_1"));
     }
 
     #[test]
@@ -294,15 +302,20 @@ mod tests {
 
     #[test]
     fn only_secure_urls_are_opened() {
-        assert!(may_open("https://pay.partner.example/pay/cs_1"));
-        assert!(may_open("http://127.0.0.1:8080/pay/cs_1"));
-        assert!(!may_open("http://pay.partner.example/pay/cs_1"));
-        assert!(!may_open("javascript:alert(1)"));
+        let url = |scheme, host| WebUrl::from_parts(scheme, host, None);
+        assert!(may_open(url("https:", "pay.partner.example").as_ref()));
+        assert!(may_open(url("http:", "127.0.0.1").as_ref()));
+        assert!(may_open(url("http:", "localhost").as_ref()));
+        assert!(!may_open(url("http:", "pay.partner.example").as_ref()));
+        assert!(!may_open(url("http:", "127.evil.example.com").as_ref()));
+        assert!(!may_open(url("javascript:", "alert(1)").as_ref()));
+        assert!(!may_open(None));
     }
 
     #[test]
     fn popup_messages_are_believed_only_from_the_partner_about_our_session() {
-        let redirect = "https://pay.partner.example/pay/cs_1";
+        let redirect = WebUrl::from_parts("https", "pay.partner.example", Some(443));
+        let redirect = redirect.as_ref();
         let message = |kind, session_id| PopupMessage {
             kind: Some(kind),
             session_id: Some(session_id),
@@ -321,7 +334,7 @@ mod tests {
         assert!(!accept_popup_message(partner, redirect, other, "cs_1"));
         let empty = PopupMessage::default();
         assert!(!accept_popup_message(partner, redirect, empty, "cs_1"));
-        assert!(!accept_popup_message(partner, "not a url", good, "cs_1"));
+        assert!(!accept_popup_message(partner, None, good, "cs_1"));
     }
 
     #[test]

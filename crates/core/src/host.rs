@@ -417,13 +417,13 @@ impl HostConfig {
     }
 }
 
-/// The URL `{base}/v1/listings/{id}` of a listing on its server; `checkout_absolute` is the
-/// resolved checkout endpoint whose origin is the base.
-pub fn listing_url_for_id(checkout_absolute: &str, id: &str) -> Option<String> {
+/// The URL `{base}/v1/listings/{id}` of a listing on its server; `checkout` is the checkout
+/// endpoint (as the browser's URL parser read it) whose origin is the base.
+pub fn listing_url_for_id(checkout: Option<&crate::url::WebUrl>, id: &str) -> Option<String> {
     if !is_valid_listing_id(id) {
         return None;
     }
-    crate::url::origin(checkout_absolute).map(|origin| format!("{origin}/v1/listings/{id}"))
+    checkout.map(|checkout| format!("{}/v1/listings/{id}", checkout.origin()))
 }
 
 /// Custom element names contain a hyphen and start with a lower-case ASCII letter.

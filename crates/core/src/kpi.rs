@@ -22,6 +22,13 @@
 
 use crate::proration::divide_half_even;
 
+/// A sum of amounts for the KPIs, which only display it: saturating rather than checked (a
+/// report still renders), and never wrapping into a negative revenue. Each payment is at most
+/// `MAX_AMOUNT_MINOR × MAX_QUANTITY`, so saturation takes about 10^8 of the largest orders.
+pub fn total(amounts: impl IntoIterator<Item = i64>) -> i64 {
+    amounts.into_iter().fold(0, i64::saturating_add)
+}
+
 /// Who a number is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Segment {
@@ -219,7 +226,7 @@ pub fn recurring_revenue_per_active_customer(
     if customers.is_empty() {
         return None;
     }
-    let revenue: i64 = recurring.iter().map(|payment| payment.amount).sum();
+    let revenue = total(recurring.iter().map(|payment| payment.amount));
     Some(divide_half_even(i128::from(revenue), customers.len() as i128) as i64)
 }
 
@@ -234,11 +241,12 @@ pub fn cac_payback_months(fee: i64, payments: &[&Payment], from: i64, to: i64) -
     if acquired.is_empty() || to <= from {
         return None;
     }
-    let revenue: i64 = payments
-        .iter()
-        .filter(|payment| !payment.refunded && payment.at >= from && payment.at < to)
-        .map(|payment| payment.amount)
-        .sum();
+    let revenue = total(
+        payments
+            .iter()
+            .filter(|payment| !payment.refunded && payment.at >= from && payment.at < to)
+            .map(|payment| payment.amount),
+    );
     let first_sale = payments
         .iter()
         .filter(|payment| payment.kind == PaymentKind::Purchase && !payment.refunded)
@@ -321,7 +329,7 @@ pub fn revenue_over_time(
         .filter(|payment| !payment.refunded && payment.at >= origin)
     {
         if let Some(sum) = sums.get_mut(((payment.at - origin) / period_seconds) as usize) {
-            *sum += payment.amount;
+            *sum = total([*sum, payment.amount]);
         }
     }
     sums.into_iter()
@@ -363,6 +371,21 @@ mod tests {
             at: day * 86_400,
             refunded: false,
         }
+    }
+
+    #[test]
+    fn revenue_sums_saturate_instead_of_wrapping() {
+        let huge = [
+            payment("a", PaymentKind::Purchase, true, i64::MAX, 1),
+            payment("b", PaymentKind::Renewal, true, i64::MAX, 2),
+        ];
+        let refs: Vec<&Payment> = huge.iter().collect();
+        // Once: the sum overflowed (a panic in debug builds, a negative revenue in release).
+        let per_customer = recurring_revenue_per_active_customer(&refs, 0, 10 * 86_400);
+        assert_eq!(per_customer, Some(i64::MAX / 2 + 1));
+        assert_eq!(revenue_over_time(&refs, 0, 7 * 86_400, 1), [(0, i64::MAX)]);
+        assert!(cac_payback_months(1, &refs, 0, 10 * 86_400).is_some());
+        assert_eq!(total([i64::MAX, 1, -5]), i64::MAX - 5);
     }
 
     #[test]

@@ -498,6 +498,30 @@ pub fn parse_number(text: &str) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+/// Whether `character` is an invisible direction control (ALM, LRM, RLM, LRE to RLO, LRI to
+/// PDI): in seller text one can reorder what is shown after it, e.g. make a price read
+/// backwards on a card or a hosted page.
+pub fn is_direction_control(character: char) -> bool {
+    matches!(
+        character,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Checks a seller's text: refused when it holds a direction control, naming the character.
+pub fn check_text(text: &str) -> Result<(), String> {
+    match text
+        .chars()
+        .find(|character| is_direction_control(*character))
+    {
+        Some(control) => Err(format!(
+            "contains the invisible direction control U+{:04X}; remove it",
+            u32::from(control)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Collects problems while a document is walked, so the builder can show them all.
 #[derive(Default)]
 struct Problems(Vec<ConfigError>);
@@ -507,14 +531,35 @@ impl Problems {
         self.0.push(ConfigError::invalid(at, message));
     }
 
+    /// An optional text, trimmed; `None` when absent or blank. Every text of a document
+    /// goes through here (through [`Problems::required_text`], [`Problems::texts`] or
+    /// [`Problems::optional_reference`]), so [`check_text`] is applied in this one place.
+    fn text(&mut self, at: &str, value: Option<&str>) -> Option<String> {
+        let text = value?.trim();
+        if let Err(message) = check_text(text) {
+            self.add(at, message);
+            return None;
+        }
+        (!text.is_empty()).then(|| text.to_string())
+    }
+
+    /// A list of texts, blank ones left out.
+    fn texts(&mut self, at: &str, values: &Option<Vec<String>>) -> Vec<String> {
+        let mut texts = Vec::new();
+        for (index, value) in values.iter().flatten().enumerate() {
+            texts.extend(self.text(&format!("{at}[{index}]"), Some(value)));
+        }
+        texts
+    }
+
     /// A required, non-blank string.
     fn required_text(&mut self, at: &str, value: &Option<String>, example: &str) -> Option<String> {
-        match value.as_deref().map(str::trim) {
-            Some(text) if !text.is_empty() => Some(text.to_string()),
-            Some(_) => {
+        match value.as_deref() {
+            Some(text) if text.trim().is_empty() => {
                 self.add(at, format!("is empty; give it a value, e.g. {example}"));
                 None
             }
+            Some(text) => self.text(at, Some(text)),
             None => {
                 self.add(at, format!("is missing; add it, e.g. {example}"));
                 None
@@ -523,9 +568,9 @@ impl Problems {
     }
 
     fn optional_reference(&mut self, at: &str, value: &Option<String>) -> Option<String> {
-        let text = value.as_deref()?.trim();
-        match check_web_reference(text) {
-            Ok(()) => Some(text.to_string()),
+        let text = self.text(at, value.as_deref())?;
+        match check_web_reference(&text) {
+            Ok(()) => Some(text),
             Err(message) => {
                 self.add(at, message);
                 None
@@ -596,14 +641,9 @@ impl Problems {
                 (*amount, own)
             }
         };
-        if amount < 0 {
-            self.add(
-                at,
-                format!("{amount} is negative; a price is 0 or more minor units"),
-            );
-            return None;
-        }
-        Some(Money::new(amount, currency))
+        Money::check_price(amount, currency)
+            .map_err(|message| self.add(at, message))
+            .ok()
     }
 
     fn timestamp(&mut self, at: &str, value: &Option<String>) -> Option<Timestamp> {
@@ -646,12 +686,7 @@ impl RawListing {
         }
         let id = problems.id("id", &self.id, "listing id");
         let title = problems.required_text("title", &self.title, "\"Lavender candle trio\"");
-        let summary = self
-            .summary
-            .as_deref()
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-            .map(String::from);
+        let summary = problems.text("summary", self.summary.as_deref());
 
         let document_currency = match self.currency.as_deref() {
             Some(code) => match Currency::from_code(code) {
@@ -676,12 +711,7 @@ impl RawListing {
             let name = problems.required_text("seller.name", &seller.name, "\"Hearth & Wick\"")?;
             Some(Seller {
                 name,
-                location: seller
-                    .location
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|text| !text.is_empty())
-                    .map(String::from),
+                location: problems.text("seller.location", seller.location.as_deref()),
                 url: problems.optional_reference("seller.url", &seller.url),
             })
         });
@@ -756,11 +786,7 @@ impl RawListing {
                     format!("\"{handle}\" appears twice; each creator needs its own handle"),
                 );
             }
-            let name = raw
-                .name
-                .as_deref()
-                .map(str::trim)
-                .filter(|name| !name.is_empty());
+            let name = problems.text(&format!("{at}.name"), raw.name.as_deref());
             let avatar = problems.optional_reference(&format!("{at}.avatar"), &raw.avatar);
             let demo = raw
                 .demo
@@ -768,7 +794,7 @@ impl RawListing {
                 .and_then(|demo| validate_demo(problems, &format!("{at}.demo"), demo));
             if let Some(handle) = handle {
                 creators.push(Creator {
-                    name: name.unwrap_or(&handle).to_string(),
+                    name: name.unwrap_or_else(|| handle.clone()),
                     handle,
                     avatar,
                     demo,
@@ -817,13 +843,9 @@ impl RawListing {
                     &testimonial.text,
                     "\"Lovely scent\"",
                 )?;
-                let author = testimonial
-                    .author
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|author| !author.is_empty());
+                let author = problems.text(&format!("{at}.author"), testimonial.author.as_deref());
                 Some(Testimonial {
-                    author: author.unwrap_or("Anonymous").to_string(),
+                    author: author.unwrap_or_else(|| "Anonymous".to_string()),
                     text,
                     verified: testimonial.verified.unwrap_or(false),
                 })
@@ -843,23 +865,12 @@ impl RawListing {
                 )?;
                 Some(CaseStudy {
                     title,
-                    metric: study
-                        .metric
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|metric| !metric.is_empty())
-                        .map(String::from),
+                    metric: problems.text(&format!("{at}.metric"), study.metric.as_deref()),
                     url: problems.optional_reference(&format!("{at}.url"), &study.url),
                 })
             })
             .collect();
-        let badges = raw
-            .badges
-            .iter()
-            .flatten()
-            .map(|badge| badge.trim().to_string())
-            .filter(|badge| !badge.is_empty())
-            .collect();
+        let badges = problems.texts("trust.badges", &raw.badges);
         Trust {
             rating,
             testimonials,
@@ -981,13 +992,7 @@ fn validate_bundle(
             ),
         );
     }
-    let items = raw
-        .items
-        .iter()
-        .flatten()
-        .map(|item| item.trim().to_string())
-        .filter(|item| !item.is_empty())
-        .collect();
+    let items = problems.texts(&format!("{at}.items"), &raw.items);
     Some(Bundle {
         price: price?,
         compare_at,
@@ -1037,13 +1042,7 @@ fn validate_retainer(
                 None
             }
         };
-        let perks = tier
-            .perks
-            .iter()
-            .flatten()
-            .map(|perk| perk.trim().to_string())
-            .filter(|perk| !perk.is_empty())
-            .collect();
+        let perks = problems.texts(&format!("{at}.perks"), &tier.perks);
         match (id, name, price, interval) {
             (Some(id), Some(name), Some(price), Some(interval)) => tiers.push(Tier {
                 id,
@@ -1061,16 +1060,18 @@ fn validate_retainer(
 fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Demo> {
     let src_at = format!("{at}.src");
     let mut sources = Vec::new();
-    let mut push_source =
-        |problems: &mut Problems, at: &str, src: &str, media_type: Option<&str>| {
-            match check_web_reference(src.trim()) {
-                Ok(()) => sources.push(MediaSource {
-                    src: src.trim().to_string(),
-                    media_type: media_type.map(String::from),
-                }),
-                Err(message) => problems.add(at, message),
-            }
-        };
+    let mut push_source = |problems: &mut Problems,
+                           at: &str,
+                           src: &str,
+                           media_type: Option<&str>| {
+        match check_text(src).and_then(|()| check_web_reference(src.trim())) {
+            Ok(()) => sources.push(MediaSource {
+                src: src.trim().to_string(),
+                media_type: media_type.map(String::from),
+            }),
+            Err(message) => problems.add(at, message),
+        }
+    };
     match &raw.src {
         Some(Value::String(src)) => push_source(problems, &src_at, src, None),
         Some(Value::Array(list)) if !list.is_empty() => {
@@ -1081,7 +1082,13 @@ fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Dem
                     Value::Object(object) => match object.get("src") {
                         Some(Value::String(src)) => {
                             let media_type = object.get("type").and_then(Value::as_str);
-                            push_source(problems, &format!("{entry_at}.src"), src, media_type)
+                            let media_type = problems.text(&format!("{entry_at}.type"), media_type);
+                            push_source(
+                                problems,
+                                &format!("{entry_at}.src"),
+                                src,
+                                media_type.as_deref(),
+                            )
                         }
                         _ => problems
                             .add(format!("{entry_at}.src"), "is missing; give the video URL"),

@@ -234,6 +234,14 @@ impl serde::Serialize for Currency {
     }
 }
 
+/// The largest price a listing may carry, in minor units: what Stripe accepts (99 999 999,
+/// i.e. 999 999.99 in a two-decimal currency). With [`MAX_QUANTITY`] every total fits an
+/// `i64` many times over; arithmetic on money is checked all the same.
+pub const MAX_AMOUNT_MINOR: i64 = 99_999_999;
+
+/// The largest quantity of one checkout core accepts (a partner may allow fewer).
+pub const MAX_QUANTITY: u32 = 999;
+
 /// An amount of money: whole minor units (cents) of one currency.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Money {
@@ -265,6 +273,36 @@ pub enum PriceParseError {
 impl Money {
     pub fn new(minor: i64, currency: Currency) -> Money {
         Money { minor, currency }
+    }
+
+    /// Whether `minor` is a price a listing may carry: 0 to [`MAX_AMOUNT_MINOR`]. The error
+    /// says the bound, e.g. `at most 99999999 minor units (999999.99 EUR)`.
+    pub fn check_price(minor: i64, currency: Currency) -> Result<Money, String> {
+        if minor < 0 {
+            return Err(format!(
+                "{minor} is negative; a price is 0 or more minor units"
+            ));
+        }
+        if minor > MAX_AMOUNT_MINOR {
+            return Err(format!(
+                "{minor} is too large; a price is at most {MAX_AMOUNT_MINOR} minor units ({})",
+                Money::new(MAX_AMOUNT_MINOR, currency)
+            ));
+        }
+        Ok(Money::new(minor, currency))
+    }
+
+    /// `quantity` times this unit price, or `None` when the price is not one a listing may
+    /// carry ([`Money::check_price`]), the quantity is 0 or above [`MAX_QUANTITY`], or the
+    /// product overflows.
+    pub fn times(self, quantity: u32) -> Option<Money> {
+        if !(1..=MAX_QUANTITY).contains(&quantity)
+            || Money::check_price(self.minor, self.currency).is_err()
+        {
+            return None;
+        }
+        let minor = self.minor.checked_mul(i64::from(quantity))?;
+        Some(Money::new(minor, self.currency))
     }
 
     /// Parses a price written in major units (`"24.00"`, `"24"`, `"24.5"`) exactly, without

@@ -1,24 +1,32 @@
 //! Upgrade proration (SPEC section 4): `amount_due` = (new price − old price) × the remaining
 //! part of the current period, rounded half-even to minor units. Exact integer arithmetic.
 
+use crate::money::MAX_AMOUNT_MINOR;
 use crate::time::Timestamp;
 
 /// What an upgrade from `old_price` to `new_price` costs now, in minor units, for a period
 /// running from `period_start` to `period_end`. A negative result is a credit (downgrade).
+/// `None` when a price is not one a listing may carry (0 to [`MAX_AMOUNT_MINOR`]): the
+/// arithmetic is then refused rather than wrapped. Within the bounds the result is at most
+/// the price difference, and the period arithmetic is in `i128`, so nothing overflows.
 pub fn prorated_amount_due(
     old_price: i64,
     new_price: i64,
     period_start: Timestamp,
     period_end: Timestamp,
     now: Timestamp,
-) -> i64 {
-    let period = i128::from((period_end.0 - period_start.0).max(0));
-    if period == 0 {
-        return 0;
+) -> Option<i64> {
+    let bounds = 0..=MAX_AMOUNT_MINOR;
+    if !bounds.contains(&old_price) || !bounds.contains(&new_price) {
+        return None;
     }
-    let remaining = i128::from((period_end.0 - now.0).clamp(0, period_end.0 - period_start.0));
-    let numerator = i128::from(new_price - old_price) * remaining;
-    divide_half_even(numerator, period) as i64
+    let period = i128::from(period_end.0) - i128::from(period_start.0);
+    if period <= 0 {
+        return Some(0);
+    }
+    let remaining = (i128::from(period_end.0) - i128::from(now.0)).clamp(0, period);
+    let numerator = i128::from(new_price - old_price).checked_mul(remaining)?;
+    i64::try_from(divide_half_even(numerator, period)).ok()
 }
 
 /// `numerator / denominator` (denominator > 0) rounded to the nearest integer, ties to even.
@@ -68,7 +76,7 @@ mod tests {
             let now = Timestamp(start.0 + elapsed);
             assert_eq!(
                 prorated_amount_due(old, new, start, end, now),
-                expected,
+                Some(expected),
                 "{old}→{new} after {elapsed}s of {days} days"
             );
         }
@@ -100,7 +108,45 @@ mod tests {
     fn empty_period_costs_nothing() {
         assert_eq!(
             prorated_amount_due(1000, 2000, Timestamp(10), Timestamp(10), Timestamp(5)),
-            0
+            Some(0)
         );
+    }
+
+    #[test]
+    fn prices_past_the_bounds_are_refused_not_wrapped() {
+        let (start, end) = (Timestamp(0), Timestamp(30 * DAY));
+        let due = |old, new, start: Timestamp, end: Timestamp| {
+            prorated_amount_due(old, new, start, end, Timestamp(0))
+        };
+        // Once: (i64::MAX - -1) wrapped to i64::MIN, and a huge price gave a negative amount.
+        assert_eq!(due(-1, i64::MAX, start, end), None);
+        assert_eq!(due(0, MAX_AMOUNT_MINOR + 1, start, end), None);
+        assert_eq!(due(i64::MIN, 0, start, end), None);
+        assert_eq!(due(0, MAX_AMOUNT_MINOR, start, end), Some(MAX_AMOUNT_MINOR));
+        // Periods spanning the whole i64 range do not overflow either.
+        let (first, last) = (Timestamp(i64::MIN), Timestamp(i64::MAX));
+        assert_eq!(
+            due(0, MAX_AMOUNT_MINOR, first, last),
+            Some(MAX_AMOUNT_MINOR / 2)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_stays_within_the_difference(
+            old in proptest::num::i64::ANY,
+            new in proptest::num::i64::ANY,
+            start in proptest::num::i64::ANY,
+            end in proptest::num::i64::ANY,
+            now in proptest::num::i64::ANY,
+        ) {
+            let due = prorated_amount_due(old, new, Timestamp(start), Timestamp(end), Timestamp(now));
+            let bounds = 0..=MAX_AMOUNT_MINOR;
+            proptest::prop_assert_eq!(due.is_some(), bounds.contains(&old) && bounds.contains(&new));
+            if let Some(due) = due {
+                proptest::prop_assert!(due.abs() <= (new - old).abs());
+                proptest::prop_assert!(due == 0 || due.signum() == (new - old).signum());
+            }
+        }
     }
 }

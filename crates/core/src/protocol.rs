@@ -210,7 +210,16 @@ pub struct CheckoutSessionCreated {
     /// Minor units.
     pub amount: i64,
     pub currency: String,
+    /// Proof that the holder created this session (SPEC section 4): sent back as the
+    /// [`SESSION_SECRET_HEADER`] on `GET {checkout}/{session_id}`, the only way to be given
+    /// the session's `customer_token`. Kept in memory (and `sessionStorage` across a
+    /// redirect-mode return), never in a URL. A partner without it leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_secret: Option<String>,
 }
+
+/// The request header that carries a session's `session_secret`.
+pub const SESSION_SECRET_HEADER: &str = "Mighty-Session-Secret";
 
 /// `GET {checkout}/{session_id}` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

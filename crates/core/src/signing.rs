@@ -86,7 +86,8 @@ pub fn verify_webhook(
     let (Some(timestamp), false) = (timestamp, signatures.is_empty()) else {
         return Err(WebhookVerifyError::Malformed);
     };
-    let skew = (now - timestamp).abs();
+    // Saturating: `t` comes from outside (t=-9223372036854775808 once overflowed).
+    let skew = now.saturating_sub(timestamp).saturating_abs();
     if skew > WEBHOOK_TOLERANCE_SECONDS {
         return Err(WebhookVerifyError::OutsideTolerance(skew));
     }
@@ -204,8 +205,8 @@ impl CreatorToken {
         if !constant_time_eq(&expected, &self.signature) {
             return Err(CreatorTokenError::BadSignature);
         }
-        if now - self.issued_at > CREATOR_TOKEN_VALIDITY_SECONDS
-            || self.issued_at > now + WEBHOOK_TOLERANCE_SECONDS
+        if now.saturating_sub(self.issued_at) > CREATOR_TOKEN_VALIDITY_SECONDS
+            || self.issued_at > now.saturating_add(WEBHOOK_TOLERANCE_SECONDS)
         {
             return Err(CreatorTokenError::Expired);
         }

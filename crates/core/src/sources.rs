@@ -9,8 +9,8 @@ use crate::error::{ConfigError, ConfigErrorCode};
 use crate::host::HostConfig;
 use crate::listing::{
     Bundle, ConfigErrors, Creator, Demo, Listing, MediaSource, Offer, OfferKind, Rating,
-    RawListing, RawOffer, RawPrice, RawSeller, RawTestimonial, RawTrust, Trust, is_valid_handle,
-    is_valid_listing_id, parse_number, slugify, unknown_currency_message,
+    RawListing, RawOffer, RawPrice, RawSeller, RawTestimonial, RawTrust, Trust, check_text,
+    is_valid_handle, is_valid_listing_id, parse_number, slugify, unknown_currency_message,
 };
 use crate::money::{Currency, Money};
 use crate::url::check_web_reference;
@@ -47,7 +47,14 @@ pub fn listing_from_attributes(host: &HostConfig) -> Result<Listing, ConfigError
             .map(|value| value.trim())
             .filter(|value| !value.is_empty())
     };
-    let mut errors = Vec::new();
+    // What a minimal listing shows or links to; the rest are parsed strictly below.
+    let mut errors: Vec<ConfigError> = ["title", "seller", "demo", "demo-poster"]
+        .into_iter()
+        .filter_map(|key| {
+            let message = check_text(attribute(key)?).err()?;
+            Some(ConfigError::invalid(format!("data-mighty-{key}"), message))
+        })
+        .collect();
 
     let title = attribute("title");
     if title.is_none() {
@@ -72,13 +79,16 @@ pub fn listing_from_attributes(host: &HostConfig) -> Result<Listing, ConfigError
             ));
             None
         }
-        (Some(text), Some(currency)) => match Money::parse_major(text, currency) {
-            Ok(price) => Some(price),
-            Err(error) => {
-                errors.push(ConfigError::invalid("data-mighty-price", error.to_string()));
-                None
+        (Some(text), Some(currency)) => {
+            let price = Money::parse_major(text, currency).map_err(|error| error.to_string());
+            match price.and_then(|price| Money::check_price(price.minor, currency)) {
+                Ok(price) => Some(price),
+                Err(message) => {
+                    errors.push(ConfigError::invalid("data-mighty-price", message));
+                    None
+                }
             }
-        },
+        }
         (Some(_), None) => None,
     };
     let rating = match attribute("rating") {

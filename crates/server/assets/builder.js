@@ -43,6 +43,15 @@ function minorUnits(price, currency) {
 
 const escapeAttribute = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 
+/**
+ * JSON to place inside HTML (the inline `<script type="application/json">`): JSON.stringify
+ * leaves `</script>` and `<!--` as they are, which would end the element or open a comment.
+ * `<`, `>`, `&`, U+2028 and U+2029 become `\uXXXX` escapes: JSON.parse of the text still gives
+ * the same value back.
+ */
+const jsonForHtml = (value) => JSON.stringify(value).replace(/[<>&\u2028\u2029]/g,
+  (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 /** The listing's URL on this server (the "Listing URL" snippet): its feed endpoint. */
 const listingUrl = (id) => new URL(`/v1/listings/${encodeURIComponent(id)}`, location.href).href;
 
@@ -62,7 +71,7 @@ function render(data, valid) {
       checkout: data.checkout ? { endpoint: data.checkout } : undefined,
     };
     lines.push(`<div data-mighty="${escapeAttribute(data.id)}">`);
-    lines.push(`  <script type="application/json" data-mighty-config>${JSON.stringify(document)}</script>`);
+    lines.push(`  <script type="application/json" data-mighty-config>${jsonForHtml(document)}</script>`);
     lines.push("</div>");
   } else {
     const attributes = FIELDS.filter((field) => data[field]).map((field) => `${attributeOf(field)}="${escapeAttribute(data[field])}"`);

@@ -73,7 +73,8 @@ async fn main() {
                         .collect();
                     let body = json!({ "events": events }).to_string();
                     let begun = Instant::now();
-                    let response = client.post(format!("{base}/v1/events")).header("content-type", "text/plain").body(body).send().await.unwrap();
+                    // As the widget sends them: text/plain from a page (its Origin).
+                    let response = client.post(format!("{base}/v1/events")).header("content-type", "text/plain").header("origin", "https://directory.example").body(body).send().await.unwrap();
                     assert_eq!(response.status(), 200);
                     latencies.push(begun.elapsed());
                 }

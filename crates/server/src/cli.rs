@@ -113,7 +113,7 @@ async fn report_command(arguments: &[String], config: &Config) -> Result<String,
         .await
         .map_err(|error| error.to_string())?
         .ok_or("the seller token is not valid")?;
-    let (from, to) = crate::routes::metrics::parse_range(from, to, state.now().0)
+    let (from, to) = crate::routes::metrics::parse_range(from, to, state.now_for(&seller.id).0)
         .map_err(|error| error.to_string())?;
     let metrics = crate::routes::metrics::compute(&state, &seller.id, &listing, from, to)
         .await
@@ -143,7 +143,22 @@ pub fn render_report(metrics: &serde_json::Value) -> String {
         "creator", "variant", "views", "paid", "conv.", "95% interval", "repeat", "revenue"
     );
     for segment in metrics["segments"].as_array().into_iter().flatten() {
-        let text = |key: &str| segment[key].as_str().unwrap_or("-").to_string();
+        // Handles stored before they were checked at the door may hold control characters:
+        // a terminal must not run them.
+        let text = |key: &str| {
+            segment[key]
+                .as_str()
+                .unwrap_or("-")
+                .chars()
+                .map(|character| {
+                    if character.is_control() {
+                        '?'
+                    } else {
+                        character
+                    }
+                })
+                .collect::<String>()
+        };
         let conversion = &segment["conversion"];
         let _ = writeln!(
             out,

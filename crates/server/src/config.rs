@@ -29,10 +29,16 @@ environment:
   MIGHTY_SELLER_NAME     that seller's name (default \"Demo seller\")
   MIGHTY_SEED_LISTINGS   a folder of listing documents (*.json, with allowed_origins) created for
                          MIGHTY_SELLER_TOKEN's seller at start when missing (the demo uses www/listings)
-  MIGHTY_LINK_SECRET     key that signs creator-link tokens (default: generated once, stored)
+  MIGHTY_SECRET_KEY      the server key (at least 32 characters; several instances share it):
+                         customer tokens, session secrets and the creator-link key derive from
+                         it (default: a random key in a file beside the SQLite database,
+                         mighty.db.key, created readable by its owner only)
+  MIGHTY_LINK_SECRET     key that signs creator-link tokens (default: derived from the server key)
   MIGHTY_PUBLIC_URL      origin the server is reached at, for pay-page and link URLs
                          (default: the request's Host)
   MIGHTY_EVENTS_RATE_LIMIT  event batches one client may send per minute (default 120)
+  MIGHTY_WEBHOOK_ALLOW_PRIVATE  1 lets live mode deliver webhooks to loopback, private and
+                         link-local addresses (for tests only; the sandbox always may); 0 or unset
   MIGHTY_ROOT            folder holding index.html, www/ and dist/ (default: the working directory)
   RUST_LOG               log filter, e.g. info or mighty_server=debug (default info)";
 
@@ -42,6 +48,29 @@ pub const TEST_SELLER_TOKEN: &str = "msk_test_seller_token_0001";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Sandbox,
+}
+
+/// Where webhooks may be delivered (SPEC section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookDestinations {
+    /// Any address, loopback and private networks included: the sandbox (local receivers
+    /// while testing), or `MIGHTY_WEBHOOK_ALLOW_PRIVATE=1`.
+    AnyAddress,
+    /// Public addresses only (live mode): see `webhooks::is_public_address`, checked at
+    /// registration and on the addresses each delivery connects to.
+    PublicOnly,
+}
+
+impl WebhookDestinations {
+    /// The sandbox delivers anywhere; live mode only to public addresses unless
+    /// `MIGHTY_WEBHOOK_ALLOW_PRIVATE=1`.
+    pub fn for_mode(mode: &Mode, allow_private: bool) -> WebhookDestinations {
+        if *mode == Mode::Sandbox || allow_private {
+            WebhookDestinations::AnyAddress
+        } else {
+            WebhookDestinations::PublicOnly
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +86,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Event batches a client may send per minute (`MIGHTY_EVENTS_RATE_LIMIT`).
     pub events_per_minute: u32,
+    /// `MIGHTY_SECRET_KEY`: the key server secrets derive from (see `secrets.rs`).
+    pub secret_key: Option<String>,
+    /// Where webhooks may go (the mode, and `MIGHTY_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_destinations: WebhookDestinations,
 }
 
 impl Config {
@@ -76,6 +109,16 @@ impl Config {
             }
             Some(other) => return Err(format!("MIGHTY_MODE={other:?} is not a mode; use sandbox")),
         };
+        let allow_private = match get("MIGHTY_WEBHOOK_ALLOW_PRIVATE").as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(other) => {
+                return Err(format!(
+                    "MIGHTY_WEBHOOK_ALLOW_PRIVATE={other:?} is not 1 or 0; 1 (for tests only) lets live mode deliver webhooks to private and loopback addresses"
+                ));
+            }
+        };
+        let webhook_destinations = WebhookDestinations::for_mode(&mode, allow_private);
         let database = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| "sqlite:mighty.db".to_string()),
         )?;
@@ -101,6 +144,16 @@ impl Config {
             seller_name: get("MIGHTY_SELLER_NAME").unwrap_or_else(|| "Demo seller".to_string()),
             seed_listings,
             link_secret: get("MIGHTY_LINK_SECRET").filter(|secret| !secret.is_empty()),
+            secret_key: match get("MIGHTY_SECRET_KEY").filter(|key| !key.is_empty()) {
+                Some(key) if key.len() < crate::secrets::MIN_SECRET_KEY_LENGTH => {
+                    return Err(format!(
+                        "MIGHTY_SECRET_KEY is {} characters; use at least {} random ones (e.g. `openssl rand -hex 32`)",
+                        key.len(),
+                        crate::secrets::MIN_SECRET_KEY_LENGTH
+                    ));
+                }
+                key => key,
+            },
             public_url,
             events_per_minute: match get("MIGHTY_EVENTS_RATE_LIMIT") {
                 None => crate::routes::events::BATCHES_PER_MINUTE,
@@ -108,6 +161,7 @@ impl Config {
                     format!("MIGHTY_EVENTS_RATE_LIMIT={text:?} is not a positive whole number of batches per minute")
                 })?,
             },
+            webhook_destinations,
         })
     }
 
@@ -123,8 +177,10 @@ impl Config {
             seller_name: "Test seller".into(),
             seed_listings: None,
             link_secret: Some("test-link-secret".into()),
+            secret_key: Some("test-secret-key-0123456789abcdef-0123".into()),
             public_url: None,
             events_per_minute: crate::routes::events::BATCHES_PER_MINUTE,
+            webhook_destinations: WebhookDestinations::AnyAddress,
         }
     }
 }
@@ -178,6 +234,28 @@ mod tests {
             config(&[("MIGHTY_SEED_LISTINGS", "www/listings")])
                 .unwrap_err()
                 .contains("needs MIGHTY_SELLER_TOKEN")
+        );
+    }
+
+    #[test]
+    fn webhook_destinations_follow_the_mode_and_allow_private() {
+        assert_eq!(
+            config(&[]).unwrap().webhook_destinations,
+            WebhookDestinations::AnyAddress
+        );
+        for value in ["0", "1"] {
+            assert_eq!(
+                config(&[("MIGHTY_WEBHOOK_ALLOW_PRIVATE", value)])
+                    .unwrap()
+                    .webhook_destinations,
+                WebhookDestinations::AnyAddress,
+                "the sandbox delivers anywhere"
+            );
+        }
+        let error = config(&[("MIGHTY_WEBHOOK_ALLOW_PRIVATE", "yes")]).unwrap_err();
+        assert!(
+            error.starts_with("MIGHTY_WEBHOOK_ALLOW_PRIVATE=\"yes\" is not 1 or 0"),
+            "{error}"
         );
     }
 }

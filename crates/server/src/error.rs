@@ -22,6 +22,9 @@ pub enum AppError {
     /// 403 `origin_not_allowed`.
     #[error("{0}")]
     OriginNotAllowed(String),
+    /// 403 `cross_site_request`: a form post from another site's page.
+    #[error("{0}")]
+    CrossSiteRequest(String),
     #[error("{0}")]
     NotFound(String),
     /// 405: the path exists, not with this method.
@@ -72,7 +75,9 @@ impl AppError {
         match self {
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_)
+            | AppError::OriginNotAllowed(_)
+            | AppError::CrossSiteRequest(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
@@ -90,6 +95,7 @@ impl AppError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::OriginNotAllowed(_) => "origin_not_allowed",
+            AppError::CrossSiteRequest(_) => "cross_site_request",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict { code, .. } => code,

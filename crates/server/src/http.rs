@@ -136,7 +136,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     Some(token.trim()).filter(|token| !token.is_empty())
 }
 
-/// A request authenticated with a seller's bearer token.
+/// A request authenticated with a seller's bearer token; wrong tokens count towards the
+/// client's failed attempts (`429 rate_limited` past ten a minute).
 pub struct SellerAuth(pub Seller);
 
 impl FromRequestParts<AppState> for SellerAuth {
@@ -153,12 +154,17 @@ impl FromRequestParts<AppState> for SellerAuth {
                 )
             })?
             .to_string();
+        // Token guesses are throttled per client address (`throttle`): past the limit, even
+        // the right token is refused until the window frees.
+        let client = crate::throttle::ClientAddress::of(parts);
+        state.failed_attempts().check(client)?;
         let seller = state
             .store(move |store| store.seller_by_token(&token))
             .await?;
-        seller
-            .map(SellerAuth)
-            .ok_or_else(|| AppError::Unauthorized("the seller token is not valid".into()))
+        seller.map(SellerAuth).ok_or_else(|| {
+            state.failed_attempts().record_failure(client);
+            AppError::Unauthorized("the seller token is not valid".into())
+        })
     }
 }
 
@@ -181,7 +187,8 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
 }
 
 /// The request headers a widget may send (SPEC section 4).
-pub const ALLOWED_REQUEST_HEADERS: &str = "Content-Type, Idempotency-Key, Authorization";
+pub const ALLOWED_REQUEST_HEADERS: &str =
+    "Content-Type, Idempotency-Key, Mighty-Session-Secret, Authorization";
 
 /// CORS response headers for a request from `headers`' Origin against `allowed` (a listing's
 /// `allowed_origins`; `*` allows any). A refused origin gets a CORS-readable 403.

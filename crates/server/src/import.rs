@@ -5,11 +5,10 @@
 
 use std::collections::HashSet;
 
+use maud::{DOCTYPE, html};
 use mighty_core::listing::slugify;
 use mighty_core::{Currency, Money};
 use serde_json::{Value, json};
-
-use crate::routes::escape_html;
 
 /// Where the page finds the loader and the listings.
 #[derive(Debug, Clone)]
@@ -193,8 +192,11 @@ fn listing_from_row(
     if let Some(checkout) = &options.checkout {
         document["checkout"] = json!({ "endpoint": checkout });
     }
-    // The same validation as the widget's, with its messages.
+    // The same validation as the widget's, with its messages; the category is shown on the
+    // page only, so it gets the same text check here.
     mighty_core::parse_listing(&document.to_string()).map_err(|errors| errors.to_string())?;
+    mighty_core::listing::check_text(&field("category"))
+        .map_err(|message| format!("category: {message}"))?;
     used_ids.insert(id.clone());
     Ok((id, document))
 }
@@ -202,27 +204,57 @@ fn listing_from_row(
 type PageRow = (String, String, String, String, String, String);
 
 fn directory_page(rows: &[PageRow], options: &ImportOptions) -> String {
-    let articles: String = rows
-        .iter()
-        .map(|(id, name, address, city, category, url)| {
-            let meta = [category.as_str(), city.as_str(), address.as_str()].iter().filter(|part| !part.is_empty()).copied().collect::<Vec<_>>().join(" · ");
-            let link = if url.is_empty() { String::new() } else { format!(" <a href=\"{}\">Website</a>", escape_html(url)) };
-            format!(
-                "    <article class=\"listing\">\n      <h2>{name}</h2>\n      <p class=\"meta\">{meta}</p>\n      \
-                 <div data-mighty=\"{id}\" data-mighty-listing=\"listings/{id}.json\">\n        <p>{name}.{link}</p>\n      </div>\n    </article>\n",
-                name = escape_html(name),
-                meta = escape_html(&meta),
-                id = escape_html(id),
-            )
-        })
-        .collect();
-    format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  \
-         <title>{title}</title>\n  <link rel=\"stylesheet\" href=\"directory.css\">\n  <script type=\"module\" src=\"{script}\"></script>\n</head>\n<body>\n  \
-         <h1>{title}</h1>\n  <main class=\"grid\">\n{articles}  </main>\n</body>\n</html>\n",
-        title = escape_html(&options.title),
-        script = escape_html(&options.script_url),
-    )
+    // maud escapes every value; the "\n" and spaces keep the written file readable.
+    let page = html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            "\n"
+            head {
+                "\n  " meta charset="utf-8";
+                "\n  " meta name="viewport" content="width=device-width, initial-scale=1";
+                "\n  " title { (options.title) }
+                "\n  " link rel="stylesheet" href="directory.css";
+                "\n  " script type="module" src=(options.script_url) {}
+                "\n"
+            }
+            "\n"
+            body {
+                "\n  " h1 { (options.title) }
+                "\n  "
+                main class="grid" {
+                    "\n"
+                    @for (id, name, address, city, category, url) in rows {
+                        @let meta = [category.as_str(), city.as_str(), address.as_str()]
+                            .into_iter()
+                            .filter(|part| !part.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" · ");
+                        "    "
+                        article class="listing" {
+                            "\n      " h2 { (name) }
+                            "\n      " p class="meta" { (meta) }
+                            "\n      "
+                            div data-mighty=(id) data-mighty-listing={ "listings/" (id) ".json" } {
+                                "\n        "
+                                p {
+                                    (name) "."
+                                    @if !url.is_empty() { " " a href=(url) { "Website" } }
+                                }
+                                "\n      "
+                            }
+                            "\n    "
+                        }
+                        "\n"
+                    }
+                    "  "
+                }
+                "\n"
+            }
+            "\n"
+        }
+        "\n"
+    };
+    page.into_string()
 }
 
 /// The stylesheet written next to the page: the embed guide's line, and a simple grid.

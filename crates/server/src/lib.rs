@@ -2,16 +2,22 @@
 //! that tests drive without a socket; [`start`] opens storage and starts the background work
 //! (webhook delivery, expiries and renewals); `main.rs` only reads the environment.
 
+pub mod attribution;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod csv_export;
 pub mod error;
+pub mod html;
 pub mod http;
 pub mod import;
 pub mod routes;
+pub mod same_origin;
 pub mod scheduler;
+pub mod secrets;
 pub mod static_files;
 pub mod store;
+pub mod throttle;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -39,9 +45,10 @@ struct StateInner {
     config: Config,
     store: Arc<Store>,
     clock: Clock,
-    link_key: Vec<u8>,
+    secrets: secrets::Secrets,
     outbox_ready: tokio::sync::Notify,
     event_limiter: routes::events::RateLimiter,
+    failed_attempts: throttle::FailedAttempts,
 }
 
 impl AppState {
@@ -50,24 +57,16 @@ impl AppState {
     pub fn open(config: Config) -> Result<AppState, String> {
         let store = Store::open(&config.database)
             .map_err(|error| format!("opening {:?}: {error}", config.database))?;
-        let offset = store
-            .setting("clock_offset")
-            .map_err(|error| error.to_string())?
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0);
-        let link_key = match &config.link_secret {
-            Some(secret) => secret.clone(),
-            None => store
-                .setting_or_insert("link_key", || store::new_id("lk"))
-                .map_err(|error| error.to_string())?,
-        };
+        let offsets = store.clock_offsets().map_err(|error| error.to_string())?;
+        let secrets = secrets::Secrets::load(&config)?;
         let state = AppState {
             inner: Arc::new(StateInner {
                 store: Arc::new(store),
-                clock: Clock::new(offset),
-                link_key: link_key.into_bytes(),
+                clock: Clock::new(offsets),
+                secrets,
                 outbox_ready: tokio::sync::Notify::new(),
                 event_limiter: routes::events::RateLimiter::default(),
+                failed_attempts: throttle::FailedAttempts::default(),
                 config,
             }),
         };
@@ -139,9 +138,15 @@ impl AppState {
         &self.inner.config
     }
 
-    /// The server's business time (sandbox clock included).
+    /// Real time, for what belongs to no seller.
     pub fn now(&self) -> mighty_core::Timestamp {
-        self.inner.clock.now()
+        mighty_core::Timestamp(clock::real_now())
+    }
+
+    /// `seller_id`'s business time: real time plus their sandbox clock's offset. Everything
+    /// of a seller's (sessions, drops, periods, their webhooks' `created`) follows it.
+    pub fn now_for(&self, seller_id: &str) -> mighty_core::Timestamp {
+        self.inner.clock.now_for(seller_id)
     }
 
     pub fn clock(&self) -> &Clock {
@@ -152,8 +157,18 @@ impl AppState {
         &self.inner.event_limiter
     }
 
+    /// Wrong-token attempts per client address (`throttle`).
+    pub fn failed_attempts(&self) -> &throttle::FailedAttempts {
+        &self.inner.failed_attempts
+    }
+
     pub fn link_key(&self) -> &[u8] {
-        &self.inner.link_key
+        self.inner.secrets.link_key()
+    }
+
+    /// The server key's derived secrets (session secrets, customer tokens).
+    pub fn secrets(&self) -> &secrets::Secrets {
+        &self.inner.secrets
     }
 
     /// Runs a storage call on the blocking pool.
@@ -274,20 +289,23 @@ pub fn app(state: AppState) -> Router {
 /// The path as logged: credentials that travel in URLs (the shopper's manage link) are
 /// replaced, so logs never carry a secret.
 pub fn redacted_path(path: &str) -> String {
-    let path = match path.strip_prefix("/creator/") {
-        Some(_) => return "/creator/[redacted]".to_string(),
-        None => path,
-    };
-    match path.strip_prefix("/manage/") {
-        Some(rest) => {
+    // Path prefixes whose next segment is a secret (a token) or lets a stranger look a
+    // shopper's purchase up (a checkout session id).
+    const SECRET_SEGMENT_AFTER: [&str; 4] =
+        ["/manage/", "/creator/", "/pay/", "/v1/checkout/sessions/"];
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            if prefix == "/pay/" && rest.starts_with("assets/") {
+                break;
+            }
             let tail = rest
                 .split_once('/')
                 .map(|(_, tail)| format!("/{tail}"))
                 .unwrap_or_default();
-            format!("/manage/[redacted]{tail}")
+            return format!("{prefix}[redacted]{tail}");
         }
-        None => path.to_string(),
     }
+    path.to_string()
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {

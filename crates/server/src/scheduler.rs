@@ -1,6 +1,6 @@
 //! Time-driven work: open checkout sessions expire after 30 minutes (their drop stock comes
-//! back), and subscriptions renew at the end of each period. Runs every few seconds, and at
-//! once when the sandbox clock moves.
+//! back), and subscriptions renew at the end of each period, each on its seller's clock.
+//! Runs every few seconds, and at once when a seller's sandbox clock moves.
 
 use std::time::Duration;
 
@@ -14,15 +14,12 @@ pub struct TickReport {
 }
 
 pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
-    // Another instance may have moved the shared sandbox clock.
-    if let Some(offset) = state
-        .store(|store| store.setting("clock_offset"))
-        .await?
-        .and_then(|value| value.parse().ok())
-    {
-        state.clock().set_offset(offset);
-    }
-    let now = state.now().0;
+    // Another instance may have moved a seller's sandbox clock.
+    let offsets = state.store(|store| store.clock_offsets()).await?;
+    state.clock().replace_offsets(offsets);
+    // Each session and subscription is due on its own seller's clock (the store adds the
+    // seller's offset to real time).
+    let now = crate::clock::real_now();
     let expired_sessions = state
         .store(move |store| store.expire_due_sessions(now))
         .await?;

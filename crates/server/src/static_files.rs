@@ -4,6 +4,10 @@
 //! module scripts and wasm are fetched in CORS mode), precompressed `.br`/`.gz` copies are
 //! sent to clients that accept them, and content-hashed files are cached for a year. HTML is
 //! served with the strict CSP of SPEC section 8, so the demo proves the widget works under it.
+//!
+//! JSON files under `/www/` (the demo's listing documents in `www/listings/`, which are also
+//! the seed documents of `MIGHTY_SEED_LISTINGS`) are served without their `allowed_origins`:
+//! a listing's allowlist is never served, here as on `GET /v1/listings/{id}`.
 
 use std::path::Path;
 
@@ -41,6 +45,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(root: &Path) -> Router<S> {
     let pages = Router::new()
         .route_service("/", ServeFile::new(root.join("index.html")))
         .nest_service("/www", ServeDir::new(root.join("www")).precompressed_gzip())
+        .layer(middleware::from_fn(without_allowed_origins))
         .layer(middleware::from_fn(page_headers));
     Router::new().nest("/dist", bundle).merge(pages)
 }
@@ -80,6 +85,88 @@ fn is_content_hashed(path: &str) -> bool {
     hash.len() == 10 && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
+/// The largest JSON file served from `/www/` (it is read whole to be rewritten).
+const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+/// `%XX` escapes of a request path decoded (as `ServeDir` decodes them to find the file).
+fn percent_decoded(path: &str) -> Vec<u8> {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = |byte: u8| (byte as char).to_digit(16);
+        match (bytes[index], bytes.get(index + 1), bytes.get(index + 2)) {
+            (b'%', Some(&high), Some(&low)) if hex(high).is_some() && hex(low).is_some() => {
+                decoded.push((hex(high).unwrap_or(0) * 16 + hex(low).unwrap_or(0)) as u8);
+                index += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    decoded
+}
+
+/// JSON files are served without a top-level `allowed_origins`, whatever their folder. The
+/// response decides (its `Content-Type`, from the file found); the request is only made
+/// whole for it (no `Range`, no precompressed copy). A JSON file that cannot be rewritten
+/// (not JSON, too large, encoded) is not served.
+async fn without_allowed_origins(mut request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let json_path = percent_decoded(request.uri().path())
+        .to_ascii_lowercase()
+        .ends_with(b".json");
+    if json_path {
+        let headers = request.headers_mut();
+        for name in [header::RANGE, header::IF_RANGE, header::ACCEPT_ENCODING] {
+            headers.remove(name);
+        }
+    }
+    let head = request.method() == axum::http::Method::HEAD;
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let essence = value.split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+        });
+    if !is_json || response.status().is_redirection() || response.status().is_client_error() {
+        return response;
+    }
+    let refused = |why: &str| {
+        crate::error::AppError::Internal(format!("a JSON file under /www/ is not served: {why}"))
+            .into_response()
+    };
+    if response.status() != axum::http::StatusCode::OK
+        || response.headers().contains_key(header::CONTENT_ENCODING)
+    {
+        return refused("only whole, unencoded answers are rewritten");
+    }
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::ETAG);
+    if head {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_JSON_BYTES).await else {
+        return refused("larger than 1 MiB");
+    };
+    let Ok(mut document) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return refused("not valid JSON");
+    };
+    if let Some(object) = document.as_object_mut() {
+        object.remove("allowed_origins");
+    }
+    let Ok(rewritten) = serde_json::to_vec_pretty(&document) else {
+        return refused("not serializable");
+    };
+    Response::from_parts(parts, axum::body::Body::from(rewritten))
+}
+
 /// HTML pages get the strict CSP; everything gets `nosniff`.
 async fn page_headers(request: Request, next: Next) -> Response {
     // Demo media (videos, posters, captions) are used by listings embedded on other origins:
@@ -114,6 +201,16 @@ async fn page_headers(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_decoded_as_the_file_server_does() {
+        assert_eq!(
+            percent_decoded("/www/listings/a%2Ejson"),
+            b"/www/listings/a.json"
+        );
+        assert_eq!(percent_decoded("/a%2ejSoN%"), b"/a.jSoN%");
+        assert_eq!(percent_decoded("/a%zz"), b"/a%zz");
+    }
 
     #[test]
     fn recognises_hashed_names() {

@@ -268,7 +268,7 @@ async fn origins_off_the_allowlist_get_a_readable_403() {
     assert_eq!(preflight.status, StatusCode::NO_CONTENT);
     assert_eq!(
         preflight.headers[header::ACCESS_CONTROL_ALLOW_HEADERS],
-        "Content-Type, Idempotency-Key, Authorization"
+        "Content-Type, Idempotency-Key, Mighty-Session-Secret, Authorization"
     );
     assert_eq!(
         preflight.headers[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -358,7 +358,21 @@ async fn drops_gate_bundles_by_window_and_stock_and_expiry_returns_stock() {
 async fn an_expired_session_reports_expired() {
     let server = TestServer::with_listing().await;
     let id = server.open_session("trio", None).await;
-    server.state.clock().set_offset(31 * 60);
+    // The seller's clock moves 31 minutes, without the scheduler's tick: the GET itself
+    // expires the session.
+    let seller = server
+        .state
+        .store(|store| store.seller_by_token(support::SELLER))
+        .await
+        .unwrap()
+        .unwrap();
+    let seller_id = seller.id.clone();
+    server
+        .state
+        .store(move |store| store.advance_clock(&seller_id, 31 * 60))
+        .await
+        .unwrap();
+    server.state.clock().set_offset(&seller.id, 31 * 60);
     assert_eq!(
         server
             .get(&format!("/v1/checkout/sessions/{id}"))
@@ -439,4 +453,67 @@ async fn sandbox_faults_answer_the_next_requests_then_stop() {
         )
         .await;
     assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Security review 1: URLs are read as browsers read them. A backslash is a `/` to a
+/// browser, so `https://evil.example\@directory.example/` goes to evil.example; it was
+/// read as directory.example and passed the allowlist.
+#[tokio::test]
+async fn return_urls_are_judged_as_browsers_read_them() {
+    let server = TestServer::with_listing().await;
+    for (return_url, allowed) in [
+        ("https://evil.example\\@directory.example/lyon", false),
+        ("https://evil.example\\.directory.example/", false),
+        ("https://directory.example@evil.example/", false),
+        ("https://directory.exa\tmple/lyon", true),
+        ("https://DIRECTORY.example:443/lyon", true),
+        ("http://127.evil.example.com/lyon", false),
+    ] {
+        let mut body = TestServer::checkout_body("trio", None, 1);
+        body["return_url"] = json!(return_url);
+        let response = server
+            .checkout(&mighty_server::store::new_id("key"), &body)
+            .await;
+        if allowed {
+            assert_eq!(
+                response.status,
+                StatusCode::CREATED,
+                "{return_url:?}: {}",
+                response.text()
+            );
+            let session_id = response.json()["session_id"].as_str().unwrap().to_string();
+            let session = server
+                .state
+                .store(move |store| store.session(&session_id))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                session
+                    .return_url
+                    .starts_with("https://directory.example/lyon"),
+                "stored as the parser serialized it: {}",
+                session.return_url
+            );
+            assert_eq!(
+                mighty_server::routes::pay::return_link(&session),
+                format!(
+                    "https://directory.example/lyon?mighty_session={}",
+                    session.id
+                )
+            );
+        } else {
+            assert_eq!(
+                response.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{return_url:?}: {}",
+                response.text()
+            );
+            assert_eq!(
+                response.json()["error"]["field"],
+                "return_url",
+                "{return_url:?}"
+            );
+        }
+    }
 }

@@ -189,3 +189,56 @@ fn report_prints_a_listings_numbers() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no listing \"nope\""));
 }
+
+/// Security review 10: the database and the key file beside it are readable by their owner
+/// only, and no secret is stored in the database.
+#[cfg(unix)]
+#[test]
+fn the_database_and_key_file_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = support::temp_root();
+    let database = root.0.join("private.db");
+    std::fs::write(&database, b"").unwrap();
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mighty-server"))
+        .args(["seller", "add", "--name", "Hearth & Wick"])
+        .env("DATABASE_URL", format!("sqlite:{}", database.display()))
+        .env_remove("MIGHTY_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&database),
+        0o600,
+        "an existing world-readable file is narrowed"
+    );
+    let state = mighty_server::AppState::open(mighty_server::Config {
+        database: DatabaseUrl::Sqlite(database.clone()),
+        secret_key: None,
+        link_secret: None,
+        seller_token: None,
+        ..mighty_server::Config::for_tests(root.0.clone())
+    })
+    .unwrap();
+    let key_file = mighty_server::secrets::key_file_path(&database);
+    assert_eq!(mode(&key_file), 0o600);
+    drop(state);
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    let settings: Vec<String> = connection
+        .prepare("SELECT key FROM settings")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        !settings.iter().any(|key| key.contains("key")),
+        "{settings:?}"
+    );
+}

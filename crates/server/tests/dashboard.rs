@@ -24,7 +24,12 @@ async fn a_seller_signs_in_once_and_reads_the_numbers() {
         .await;
     let events = json!([{ "id": "v1", "type": "view", "listing_id": "candle-trio", "creator": null, "variant": "ana", "visitor_id": "x", "at": server.state.now().to_rfc3339() }]);
     server
-        .request(Method::POST, "/v1/events", &[], Some(events.to_string()))
+        .request(
+            Method::POST,
+            "/v1/events",
+            &[("origin", support::DIRECTORY)],
+            Some(events.to_string()),
+        )
         .await;
 
     let anonymous = server.get("/dashboard").await;

@@ -222,7 +222,7 @@ async fn listing_cors_follows_the_allowlist() {
     assert_eq!(preflight.status, StatusCode::NO_CONTENT);
     assert_eq!(
         preflight.headers[header::ACCESS_CONTROL_ALLOW_HEADERS],
-        "Content-Type, Idempotency-Key, Authorization"
+        "Content-Type, Idempotency-Key, Mighty-Session-Secret, Authorization"
     );
 }
 

@@ -5,7 +5,7 @@ mod support;
 
 use axum::http::{Method, StatusCode, header};
 use serde_json::json;
-use support::{SELLER, TestServer};
+use support::{SELLER, TestServer, listing};
 
 #[tokio::test]
 async fn the_pay_page_is_an_accessible_form_with_autocomplete_tokens() {
@@ -239,21 +239,8 @@ async fn refunds_are_recorded_once() {
 
 /// Buys the `monthly` tier and returns (subscription id, customer token).
 async fn buy_membership(server: &TestServer) -> (String, String) {
-    let id = server.open_session("club", Some("monthly")).await;
-    let receipt = server.pay(&id, "4242424242424242", &[]).await;
-    assert!(
-        receipt.text().contains("Payment received"),
-        "{}",
-        receipt.text()
-    );
-    let state = server
-        .get(&format!("/v1/checkout/sessions/{id}"))
-        .await
-        .json();
-    (
-        state["subscription_id"].as_str().unwrap().to_string(),
-        state["customer_token"].as_str().unwrap().to_string(),
-    )
+    let (_, subscription, token) = server.buy_membership().await;
+    (subscription, token)
 }
 
 async fn upgrade(
@@ -297,8 +284,9 @@ async fn a_retainer_upgrade_prorates_and_never_makes_a_second_subscription() {
     );
     // Ten days into the month.
     server.advance_clock(10 * 86_400).await;
+    let now = server.seller_now().await;
     let expected_due =
-        mighty_core::proration::prorated_amount_due(1500, 2500, start, end, server.state.now());
+        mighty_core::proration::prorated_amount_due(1500, 2500, start, end, now).unwrap();
     let response = upgrade(&server, &subscription, &token, "up-1", "plus").await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let body = response.json();
@@ -369,9 +357,10 @@ async fn renewals_follow_the_sandbox_clock_and_a_second_upgrade_prorates_the_new
     let end =
         mighty_core::Timestamp::parse_rfc3339(details["current_period_end"].as_str().unwrap())
             .unwrap();
-    assert!(start <= server.state.now() && server.state.now() < end);
+    let now = server.seller_now().await;
+    assert!(start <= now && now < end);
     let expected =
-        mighty_core::proration::prorated_amount_due(2500, 4000, start, end, server.state.now());
+        mighty_core::proration::prorated_amount_due(2500, 4000, start, end, now).unwrap();
     let second = upgrade(&server, &subscription, &token, "second", "max")
         .await
         .json();
@@ -651,5 +640,145 @@ async fn the_manage_page_upgrades_and_cancels_with_plain_forms() {
             .await
             .text()
             .contains("canceled")
+    );
+}
+
+/// Security review 2: the customer token (which upgrades and cancels) reaches only the
+/// browser that created the session. A session id alone travels in URLs and logs.
+#[tokio::test]
+async fn the_customer_token_needs_the_session_secret() {
+    let server = TestServer::with_listing().await;
+    let key = mighty_server::store::new_id("key");
+    let body = TestServer::checkout_body("club", Some("monthly"), 1);
+    let created = server.checkout(&key, &body).await.json();
+    let (id, secret) = (
+        created["session_id"].as_str().unwrap().to_string(),
+        created["session_secret"].as_str().unwrap().to_string(),
+    );
+    assert!(secret.starts_with("mss_"), "{created}");
+    let replayed = server.checkout(&key, &body).await.json();
+    assert_eq!(
+        replayed, created,
+        "a replay answers the same, secret included"
+    );
+    server.pay(&id, "4242424242424242", &[]).await;
+
+    for stranger in [
+        None,
+        Some(""),
+        Some("mss_0000"),
+        Some(&secret[..secret.len() - 1]),
+    ] {
+        let state = server.session_state(&id, stranger).await;
+        assert_eq!(state["status"], "paid", "{state}");
+        assert!(state["subscription_id"].is_string());
+        assert!(
+            state.get("customer_token").is_none(),
+            "{stranger:?}: {state}"
+        );
+        assert!(state.get("email").is_none(), "{state}");
+    }
+    let state = server.session_state(&id, Some(&secret)).await;
+    let token = state["customer_token"].as_str().unwrap().to_string();
+    assert!(
+        server
+            .get(&format!("/manage/{token}"))
+            .await
+            .status
+            .is_success(),
+        "the token works"
+    );
+
+    // Stored as a hash only; the secret is never stored.
+    let subscription_id = state["subscription_id"].as_str().unwrap().to_string();
+    let stored = server
+        .state
+        .store(move |store| store.subscription(&subscription_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.customer_token_hash,
+        mighty_server::store::hash_secret(&token)
+    );
+    let (_, replay) = server
+        .state
+        .store(move |store| store.stored_response("checkout", &key))
+        .await
+        .unwrap()
+        .expect("the answer is stored under its key");
+    assert!(replay.body.contains(&id), "{}", replay.body);
+    assert!(!replay.body.contains(&secret), "{}", replay.body);
+}
+
+/// Security review 7: one seller's sandbox clock moves only their own sessions,
+/// subscriptions and drops.
+#[tokio::test]
+async fn a_sellers_clock_moves_only_their_own_business() {
+    let server = TestServer::with_listing().await;
+    let (_, subscription, _) = server.buy_membership().await;
+    let open = server.open_session("trio", None).await;
+
+    // Another seller, with a listing of their own, moves their clock by 40 days.
+    let other_token = "msk_other_seller_token_0002";
+    server
+        .state
+        .store(move |store| store.add_seller("Other", other_token, 0))
+        .await
+        .unwrap();
+    let mut document = listing("other-trio", None);
+    document["id"] = json!("other-trio");
+    let put = server
+        .request(
+            Method::PUT,
+            "/v1/listings/other-trio",
+            &[("authorization", &format!("Bearer {other_token}"))],
+            Some(document.to_string()),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.text());
+    let advanced = server
+        .request(
+            Method::POST,
+            "/sandbox/clock/advance",
+            &[("authorization", &format!("Bearer {other_token}"))],
+            Some(json!({ "seconds": 40 * 86_400 }).to_string()),
+        )
+        .await;
+    assert_eq!(advanced.status, StatusCode::OK, "{}", advanced.text());
+
+    // The first seller's session is still open and their member was not renewed.
+    assert_eq!(server.session_state(&open, None).await["status"], "open");
+    let orders = server.seller_get("/v1/orders").await.json();
+    let renewals = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|order| {
+            order["kind"] == "renewal" && order["subscription_id"] == subscription.as_str()
+        })
+        .count();
+    assert_eq!(renewals, 0, "{orders}");
+    let listing_now = server.get("/v1/listings/candle-trio").await.json()["server_time"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other_now = server.get("/v1/listings/other-trio").await.json()["server_time"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(other_now > listing_now, "{other_now} vs {listing_now}");
+
+    // Their own advance does move their business.
+    server.advance_clock(40 * 86_400).await;
+    assert_eq!(server.session_state(&open, None).await["status"], "expired");
+    let orders = server.seller_get("/v1/orders").await.json();
+    assert!(
+        orders["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|order| order["kind"] == "renewal"),
+        "{orders}"
     );
 }

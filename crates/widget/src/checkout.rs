@@ -16,7 +16,8 @@ use mighty_core::drops::{DropPhase, ServerClock, drop_phase, offer_open};
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
 use mighty_core::protocol::{
-    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SessionStatus, params,
+    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SESSION_SECRET_HEADER,
+    SessionStatus, params,
 };
 use mighty_core::{Listing, Money, Offer, Timestamp};
 use wasm_bindgen::JsCast;
@@ -665,7 +666,7 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
             }
         }
     };
-    if !may_open(&created.redirect_url) {
+    if !may_open(crate::dom::web_url(&created.redirect_url).as_ref()) {
         close(popup.as_ref());
         shop.fail(
             Some(&intent),
@@ -760,6 +761,30 @@ fn unreachable_message(lang: &str, reason: RetryReason) -> (&'static str, String
     }
 }
 
+/// Where a redirect-mode checkout keeps its session secret until the shopper is back:
+/// `sessionStorage` (this tab only, gone with it), strictly necessary for the purchase and
+/// so kept before consent too (SPEC section 4).
+fn session_secret_key(session_id: &str) -> String {
+    format!("mighty_session_secret:{session_id}")
+}
+
+fn keep_session_secret(session_id: &str, secret: &str) {
+    if let Some(storage) =
+        web_sys::window().and_then(|window| window.session_storage().ok().flatten())
+    {
+        let _ = storage.set_item(&session_secret_key(session_id), secret);
+    }
+}
+
+/// The kept secret of `session_id`, removed as it is read (one return, one use).
+fn take_session_secret(session_id: &str) -> Option<String> {
+    let storage = web_sys::window()?.session_storage().ok().flatten()?;
+    let key = session_secret_key(session_id);
+    let secret = storage.get_item(&key).ok().flatten();
+    let _ = storage.remove_item(&key);
+    secret
+}
+
 /// Sends the shopper to the partner's page: the popup, or the page itself.
 async fn go_to_partner(
     shop: &Rc<Shop>,
@@ -769,6 +794,9 @@ async fn go_to_partner(
 ) {
     let Some(popup) = popup else {
         shop.working(&shop.t("Taking you to the secure checkout…"));
+        if let Some(secret) = &created.session_secret {
+            keep_session_secret(&created.session_id, secret);
+        }
         if let Some(window) = web_sys::window() {
             let _ = window.location().assign(&created.redirect_url);
         }
@@ -823,7 +851,12 @@ async fn watch_popup(
                 session_id: id.as_deref(),
             };
             if from_popup
-                && accept_popup_message(&event.origin(), &redirect_url, message, &session_id)
+                && accept_popup_message(
+                    &event.origin(),
+                    crate::dom::web_url(&redirect_url).as_ref(),
+                    message,
+                    &session_id,
+                )
             {
                 woken.set(true);
             }
@@ -838,7 +871,13 @@ async fn watch_popup(
             waited += 250;
         }
         let closed = popup.closed().unwrap_or(true);
-        match session_state(&endpoint, &created.session_id).await {
+        match session_state(
+            &endpoint,
+            &created.session_id,
+            created.session_secret.as_deref(),
+        )
+        .await
+        {
             Some(state) if state.status != SessionStatus::Open => {
                 close(Some(popup));
                 finish(shop, intent, state);
@@ -861,18 +900,22 @@ async fn watch_popup(
         window.remove_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
 }
 
-/// `GET {checkout}/{session_id}`; `None` when there is no usable answer (the caller polls on).
-async fn session_state(endpoint: &str, session_id: &str) -> Option<CheckoutSessionState> {
+/// `GET {checkout}/{session_id}`, with the session's secret when this browser holds it (the
+/// only way the partner gives the customer token); `None` when there is no usable answer
+/// (the caller polls on).
+async fn session_state(
+    endpoint: &str,
+    session_id: &str,
+    secret: Option<&str>,
+) -> Option<CheckoutSessionState> {
     let url = format!("{}/{}", endpoint.trim_end_matches('/'), session_id);
-    let answer = http::fetch(
-        "GET",
-        &url,
-        &[("Accept", "application/json")],
-        None,
-        ATTEMPT_TIMEOUT_MS,
-    )
-    .await
-    .ok()?;
+    let mut headers = vec![("Accept", "application/json")];
+    if let Some(secret) = secret {
+        headers.push((SESSION_SECRET_HEADER, secret));
+    }
+    let answer = http::fetch("GET", &url, &headers, None, ATTEMPT_TIMEOUT_MS)
+        .await
+        .ok()?;
     if !answer.ok() {
         return None;
     }
@@ -1007,9 +1050,10 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     // A task: it runs once the card is in the page.
     crate::spawn(async move {
         shop.working(&shop.t("Checking your payment…"));
+        let secret = take_session_secret(&session_id);
         let mut state = None;
         for attempt in 1..=3 {
-            state = session_state(&endpoint, &session_id).await;
+            state = session_state(&endpoint, &session_id, secret.as_deref()).await;
             if state.is_some() {
                 break;
             }

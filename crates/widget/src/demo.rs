@@ -158,7 +158,7 @@ fn set_source(shop: &Shop, video: &HtmlMediaElement, index: usize) {
     let cross_origin_captions = demo
         .captions
         .as_deref()
-        .is_some_and(|captions| mighty_core::url::origin(captions) != page_origin);
+        .is_some_and(|captions| crate::dom::origin_of(captions) != page_origin);
     match playable {
         Some(source) => {
             video.set_cross_origin(cross_origin_captions.then_some("anonymous"));

@@ -145,6 +145,20 @@ pub fn resolve_url(relative: &str, base: &str) -> Option<String> {
         .map(|url| url.href())
 }
 
+/// `text` as the browser's WHATWG URL parser reads it (`\\` as `/`, userinfo, tabs), for
+/// core's URL decisions; `None` unless it is an absolute http(s) URL. Core's own parser
+/// (the `url` crate) is left out of the bundle: the browser has one.
+pub fn web_url(text: &str) -> Option<mighty_core::url::WebUrl> {
+    // The parsed origin carries scheme, host and port in one import (bytes: each import
+    // costs the bundle a name in the wasm and a function in the glue).
+    mighty_core::url::WebUrl::from_serialized_origin(&web_sys::Url::new(text).ok()?.origin())
+}
+
+/// The origin of an absolute http(s) URL, as the browser serializes it.
+pub fn origin_of(text: &str) -> Option<String> {
+    web_url(text).map(|url| url.origin())
+}
+
 /// The page's base URL.
 pub fn page_base() -> String {
     document().base_uri().ok().flatten().unwrap_or_default()

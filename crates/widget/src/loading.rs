@@ -81,7 +81,7 @@ async fn load_from_source(
                 .into());
             };
             let url = dom::resolve_url(&checkout, &page)
-                .and_then(|absolute| listing_url_for_id(&absolute, &id))
+                .and_then(|absolute| listing_url_for_id(dom::web_url(&absolute).as_ref(), &id))
                 .ok_or_else(|| {
                     ConfigError::invalid(
                         "data-mighty-checkout",

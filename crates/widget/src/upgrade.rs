@@ -51,7 +51,7 @@ pub(crate) fn next_tier(shop: &Shop, current: &str) -> Option<(String, Action)> 
 /// The shopper's manage page, on the partner's origin.
 pub(crate) fn manage_link(shop: &Shop) -> Option<(String, String)> {
     let membership = shop.membership.borrow().clone()?;
-    let base = mighty_core::url::origin(shop.endpoint.as_deref()?)?;
+    let base = crate::dom::origin_of(shop.endpoint.as_deref()?)?;
     Some((
         shop.t("Manage your membership"),
         format!("{base}/manage/{}", membership.customer_token),
@@ -81,7 +81,7 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
     let (Some(current), Some(next)) = (tier_of(&membership.tier_id), tier_of(&tier_id)) else {
         return;
     };
-    let Some(base) = shop.endpoint.as_deref().and_then(mighty_core::url::origin) else {
+    let Some(base) = shop.endpoint.as_deref().and_then(crate::dom::origin_of) else {
         return;
     };
     let url = format!("{base}/v1/subscriptions/{}", membership.subscription_id);
@@ -125,18 +125,22 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
         (_, false) if ok || no_reading => {
             let then =
                 crate::i18n::per_interval(shop.lang, &price(next.price.minor), next.interval);
-            let period = time("current_period_start")
+            // No amount (no period, or prices past core's bounds): said without one.
+            let due = time("current_period_start")
                 .zip(time("current_period_end"))
-                .filter(|_| ok);
-            let (text, confirm_label) = match period {
-                Some((start, end)) => {
-                    let due = price(mighty_core::proration::prorated_amount_due(
+                .filter(|_| ok)
+                .and_then(|(start, end)| {
+                    mighty_core::proration::prorated_amount_due(
                         current.price.minor,
                         next.price.minor,
                         start,
                         end,
                         shop.server_now(),
-                    ));
+                    )
+                });
+            let (text, confirm_label) = match due {
+                Some(due) => {
+                    let due = price(due);
                     (
                         tf(
                             shop.lang,

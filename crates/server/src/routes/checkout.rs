@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mighty_core::listing::OfferKind;
 use mighty_core::protocol::{
-    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SessionStatus,
+    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SESSION_SECRET_HEADER,
+    SessionStatus,
 };
 use mighty_core::signing::CreatorToken;
 use serde_json::Value;
@@ -27,6 +28,7 @@ use crate::store::{
 pub const SESSION_LIFETIME_SECONDS: i64 = 30 * 60;
 /// How long a `hang` fault holds the request: past the widget's 15 s timeout.
 const HANG_SECONDS: u64 = 20;
+/// The reference partner's own limit, stricter than core's `money::MAX_QUANTITY` (999).
 const MAX_QUANTITY: u32 = 10;
 
 fn status_name(status: &str) -> SessionStatus {
@@ -46,6 +48,7 @@ fn created_body(session: &Session) -> CheckoutSessionCreated {
         expires_at: mighty_core::Timestamp(session.expires_at).to_rfc3339(),
         amount: session.amount,
         currency: session.currency.clone(),
+        session_secret: None,
     }
 }
 
@@ -76,25 +79,31 @@ fn render(outcome: &CreateSessionOutcome) -> StoredResponse {
 }
 
 /// Verifies the creator of a checkout's attribution: only a genuine, unexpired, unrevoked
-/// token for this listing and creator makes it verified.
+/// token for this listing and one of its current creators makes it verified. A creator sent
+/// without core's handle syntax is dropped (`crate::attribution`); a well-formed handle the
+/// listing does not have is kept, unverified.
 async fn verify_attribution(
     state: &AppState,
-    listing_id: &str,
+    listing: &mighty_core::Listing,
     attribution: &mighty_core::protocol::Attribution,
 ) -> Result<(Option<String>, bool), AppError> {
-    let token = attribution
+    let listing_id = listing.id.as_str();
+    let parsed = attribution
         .token
         .as_deref()
-        .filter(|token| !token.is_empty());
-    let parsed = token.and_then(|token| CreatorToken::parse(token).ok());
-    let creator = attribution
-        .creator
-        .clone()
-        .filter(|creator| !creator.is_empty())
+        .and_then(|token| CreatorToken::parse(token.trim()).ok());
+    let creator = crate::attribution::handle(attribution.creator.as_deref())
         .or_else(|| parsed.as_ref().map(|token| token.handle.clone()));
     let (Some(parsed), Some(handle)) = (parsed, creator.clone()) else {
         return Ok((creator, false));
     };
+    if !listing
+        .creators
+        .iter()
+        .any(|listed| listed.handle == handle)
+    {
+        return Ok((creator, false));
+    }
     let now = state.now().0;
     if parsed
         .verify(state.link_key(), listing_id, &handle, now)
@@ -226,11 +235,24 @@ async fn create(
             )
         }
     };
-    let return_url = request.return_url.trim();
-    let return_origin = mighty_core::url::origin(return_url)
-        .filter(|_| {
-            mighty_core::url::is_secure_endpoint(return_url) || return_url.starts_with("https://")
-        })
+    // Checked: a price past core's bounds or an overflow is refused, never wrapped.
+    let amount = unit_price.times(request.quantity).ok_or_else(|| {
+        with_cors(AppError::invalid(
+            "quantity",
+            format!(
+                "{} × {unit_price} is more than one checkout can take",
+                request.quantity
+            ),
+        ))
+    })?;
+    // Read as a browser reads it (WHATWG): `https://evil.example\@shop.example/` goes to
+    // evil.example, and so its origin is evil.example's. The shopper is later sent to the
+    // parser's serialization of it, never to the text as sent.
+    let (return_url, return_origin) = url::Url::parse(request.return_url.trim())
+        .ok()
+        .map(String::from)
+        .filter(|parsed| mighty_core::url::is_secure_endpoint(parsed))
+        .and_then(|parsed| mighty_core::url::origin(&parsed).map(|origin| (parsed, origin)))
         .ok_or_else(|| {
             with_cors(AppError::invalid(
                 "return_url",
@@ -248,10 +270,10 @@ async fn create(
         )));
     }
 
-    let (creator, creator_verified) = verify_attribution(state, &listing.id, &request.attribution)
+    let (creator, creator_verified) = verify_attribution(state, &listing, &request.attribution)
         .await
         .map_err(with_cors)?;
-    let now = state.now().0;
+    let now = state.now_for(&stored.seller_id).0;
     let session_id = new_id("cs");
     let new = NewSession {
         id: session_id.clone(),
@@ -260,17 +282,19 @@ async fn create(
         offer_id: offer.id.clone(),
         tier_id: request.tier_id.clone(),
         quantity: i64::from(request.quantity),
-        amount: unit_price.minor * i64::from(request.quantity),
+        amount: amount.minor,
         currency: unit_price.currency.code().to_string(),
         kind,
         interval,
         ships,
         attribution: StoredAttribution {
-            raw: serde_json::to_value(&request.attribution).unwrap_or(Value::Null),
+            // What the widget sent, as the door keeps it: never raw (`crate::attribution`).
+            raw: serde_json::to_value(crate::attribution::cleaned(&request.attribution))
+                .unwrap_or(Value::Null),
             creator,
             creator_verified,
         },
-        return_url: return_url.to_string(),
+        return_url,
         redirect_url: format!("{}/pay/{session_id}", public_base(state, headers)),
         created_at: now,
         expires_at: now + SESSION_LIFETIME_SECONDS,
@@ -281,7 +305,7 @@ async fn create(
         .store(move |store| store.create_session(&key, &hash, &new, &render))
         .await
         .map_err(with_cors)?;
-    let response = render(&outcome);
+    let response = with_session_secret(state, render(&outcome));
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = cors;
     headers.insert(
@@ -289,6 +313,24 @@ async fn create(
         HeaderValue::from_static("application/json"),
     );
     Ok((status, headers, response.body).into_response())
+}
+
+/// A `201` answer with the session's `session_secret`, derived at answer time (a replay gets
+/// it too) and never stored with the idempotent answer.
+fn with_session_secret(state: &AppState, response: StoredResponse) -> StoredResponse {
+    if response.status != 201 {
+        return response;
+    }
+    match serde_json::from_str::<CheckoutSessionCreated>(&response.body) {
+        Ok(mut created) => {
+            created.session_secret = Some(state.secrets().session_secret(&created.session_id));
+            StoredResponse {
+                status: 201,
+                body: serde_json::to_string(&created).unwrap_or(response.body),
+            }
+        }
+        Err(_) => response,
+    }
 }
 
 async fn fault_response(fault: FaultMode, cors: HeaderMap) -> Response {
@@ -335,20 +377,21 @@ pub async fn get_session(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let now = state.now().0;
     let lookup = id.clone();
     let session = match state.store(move |store| store.session(&lookup)).await {
         Ok(Some(session)) => session,
         Ok(None) => return AppError::NotFound(format!("no checkout session {id}")).into_response(),
         Err(error) => return error.into_response(),
     };
+    let now = state.now_for(&session.seller_id).0;
     // An open session past its time expires now rather than at the next scheduler tick.
     let session = if session.status == "open" && session.expires_at <= now {
         let lookup = id.clone();
+        let real_now = state.now().0;
         match state
             .store(move |store| {
                 store
-                    .expire_due_sessions(now)
+                    .expire_due_sessions(real_now)
                     .and_then(|_| store.session(&lookup))
             })
             .await
@@ -383,7 +426,18 @@ pub async fn get_session(
         currency: session.currency.clone(),
         server_time: mighty_core::Timestamp(now).to_rfc3339(),
         subscription_id: session.subscription_id.clone(),
-        customer_token: session.customer_token.clone(),
+        // Only to the browser that created the session (SPEC section 4): the customer token
+        // upgrades and cancels the membership, and a session id travels in URLs.
+        customer_token: session
+            .subscription_id
+            .as_deref()
+            .filter(|_| {
+                headers
+                    .get(SESSION_SECRET_HEADER)
+                    .and_then(|value| value.to_str().ok())
+                    .is_some_and(|given| state.secrets().is_session_secret(&session.id, given))
+            })
+            .map(|subscription_id| state.secrets().customer_token(subscription_id)),
     };
     (cors, Json(body)).into_response()
 }

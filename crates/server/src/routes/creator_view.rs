@@ -7,14 +7,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use maud::html;
 use mighty_core::signing::CreatorToken;
 use mighty_core::{Currency, Money};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{escape_html, hosted_page};
 use crate::AppState;
 use crate::error::AppError;
+use crate::html::{Layout, error_page, shell};
 use crate::http::{JsonBody, SellerAuth, owned_listing, public_base};
 
 /// View tokens are signed with a key of their own, so a share link's token never opens a view.
@@ -59,16 +60,42 @@ pub async fn create(
 pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match render(&state, &token).await {
         Ok(response) => response,
-        Err(error) => hosted_page(
+        Err(error) => error_page(
+            &Layout::HOSTED,
             "Not available",
-            &format!(
-                "<h1>This link does not open a view</h1><p>{}</p>",
-                escape_html(&error.to_string())
-            ),
-            error.status(),
-            false,
+            &error,
+            html! {
+                h1 { "This link does not open a view" }
+                p { (error.to_string()) }
+            },
         ),
     }
+}
+
+/// A view link stops working with the creator's links: when the seller revokes them
+/// (`DELETE /v1/listings/{id}/creator-links/{handle}`: links issued at or before that time)
+/// and when the creator is no longer one of the listing's creators.
+async fn check_still_valid(
+    state: &AppState,
+    document: &Value,
+    parsed: &CreatorToken,
+) -> Result<(), AppError> {
+    if !crate::attribution::is_creator_of(document, &parsed.handle) {
+        return Err(AppError::Forbidden(format!(
+            "{} is no longer a creator of this listing, so this view is closed; ask the seller for a new link if that changes",
+            parsed.handle
+        )));
+    }
+    let (listing_id, handle) = (parsed.listing_id.clone(), parsed.handle.clone());
+    let revoked_at = state
+        .store(move |store| store.creator_links_revoked_at(&listing_id, &handle))
+        .await?;
+    if revoked_at.is_some_and(|revoked_at| parsed.issued_at <= revoked_at) {
+        return Err(AppError::Forbidden(
+            "the seller revoked this creator's links, this view included; ask the seller for a new link".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn render(state: &AppState, token: &str) -> Result<Response, AppError> {
@@ -92,6 +119,7 @@ async fn render(state: &AppState, token: &str) -> Result<Response, AppError> {
         .store(move |store| store.listing(&lookup))
         .await?
         .ok_or_else(|| AppError::NotFound("the listing is gone".into()))?;
+    check_still_valid(state, &stored.document, &parsed).await?;
     let title = stored
         .document
         .get("title")
@@ -103,7 +131,7 @@ async fn render(state: &AppState, token: &str) -> Result<Response, AppError> {
         .store(move |store| store.orders(&seller_id, Some(&lookup)))
         .await?;
     let lookup = listing_id.clone();
-    let now = state.now().0;
+    let now = state.now_for(&stored.seller_id).0;
     let views = state
         .store(move |store| store.view_counts(&lookup, 0, now + 1))
         .await?;
@@ -153,21 +181,21 @@ async fn render(state: &AppState, token: &str) -> Result<Response, AppError> {
     } else {
         format!("{:.0} %", verified as f64 * 100.0 / linked.len() as f64)
     };
-    let body = format!(
-        "<h1>{handle}'s numbers</h1><p>For <strong>{title}</strong>. Read-only; updated live.</p>\
-         <section class=\"summary receipt\"><dl>\
-         <dt>Views of your demo</dt><dd>{view_count}</dd>\
-         <dt>Sales</dt><dd>{sales}</dd>\
-         <dt>Sales through your links</dt><dd>{linked}</dd>\
-         <dt>Verified share of those</dt><dd>{verified_share}</dd>\
-         <dt>Revenue from your sales</dt><dd>{revenue}</dd>\
-         <dt>Your earnings (fee)</dt><dd>{earnings}</dd></dl></section>",
-        handle = escape_html(&handle),
-        title = escape_html(&title),
-        sales = sales.len(),
-        linked = linked.len(),
-        revenue = escape_html(&money(sales.iter().map(|order| order.amount).sum())),
-        earnings = escape_html(&fee.map_or_else(|| "not set by the seller".to_string(), money)),
-    );
-    Ok(hosted_page("Creator view", &body, StatusCode::OK, false))
+    let revenue = money(sales.iter().map(|order| order.amount).sum());
+    let earnings = fee.map_or_else(|| "not set by the seller".to_string(), money);
+    let body = html! {
+        h1 { (handle) "'s numbers" }
+        p { "For " strong { (title) } ". Read-only; updated live." }
+        section class="summary receipt" {
+            dl {
+                dt { "Views of your demo" } dd { (view_count) }
+                dt { "Sales" } dd { (sales.len()) }
+                dt { "Sales through your links" } dd { (linked.len()) }
+                dt { "Verified share of those" } dd { (verified_share) }
+                dt { "Revenue from your sales" } dd { (revenue) }
+                dt { "Your earnings (fee)" } dd { (earnings) }
+            }
+        }
+    };
+    Ok(shell(&Layout::HOSTED, "Creator view", StatusCode::OK, body))
 }

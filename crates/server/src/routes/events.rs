@@ -1,8 +1,15 @@
 //! `POST /v1/events`: the event collector (SPEC section 6). Batches of at most 100 events and
 //! 64 KB, sent as `text/plain` JSON (no CORS preflight) or by `navigator.sendBeacon`;
 //! validated with the error conventions of SPEC section 7 (400 malformed, 413 too large, 422
-//! naming the event and field), CORS-checked per listing, rate limited per client,
-//! de-duplicated by event id, and stored durably before the 2xx.
+//! naming the event and field), rate limited per client, de-duplicated by event id, and
+//! stored durably before the 2xx.
+//!
+//! Who may send events for a listing: a browser batch (it has an `Origin` header: browsers
+//! send one with every `sendBeacon` and `fetch` POST) must come from an origin on each of
+//! its listings' `allowed_origins`, else the whole batch is `403 origin_not_allowed`; a
+//! batch without `Origin` comes from a server and must carry the seller token of its
+//! listings' seller (`Authorization: Bearer`): none or a wrong one is `401`, a listing of
+//! another seller `403 forbidden`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,8 +24,8 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::http::{RawBody, cors_for_listing};
-use crate::store::StoredEvent;
+use crate::http::{RawBody, SellerAuth, bearer_token, cors_for_listing};
+use crate::store::{Seller, StoredEvent};
 
 /// The event types, as the widget's DOM events name them (without `mighty:`).
 pub const EVENT_TYPES: &[&str] = &[
@@ -100,12 +107,14 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
         };
         AppError::invalid(at(field), format!("{problem}; {wanted}"))
     };
-    let id = text("id").filter(|id| id.len() <= 128).ok_or_else(|| {
-        refused(
-            "id",
-            "give each event a unique id of at most 128 characters",
-        )
-    })?;
+    let id = text("id")
+        .filter(|id| id.len() <= 128 && !id.chars().any(char::is_control))
+        .ok_or_else(|| {
+            refused(
+                "id",
+                "give each event a unique id of at most 128 characters, without control characters",
+            )
+        })?;
     let event_type = text("type")
         .ok_or_else(|| refused("type", &format!("use one of {}", EVENT_TYPES.join(", "))))?;
     if !EVENT_TYPES.contains(&event_type) {
@@ -137,11 +146,11 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
     };
     let (creator, variant) = (handle("creator")?, handle("variant")?);
     let visitor_id = text("visitor_id")
-        .filter(|id| id.len() <= 128)
+        .filter(|id| id.len() <= 128 && !id.chars().any(char::is_control))
         .ok_or_else(|| {
             refused(
                 "visitor_id",
-                "give the visitor's id, at most 128 characters",
+                "give the visitor's id, at most 128 characters, without control characters",
             )
         })?;
     let stamp = text("at").ok_or_else(|| {
@@ -193,6 +202,32 @@ impl RateLimiter {
     }
 }
 
+/// Who sent a batch without an `Origin` header: the seller its bearer token names, or why
+/// not (a batch with an `Origin` is a browser's: `None`).
+pub struct ServerSender(Option<Result<Seller, AppError>>);
+
+impl axum::extract::FromRequestParts<AppState> for ServerSender {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(axum::http::header::ORIGIN) {
+            return Ok(ServerSender(None));
+        }
+        if bearer_token(&parts.headers).is_none() {
+            return Ok(ServerSender(Some(Err(AppError::Unauthorized(
+                "a batch without an Origin header is taken from a server only: send the listings' seller token as Authorization: Bearer <token> (browsers send Origin themselves)".into(),
+            )))));
+        }
+        let seller = SellerAuth::from_request_parts(parts, state)
+            .await
+            .map(|SellerAuth(seller)| seller);
+        Ok(ServerSender(Some(seller)))
+    }
+}
+
 /// The client's IP address when the server runs on a socket ("local" in-process).
 pub struct ClientAddress(pub String);
 
@@ -216,6 +251,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
 pub async fn collect(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
+    ServerSender(sender): ServerSender,
     headers: HeaderMap,
     RawBody(raw): RawBody,
 ) -> Response {
@@ -231,6 +267,11 @@ pub async fn collect(
         }
         .into_response();
     }
+    let seller = match sender {
+        None => None,
+        Some(Ok(seller)) => Some(seller),
+        Some(Err(error)) => return error.into_response(),
+    };
     let events = match parse_batch(&raw) {
         Ok(events) => events,
         Err(error) => return error.into_response(),
@@ -259,6 +300,14 @@ pub async fn collect(
             }
             Err(error) => return error.into_response(),
         };
+        if let Some(seller) = &seller
+            && stored.seller_id != seller.id
+        {
+            return AppError::Forbidden(format!(
+                "listing \"{listing_id}\" is not yours: a batch without an Origin carries events of the token's seller's listings only"
+            ))
+            .into_response();
+        }
         match cors_for_listing(&headers, &stored.allowed_origins) {
             Ok(allowed) => cors = allowed,
             Err(refusal) => return refusal.into_response(),

@@ -118,7 +118,7 @@ pub async fn get_listing(
     if let Some(object) = document.as_object_mut() {
         object.insert(
             "server_time".into(),
-            Value::String(state.now().to_rfc3339()),
+            Value::String(state.now_for(&stored.seller_id).to_rfc3339()),
         );
         object.insert("test_mode".into(), Value::Bool(true));
         if let (Some(stock), Some(drop)) = (
@@ -144,7 +144,7 @@ pub async fn put_listing(
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::Malformed("the body is not UTF-8".into()))?;
     let prepared = prepare_listing(text, Some(&id))?;
-    let now = state.now().0;
+    let now = state.now_for(&seller.id).0;
     let seller_id = seller.id.clone();
     let (document, origins, inventory) = (
         prepared.document.clone(),

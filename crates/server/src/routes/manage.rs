@@ -7,13 +7,16 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
 use mighty_core::listing::OfferKind;
 use mighty_core::{Currency, Money, Timestamp};
 
-use super::{escape_html, hosted_page};
 use crate::AppState;
 use crate::error::AppError;
+use crate::html::{Layout, error_page, shell};
+use crate::same_origin::SameOrigin;
 use crate::store::Subscription;
+use crate::throttle::ClientAddress;
 
 fn amount(minor: i64, currency: &str) -> String {
     Currency::from_code(currency).map_or_else(
@@ -22,33 +25,58 @@ fn amount(minor: i64, currency: &str) -> String {
     )
 }
 
-async fn subscription_for(state: &AppState, token: &str) -> Result<Subscription, AppError> {
+/// The subscription of a customer token. An unknown token is a failed attempt of `client`
+/// (`throttle`); past the limit, even a right token is `429 rate_limited`.
+async fn subscription_for(
+    state: &AppState,
+    client: ClientAddress,
+    token: &str,
+) -> Result<Subscription, AppError> {
+    state.failed_attempts().check(client)?;
     let lookup = token.to_string();
-    state
+    let subscription = state
         .store(move |store| store.subscription_by_customer_token(&lookup))
-        .await?
-        .ok_or_else(|| AppError::NotFound("no subscription for this link".into()))
+        .await?;
+    subscription.ok_or_else(|| {
+        state.failed_attempts().record_failure(client);
+        AppError::NotFound("no subscription for this link".into())
+    })
 }
 
-pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match render(&state, &token, None).await {
-        Ok(response) => response,
-        Err(error) => hosted_page(
-            "Not found",
-            &format!(
-                "<h1>Subscription not found</h1><p>{}</p>",
-                escape_html(&error.to_string())
-            ),
-            error.status(),
-            false,
-        ),
+pub async fn page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    client: ClientAddress,
+) -> Response {
+    match subscription_for(&state, client, &token).await {
+        Ok(subscription) => render(&state, &token, &subscription, None).await,
+        Err(error) => not_found_page(&error),
     }
 }
 
-async fn render(state: &AppState, token: &str, notice: Option<&str>) -> Result<Response, AppError> {
-    let subscription = subscription_for(state, token).await?;
+fn not_found_page(error: &AppError) -> Response {
+    let (title, heading) = match error {
+        AppError::RateLimited { .. } => ("Try again later", "Too many attempts"),
+        _ => ("Not found", "Subscription not found"),
+    };
+    let body = html! {
+        h1 { (heading) }
+        p { (error.to_string()) }
+    };
+    error_page(&Layout::HOSTED, title, error, body)
+}
+
+async fn render(
+    state: &AppState,
+    token: &str,
+    subscription: &Subscription,
+    notice: Option<&str>,
+) -> Response {
     let listing_id = subscription.listing_id.clone();
-    let stored = state.store(move |store| store.listing(&listing_id)).await?;
+    let stored = match state.store(move |store| store.listing(&listing_id)).await {
+        Ok(stored) => stored,
+        Err(error) => return error.into_response(),
+    };
     let listing =
         stored.and_then(|stored| mighty_core::parse_listing(&stored.document.to_string()).ok());
     let title = listing
@@ -56,7 +84,7 @@ async fn render(state: &AppState, token: &str, notice: Option<&str>) -> Result<R
         .map_or(subscription.listing_id.clone(), |listing| {
             listing.title.clone()
         });
-    let upgrades: String = listing
+    let upgrades: Vec<_> = listing
         .as_ref()
         .and_then(|listing| listing.offer(&subscription.offer_id))
         .and_then(|offer| match &offer.kind {
@@ -66,64 +94,63 @@ async fn render(state: &AppState, token: &str, notice: Option<&str>) -> Result<R
         .unwrap_or_default()
         .into_iter()
         .filter(|tier| tier.price.minor > subscription.price && subscription.status == "active")
-        .map(|tier| {
+        .filter_map(|tier| {
+            // A price the arithmetic refuses (out of a listing's bounds) is not offered.
             let due = mighty_core::proration::prorated_amount_due(
                 subscription.price,
                 tier.price.minor,
                 Timestamp(subscription.current_period_start),
                 Timestamp(subscription.current_period_end),
-                state.now(),
-            );
-            format!(
-                "<form class=\"inline\" method=\"post\" action=\"/manage/{token}/upgrade\"><input type=\"hidden\" name=\"tier_id\" value=\"{id}\">\
-                 <input type=\"hidden\" name=\"key\" value=\"{key}\"><button type=\"submit\">Upgrade to {name} ({price} / {interval}); due now: {due}</button></form>",
-                token = escape_html(token),
-                id = escape_html(&tier.id),
-                key = escape_html(&crate::store::new_id("manage")),
-                name = escape_html(&tier.name),
-                price = escape_html(&tier.price.to_string()),
-                interval = tier.interval.as_str(),
-                due = escape_html(&amount(due, &subscription.currency)),
-            )
+                state.now_for(&subscription.seller_id),
+            )?;
+            Some((tier, amount(due, &subscription.currency)))
         })
         .collect();
-    let cancel = if subscription.status == "active" {
-        format!(
-            "<form class=\"inline\" method=\"post\" action=\"/manage/{}/cancel\"><button class=\"secondary\" type=\"submit\">Cancel the membership</button></form>",
-            escape_html(token)
-        )
-    } else {
-        String::new()
+    let body = html! {
+        h1 { "Your membership" }
+        @if let Some(text) = notice {
+            p class="alert" role="status" { (text) }
+        }
+        section class="summary receipt" {
+            dl {
+                dt { "Listing" } dd { (title) }
+                dt { "Tier" } dd { (subscription.tier_id) }
+                dt { "Price" } dd { (amount(subscription.price, &subscription.currency)) " / " (subscription.interval) }
+                dt { "Status" } dd { (subscription.status) }
+                dt { "Current period ends" } dd { (Timestamp(subscription.current_period_end).to_rfc3339()) }
+            }
+        }
+        @for (tier, due) in &upgrades {
+            form class="inline" method="post" action={ "/manage/" (token) "/upgrade" } {
+                input type="hidden" name="tier_id" value=(tier.id);
+                input type="hidden" name="key" value=(crate::store::new_id("manage"));
+                button type="submit" {
+                    "Upgrade to " (tier.name) " (" (tier.price.to_string()) " / " (tier.interval.as_str()) "); due now: " (due)
+                }
+            }
+        }
+        @if subscription.status == "active" {
+            form class="inline" method="post" action={ "/manage/" (token) "/cancel" } {
+                button class="secondary" type="submit" { "Cancel the membership" }
+            }
+        }
     };
-    let notice = notice
-        .map(|text| {
-            format!(
-                "<p class=\"alert\" role=\"status\">{}</p>",
-                escape_html(text)
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Your membership</h1>{notice}<section class=\"summary receipt\"><dl>\
-         <dt>Listing</dt><dd>{title}</dd><dt>Tier</dt><dd>{tier}</dd><dt>Price</dt><dd>{price} / {interval}</dd>\
-         <dt>Status</dt><dd>{status}</dd><dt>Current period ends</dt><dd>{end}</dd></dl></section>{upgrades}{cancel}",
-        title = escape_html(&title),
-        tier = escape_html(&subscription.tier_id),
-        price = escape_html(&amount(subscription.price, &subscription.currency)),
-        interval = escape_html(&subscription.interval),
-        status = escape_html(&subscription.status),
-        end = Timestamp(subscription.current_period_end).to_rfc3339(),
-    );
-    Ok(hosted_page("Your membership", &body, StatusCode::OK, false))
+    shell(&Layout::HOSTED, "Your membership", StatusCode::OK, body)
 }
 
+/// The upgrade form's post (same-origin only: an upgrade is a charge).
 pub async fn upgrade(
+    _same_origin: SameOrigin,
     State(state): State<AppState>,
     Path(token): Path<String>,
+    client: ClientAddress,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let subscription = match subscription_for(&state, client, &token).await {
+        Ok(subscription) => subscription,
+        Err(error) => return error.into_response(),
+    };
     let result = async {
-        let subscription = subscription_for(&state, &token).await?;
         let tier_id = form.get("tier_id").cloned().unwrap_or_default();
         let key = form
             .get("key")
@@ -135,17 +162,20 @@ pub async fn upgrade(
     .await;
     match result {
         Ok(_) => Redirect::to(&format!("/manage/{token}")).into_response(),
-        Err(error) => match render(&state, &token, Some(&error.to_string())).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
-        },
+        Err(error) => render(&state, &token, &subscription, Some(&error.to_string())).await,
     }
 }
 
-pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+/// The cancel form's post (same-origin only).
+pub async fn cancel(
+    _same_origin: SameOrigin,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    client: ClientAddress,
+) -> Response {
     let result = async {
-        let subscription = subscription_for(&state, &token).await?;
-        let now = state.now().0;
+        let subscription = subscription_for(&state, client, &token).await?;
+        let now = state.now_for(&subscription.seller_id).0;
         state
             .store(move |store| store.cancel_subscription(&subscription.id, now))
             .await

@@ -109,7 +109,7 @@ pub async fn metrics(
     let listing_id = query
         .listing
         .ok_or_else(|| AppError::invalid("listing", "is required: /v1/metrics?listing=<id>"))?;
-    let (from, to) = parse_range(query.from, query.to, state.now().0)?;
+    let (from, to) = parse_range(query.from, query.to, state.now_for(&seller.id).0)?;
     Ok(Json(
         compute(&state, &seller.id, &listing_id, from, to).await?,
     ))
@@ -160,7 +160,7 @@ pub async fn compute(
 ) -> Result<Value, AppError> {
     let stored = owned_listing(state, seller_id, listing_id).await?;
     let listing_id = listing_id.to_string();
-    let now = state.now().0;
+    let now = state.now_for(seller_id).0;
     let (orders, payments) = listing_payments(state, seller_id, &listing_id).await?;
     let lookup = listing_id.clone();
     let views = state
@@ -216,7 +216,8 @@ pub async fn compute(
             "paid_commits": conversion.successes, "conversion": rate_json(&conversion),
             "repeat_rate_30d": { "customers": repeat.customers, "repeated": repeat.repeated, "eligible": repeat.eligible, "value": repeat.rate },
             "recurring_revenue_per_active_customer": kpi::recurring_revenue_per_active_customer(&segment_payments, from, to),
-            "revenue": segment_payments.iter().filter(|payment| !payment.refunded).map(|payment| payment.amount).sum::<i64>(),
+            // A display sum: saturating (`kpi::total`), never wrapping.
+            "revenue": kpi::total(segment_payments.iter().filter(|payment| !payment.refunded).map(|payment| payment.amount)),
         }));
     }
     let comparisons: Vec<Value> = rates

@@ -36,7 +36,7 @@ pub async fn refund(
     SellerAuth(seller): SellerAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, AppError> {
-    let now = state.now().0;
+    let now = state.now_for(&seller.id).0;
     let refunded = state
         .store(move |store| store.refund_order(&seller.id, &id, now))
         .await?;

@@ -8,13 +8,16 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
 use mighty_core::{Currency, Money, Timestamp};
 
-use super::{escape_html, hosted_page};
 use crate::AppState;
 use crate::error::AppError;
+use crate::html::{self, Layout, shell};
+use crate::same_origin::SameOrigin;
+use crate::secrets::constant_time_eq;
 use crate::store::{Payment, PaymentOutcome, Session};
 
 /// The sandbox's test cards and what they do.
@@ -203,15 +206,19 @@ fn display_amount(amount: i64, currency: &str) -> String {
 
 /// The shop's URL with `mighty_session` added (before any fragment).
 pub fn return_link(session: &Session) -> String {
-    let (base, fragment) = match session.return_url.split_once('#') {
-        Some((base, fragment)) => (base, format!("#{fragment}")),
-        None => (session.return_url.as_str(), String::new()),
-    };
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}mighty_session={}{fragment}", session.id)
+    // The stored return URL is a WHATWG parser's serialization (checkout.rs); add the
+    // parameter with the same parser, never by splitting the text.
+    match url::Url::parse(&session.return_url) {
+        Ok(mut link) => {
+            link.query_pairs_mut()
+                .append_pair("mighty_session", &session.id);
+            link.into()
+        }
+        Err(_) => session.return_url.clone(),
+    }
 }
 
-fn summary(session: &Session) -> String {
+fn summary(session: &Session) -> Markup {
     let what = match &session.tier_id {
         Some(tier) => format!("{} · {}", session.offer_id, tier),
         None if session.quantity > 1 => format!("{} × {}", session.offer_id, session.quantity),
@@ -222,86 +229,154 @@ fn summary(session: &Session) -> String {
         .as_deref()
         .map(|interval| format!(" / {interval}"))
         .unwrap_or_default();
-    format!(
-        "<section class=\"summary\" aria-label=\"Order summary\"><div>{listing}</div><div>{what}</div><div class=\"amount\">{amount}{per}</div></section>",
-        listing = escape_html(&session.listing_id),
-        what = escape_html(&what),
-        amount = escape_html(&display_amount(session.amount, &session.currency)),
-        per = escape_html(&per),
-    )
+    html! {
+        section class="summary" aria-label="Order summary" {
+            div { (session.listing_id) }
+            div { (what) }
+            div class="amount" { (display_amount(session.amount, &session.currency)) (per) }
+        }
+    }
+}
+
+/// The receipt cookie: the browser that paid keeps, for that session's path only, the
+/// session's receipt secret (an HMAC of its id under the server key, never stored), which
+/// shows it the receipt's personal data (card, email); anyone else with the session id sees
+/// the status and amounts.
+const RECEIPT_COOKIE: &str = "mighty_receipt";
+const RECEIPT_SECONDS: i64 = 86_400;
+
+/// The `Set-Cookie` of the browser that paid `session_id`: `HttpOnly`, `SameSite=Strict`,
+/// `Path=/pay/{id}`, `Secure` when the server is reached over https.
+fn receipt_cookie(state: &AppState, headers: &HeaderMap, session_id: &str) -> Option<HeaderValue> {
+    let secret = state.secrets().receipt_secret(session_id);
+    let secure = crate::http::public_base(state, headers).starts_with("https://");
+    HeaderValue::from_str(&format!(
+        "{RECEIPT_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/pay/{session_id}; Max-Age={RECEIPT_SECONDS}{}",
+        if secure { "; Secure" } else { "" }
+    ))
+    .ok()
+}
+
+/// Whether the request comes from the browser that paid `session_id` (its receipt cookie).
+fn is_payer(state: &AppState, headers: &HeaderMap, session_id: &str) -> bool {
+    let expected = state.secrets().receipt_secret(session_id);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| {
+            cookie
+                .trim()
+                .strip_prefix(RECEIPT_COOKIE)?
+                .strip_prefix('=')
+        })
+        .any(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
 }
 
 /// The final page of a session that is no longer open: receipt, decline or expiry, each with
-/// the way back to the shop.
-fn final_page(session: &Session) -> Response {
+/// the way back to the shop. The receipt's card and email are shown to `payer` only.
+fn final_page(session: &Session, payer: bool) -> Response {
     let back = return_link(session);
-    let (title, body) = match session.status.as_str() {
+    let (title, content) = match session.status.as_str() {
         "paid" => (
             "Payment received",
-            format!(
-                "<div class=\"receipt\"><h1>Payment received</h1>{summary}<dl><dt>Receipt</dt><dd>{id}</dd><dt>Card</dt><dd>•••• {last4}</dd><dt>Email</dt><dd>{email}</dd></dl></div>",
-                summary = summary(session),
-                id = escape_html(&session.id),
-                last4 = escape_html(session.card_last4.as_deref().unwrap_or("")),
-                email = escape_html(session.email.as_deref().unwrap_or("")),
-            ),
+            html! {
+                div class="receipt" {
+                    h1 { "Payment received" }
+                    (summary(session))
+                    dl {
+                        dt { "Receipt" } dd { (session.id) }
+                        @if payer {
+                            dt { "Card" } dd { "•••• " (session.card_last4.as_deref().unwrap_or("")) }
+                            dt { "Email" } dd { (session.email.as_deref().unwrap_or("")) }
+                        }
+                    }
+                    @if !payer {
+                        p class="hint" { "The card and email are shown only in the browser that paid." }
+                    }
+                }
+            },
         ),
         "failed" => (
             "Payment declined",
-            format!(
-                "<h1>Payment declined</h1><p class=\"alert\" role=\"alert\">{reason}</p>{summary}",
-                reason = match session.failure_reason.as_deref() {
-                    Some("insufficient_funds") =>
-                        "The card has insufficient funds. Nothing was charged.",
-                    _ => "The card was declined. Nothing was charged.",
-                },
-                summary = summary(session),
-            ),
+            html! {
+                h1 { "Payment declined" }
+                p class="alert" role="alert" {
+                    @match session.failure_reason.as_deref() {
+                        Some("insufficient_funds") => "The card has insufficient funds. Nothing was charged.",
+                        _ => "The card was declined. Nothing was charged.",
+                    }
+                }
+                (summary(session))
+            },
         ),
         _ => (
             "Checkout expired",
-            format!(
-                "<h1>This checkout expired</h1><p>Nothing was charged. Start again from the shop.</p>{}",
-                summary(session)
-            ),
+            html! {
+                h1 { "This checkout expired" }
+                p { "Nothing was charged. Start again from the shop." }
+                (summary(session))
+            },
         ),
     };
-    let body = format!(
-        "{body}<p id=\"return-status\" role=\"status\" aria-live=\"polite\"></p>\
-         <div data-return-url=\"{back}\" data-session-id=\"{id}\"><a class=\"button\" href=\"{back}\">Back to the shop</a></div>",
-        back = escape_html(&back),
-        id = escape_html(&session.id),
-    );
-    hosted_page(title, &body, StatusCode::OK, true)
+    let body = html! {
+        (content)
+        p id="return-status" role="status" aria-live="polite" {}
+        div data-return-url=(back) data-session-id=(session.id) {
+            a class="button" href=(back) { "Back to the shop" }
+        }
+    };
+    shell(&Layout::RECEIPT, title, StatusCode::OK, body)
 }
 
-fn input(
-    name: &str,
-    autocomplete: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    error: Option<&str>,
-    extra: &str,
-) -> String {
-    let error_html = error
-        .map(|message| {
-            format!(
-                "<p class=\"error\" id=\"{name}-error\">{}</p>",
-                escape_html(message)
-            )
-        })
-        .unwrap_or_default();
-    let described = if error.is_some() {
-        format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
-    } else {
-        String::new()
-    };
-    format!(
-        "<div class=\"field\"><label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"{kind}\" autocomplete=\"{autocomplete}\" value=\"{value}\" required{described}{extra}>{error_html}</div>",
-        label = escape_html(label),
-        value = escape_html(value),
-    )
+/// How a pay-form field is typed: its name, `autocomplete` token, label and input type.
+struct Input<'a> {
+    name: &'a str,
+    autocomplete: &'a str,
+    label: &'a str,
+    kind: &'a str,
+    numeric: bool,
+    placeholder: Option<&'a str>,
+}
+
+impl<'a> Input<'a> {
+    fn text(name: &'a str, autocomplete: &'a str, label: &'a str) -> Input<'a> {
+        Input {
+            name,
+            autocomplete,
+            label,
+            kind: "text",
+            numeric: false,
+            placeholder: None,
+        }
+    }
+
+    fn numeric(self) -> Input<'a> {
+        Input {
+            numeric: true,
+            ..self
+        }
+    }
+
+    /// The field with its value and, when it has one, its error (`aria-invalid`,
+    /// `aria-describedby`).
+    fn render(&self, value: &str, error: Option<&str>) -> Markup {
+        let name = self.name;
+        html! {
+            div class="field" {
+                label for=(name) { (self.label) }
+                input id=(name) name=(name) type=(self.kind) autocomplete=(self.autocomplete) value=(value) required
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| format!("{name}-error"))]
+                    inputmode=[self.numeric.then_some("numeric")]
+                    placeholder=[self.placeholder];
+                @if let Some(message) = error {
+                    p class="error" id={ (name) "-error" } { (message) }
+                }
+            }
+        }
+    }
 }
 
 fn form_page(
@@ -315,108 +390,75 @@ fn form_page(
             .find(|(field_name, _)| *field_name == name)
             .map(|(_, message)| message.as_str())
     };
-    let value = |name: &str| {
-        if name == "cc-number" || name == "cc-csc" {
+    // What was typed is kept, except the card number and security code.
+    let field_html = |input: Input| {
+        let value = if input.name == "cc-number" || input.name == "cc-csc" {
             ""
         } else {
-            field(form, name)
+            field(form, input.name)
+        };
+        input.render(value, error_for(input.name))
+    };
+    let body = html! {
+        h1 { "Pay securely" }
+        (summary(session))
+        @if !errors.is_empty() {
+            p class="alert" role="alert" { "Please correct " (errors.len()) " field(s) below." }
+        }
+        form method="post" action={ "/pay/" (session.id) } novalidate {
+            fieldset {
+                legend { "Contact" }
+                (field_html(Input { kind: "email", ..Input::text("email", "email", "Email") }))
+            }
+            fieldset {
+                legend { "Card" }
+                (field_html(Input::text("cc-name", "cc-name", "Name on card")))
+                (field_html(Input::text("cc-number", "cc-number", "Card number").numeric()))
+                div class="row" {
+                    (field_html(Input {
+                        placeholder: Some("MM/YY"),
+                        ..Input::text("cc-exp", "cc-exp", "Expiry (MM/YY)").numeric()
+                    }))
+                    (field_html(Input::text("cc-csc", "cc-csc", "Security code").numeric()))
+                }
+            }
+            @if session.ships {
+                fieldset {
+                    legend { "Shipping address" }
+                    @for (name, token, label) in SHIPPING_FIELDS {
+                        (field_html(Input::text(name, token, label)))
+                    }
+                }
+            }
+            button type="submit" { "Pay " (display_amount(session.amount, &session.currency)) }
+        }
+        p class="cards" {
+            "Test cards: " code { "4242 4242 4242 4242" } " succeeds, "
+            code { "4000 0000 0000 0002" } " is declined, "
+            code { "4000 0000 0000 9995" } " has insufficient funds. Any future expiry, any CVC."
         }
     };
-    let alert = if errors.is_empty() {
-        String::new()
+    let status = if errors.is_empty() {
+        StatusCode::OK
     } else {
-        format!(
-            "<p class=\"alert\" role=\"alert\">Please correct {} field(s) below.</p>",
-            errors.len()
-        )
+        StatusCode::UNPROCESSABLE_ENTITY
     };
-    let shipping = if session.ships {
-        let fields: String = SHIPPING_FIELDS
-            .iter()
-            .map(|(name, token, label)| {
-                input(name, token, label, "text", value(name), error_for(name), "")
-            })
-            .collect();
-        format!("<fieldset><legend>Shipping address</legend>{fields}</fieldset>")
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "<h1>Pay securely</h1>{summary}{alert}<form method=\"post\" action=\"/pay/{id}\" novalidate>\
-         <fieldset><legend>Contact</legend>{email}</fieldset>\
-         <fieldset><legend>Card</legend>{name}{number}<div class=\"row\">{exp}{csc}</div></fieldset>{shipping}\
-         <button type=\"submit\">Pay {amount}</button></form>\
-         <p class=\"cards\">Test cards: <code>4242 4242 4242 4242</code> succeeds, <code>4000 0000 0000 0002</code> is declined, \
-         <code>4000 0000 0000 9995</code> has insufficient funds. Any future expiry, any CVC.</p>",
-        summary = summary(session),
-        id = escape_html(&session.id),
-        email = input(
-            "email",
-            "email",
-            "Email",
-            "email",
-            value("email"),
-            error_for("email"),
-            ""
-        ),
-        name = input(
-            "cc-name",
-            "cc-name",
-            "Name on card",
-            "text",
-            value("cc-name"),
-            error_for("cc-name"),
-            ""
-        ),
-        number = input(
-            "cc-number",
-            "cc-number",
-            "Card number",
-            "text",
-            "",
-            error_for("cc-number"),
-            " inputmode=\"numeric\""
-        ),
-        exp = input(
-            "cc-exp",
-            "cc-exp",
-            "Expiry (MM/YY)",
-            "text",
-            value("cc-exp"),
-            error_for("cc-exp"),
-            " inputmode=\"numeric\" placeholder=\"MM/YY\""
-        ),
-        csc = input(
-            "cc-csc",
-            "cc-csc",
-            "Security code",
-            "text",
-            "",
-            error_for("cc-csc"),
-            " inputmode=\"numeric\""
-        ),
-        amount = escape_html(&display_amount(session.amount, &session.currency)),
-    );
-    let mut response = hosted_page("Pay", &body, StatusCode::OK, true);
-    if !errors.is_empty() {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    shell(&Layout::RECEIPT, "Pay", status, body)
 }
 
 async fn load(state: &AppState, session_id: &str) -> Result<Session, AppError> {
-    let now = state.now().0;
     let id = session_id.to_string();
     let session = state
         .store(move |store| store.session(&id))
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no checkout session {session_id}")))?;
-    if session.status == "open" && session.expires_at <= now {
+    if session.status == "open" && session.expires_at <= state.now_for(&session.seller_id).0 {
         let id = session_id.to_string();
+        let real_now = state.now().0;
         let expired = state
             .store(move |store| {
                 store
-                    .expire_due_sessions(now)
+                    .expire_due_sessions(real_now)
                     .and_then(|_| store.session(&id))
             })
             .await?;
@@ -427,31 +469,43 @@ async fn load(state: &AppState, session_id: &str) -> Result<Session, AppError> {
     Ok(session)
 }
 
-async fn page_get(state: &AppState, session_id: &str) -> Result<Response, AppError> {
+async fn page_get(
+    state: &AppState,
+    headers: &HeaderMap,
+    session_id: &str,
+) -> Result<Response, AppError> {
     let session = load(state, session_id).await?;
     if session.status != "open" {
-        return Ok(final_page(&session));
+        return Ok(final_page(&session, is_payer(state, headers, &session.id)));
     }
     Ok(form_page(&session, &HashMap::new(), &[]))
 }
 
-pub async fn page(State(state): State<AppState>, Path(session_id): Path<String>) -> Response {
-    page_get(&state, &session_id)
+pub async fn page(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    page_get(&state, &headers, &session_id)
         .await
         .unwrap_or_else(error_page)
 }
 
 fn error_page(error: AppError) -> Response {
-    let body = format!(
-        "<h1>Checkout not found</h1><p>{}</p>",
-        escape_html(&error.to_string())
-    );
-    hosted_page("Not found", &body, error.status(), false)
+    let body = html! {
+        h1 { "Checkout not found" }
+        p { (error.to_string()) }
+    };
+    html::error_page(&Layout::HOSTED, "Not found", &error, body)
 }
 
+/// The pay form's post (same-origin only, `same_origin`). A payment this post settles makes
+/// this browser the payer: it gets the receipt cookie.
 pub async fn submit(
+    _same_origin: SameOrigin,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let session = match load(&state, &session_id).await {
@@ -459,9 +513,9 @@ pub async fn submit(
         Err(error) => return error_page(error),
     };
     if session.status != "open" {
-        return final_page(&session);
+        return final_page(&session, is_payer(&state, &headers, &session.id));
     }
-    let checked = check_form(&form, session.ships, state.now());
+    let checked = check_form(&form, session.ships, state.now_for(&session.seller_id));
     let (Some(payment), Some(outcome)) = (checked.payment, checked.outcome) else {
         return form_page(&session, &form, &checked.errors);
     };
@@ -469,18 +523,29 @@ pub async fn submit(
         CardOutcome::Approve => None,
         CardOutcome::Decline(reason) => Some(reason),
     };
-    let now = state.now().0;
+    let now = state.now_for(&session.seller_id).0;
     let id = session_id.clone();
+    let secrets = state.secrets().clone();
     let settled = state
-        .store(move |store| store.settle_payment(&id, &payment, decline, now))
+        .store(move |store| {
+            store.settle_payment(&id, &payment, decline, now, &|subscription_id| {
+                secrets.customer_token(subscription_id)
+            })
+        })
         .await;
     state.outbox_changed();
     match settled {
-        Ok(
-            PaymentOutcome::Paid(session)
-            | PaymentOutcome::Declined(session)
-            | PaymentOutcome::NotOpen(session),
-        ) => final_page(&session),
+        Ok(PaymentOutcome::Paid(session) | PaymentOutcome::Declined(session)) => {
+            let mut response = final_page(&session, true);
+            if let Some(cookie) = receipt_cookie(&state, &headers, &session.id) {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        // Another post settled it first: this one is not the payer's.
+        Ok(PaymentOutcome::NotOpen(session)) => {
+            final_page(&session, is_payer(&state, &headers, &session.id))
+        }
         Err(error) => error_page(error),
     }
 }

@@ -29,7 +29,7 @@ fn sandbox_only(state: &AppState) -> Result<(), AppError> {
 
 pub async fn advance_clock(
     State(state): State<AppState>,
-    SellerAuth(_seller): SellerAuth,
+    SellerAuth(seller): SellerAuth,
     body: JsonBody<Advance>,
 ) -> Result<Json<Value>, AppError> {
     sandbox_only(&state)?;
@@ -40,13 +40,15 @@ pub async fn advance_clock(
             format!("must be from 1 to {MAX_ADVANCE_SECONDS} (the clock only moves forward)"),
         ));
     }
+    // This seller's clock only: other sellers' sessions, subscriptions and drops stay put.
+    let seller_id = seller.id.clone();
     let offset = state
-        .store(move |store| store.advance_clock(seconds))
+        .store(move |store| store.advance_clock(&seller_id, seconds))
         .await?;
-    state.clock().set_offset(offset);
+    state.clock().set_offset(&seller.id, offset);
     let report = crate::scheduler::tick(&state).await?;
     Ok(Json(json!({
-        "now": state.now().to_rfc3339(), "offset_seconds": offset,
+        "now": state.now_for(&seller.id).to_rfc3339(), "offset_seconds": offset,
         "expired_sessions": report.expired_sessions, "renewals": report.renewals,
     })))
 }

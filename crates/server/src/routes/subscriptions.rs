@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::http::{JsonBody, bearer_token, cors_for_listing, idempotency_key, request_hash};
 use crate::store::{StoredResponse, Subscription};
+use crate::throttle::ClientAddress;
 
 /// The JSON form of a subscription.
 pub fn subscription_json(subscription: &Subscription) -> Value {
@@ -30,10 +31,13 @@ pub fn subscription_json(subscription: &Subscription) -> Value {
     })
 }
 
-/// Loads a subscription the bearer may act on: its customer's token or its seller's.
+/// Loads a subscription the bearer may act on: its customer's token or its seller's. A token
+/// that is neither a customer's nor a seller's counts as a failed attempt of `client`
+/// (`throttle`), which past the limit is refused before any token is looked at.
 async fn authorized(
     state: &AppState,
     headers: &HeaderMap,
+    client: ClientAddress,
     id: &str,
 ) -> Result<Subscription, AppError> {
     let token = bearer_token(headers)
@@ -44,12 +48,13 @@ async fn authorized(
             )
         })?
         .to_string();
+    state.failed_attempts().check(client)?;
     let lookup = id.to_string();
     let subscription = state
         .store(move |store| store.subscription(&lookup))
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no subscription {id}")))?;
-    if token == subscription.customer_token {
+    if crate::store::hash_secret(&token) == subscription.customer_token_hash {
         return Ok(subscription);
     }
     let (seller, customer) = state
@@ -66,9 +71,12 @@ async fn authorized(
         (Some(_), _) | (None, Some(_)) => Err(AppError::Forbidden(format!(
             "subscription {id} is not yours"
         ))),
-        (None, None) => Err(AppError::Unauthorized(
-            "the token is not valid for this subscription".into(),
-        )),
+        (None, None) => {
+            state.failed_attempts().record_failure(client);
+            Err(AppError::Unauthorized(
+                "the token is not valid for this subscription".into(),
+            ))
+        }
     }
 }
 
@@ -136,7 +144,7 @@ pub async fn change_tier(
             format!("\"{tier_id}\" costs less than the current tier: only upgrades are offered"),
         ));
     }
-    let now = state.now();
+    let now = state.now_for(&subscription.seller_id);
     let (subscription_id, tier_id, key, hash) = (
         subscription.id.clone(),
         tier.id.clone(),
@@ -193,9 +201,10 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    client: ClientAddress,
     body: JsonBody<UpgradeRequest>,
 ) -> Result<Response, Response> {
-    let subscription = authorized(&state, &headers, &id)
+    let subscription = authorized(&state, &headers, client, &id)
         .await
         .map_err(IntoResponse::into_response)?;
     let cors = subscription_cors(&state, &headers, &subscription).await?;
@@ -233,12 +242,13 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    client: ClientAddress,
 ) -> Result<Response, Response> {
-    let subscription = authorized(&state, &headers, &id)
+    let subscription = authorized(&state, &headers, client, &id)
         .await
         .map_err(IntoResponse::into_response)?;
     let cors = subscription_cors(&state, &headers, &subscription).await?;
-    let now = state.now().0;
+    let now = state.now_for(&subscription.seller_id).0;
     let canceled = state
         .store(move |store| store.cancel_subscription(&subscription.id, now))
         .await
@@ -253,8 +263,9 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    client: ClientAddress,
 ) -> Result<Response, Response> {
-    let subscription = authorized(&state, &headers, &id)
+    let subscription = authorized(&state, &headers, client, &id)
         .await
         .map_err(IntoResponse::into_response)?;
     let cors = subscription_cors(&state, &headers, &subscription).await?;

@@ -1,7 +1,8 @@
 //! `POST /v1/webhooks {"url"}` registers a seller's receiver and returns its signing secret;
 //! `GET /v1/webhooks/{id}/deliveries` is the delivery log; `DELETE /v1/webhooks/{id}` removes
 //! the receiver (what it has not been sent yet is given up). Delivery itself is in
-//! `crate::webhooks`.
+//! `crate::webhooks`. In live mode ([`WebhookDestinations::PublicOnly`]) a URL whose host is a
+//! non-public IP literal or `localhost` is refused here; names are checked at every delivery.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::config::WebhookDestinations;
 use crate::error::AppError;
 use crate::http::{JsonBody, SellerAuth};
 
@@ -24,25 +26,32 @@ pub async fn create(
     body: JsonBody<NewWebhook>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let url = body.value.url.trim().to_string();
-    let scheme = mighty_core::url::scheme(&url);
-    if !matches!(scheme.as_deref(), Some("http" | "https"))
-        || mighty_core::url::host(&url).is_none()
-    {
+    if mighty_core::url::origin(&url).is_none() {
         return Err(AppError::invalid(
             "url",
             "must be an absolute http(s) URL of your webhook receiver",
         ));
     }
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|error| AppError::Internal(error.to_string()))?;
-    let secret = format!("whsec_{}", mighty_core::signing::hex(&bytes));
+    let refused = |text: &str| match url::Url::parse(text) {
+        Ok(parsed) => crate::webhooks::is_refused_at_registration(&parsed),
+        Err(_) => true,
+    };
+    if state.config().webhook_destinations == WebhookDestinations::PublicOnly && refused(&url) {
+        return Err(AppError::invalid(
+            "url",
+            "must reach your receiver on the public internet: loopback, private, link-local and other non-public addresses (and localhost) are refused in live mode",
+        ));
+    }
+    let id = crate::store::new_id("we");
+    // Derived from the id with the server key, not stored: the database alone cannot sign.
+    let secret = state.secrets().webhook_secret(&id);
     let now = state.now().0;
     let endpoint = state
-        .store(move |store| store.add_webhook(&seller.id, &url, &secret, now))
+        .store(move |store| store.add_webhook(&id, &seller.id, &url, now))
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": endpoint.id, "url": endpoint.url, "secret": endpoint.secret })),
+        Json(json!({ "id": endpoint.id, "url": endpoint.url, "secret": secret })),
     ))
 }
 

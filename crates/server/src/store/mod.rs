@@ -169,7 +169,6 @@ pub struct Session {
     pub card_last4: Option<String>,
     pub failure_reason: Option<String>,
     pub subscription_id: Option<String>,
-    pub customer_token: Option<String>,
 }
 
 /// An answer stored under an idempotency key, returned again on replay.
@@ -242,8 +241,9 @@ pub struct Subscription {
     pub currency: String,
     pub interval: String,
     pub status: String,
+    /// SHA-256 of the customer token (the token itself is derived, never stored).
     #[serde(skip)]
-    pub customer_token: String,
+    pub customer_token_hash: String,
     #[serde(skip)]
     pub seller_id: String,
     pub email: Option<String>,

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("migration_2_events.sql"),
     include_str!("migration_3_sessions.sql"),
+    include_str!("migration_4_secrets_and_clocks.sql"),
 ];
 
 /// The reference server's storage.
@@ -37,7 +38,7 @@ fn from_json_text(text: Option<String>) -> Option<Value> {
 
 const SESSION_COLUMNS: &str = "id, listing_id, seller_id, offer_id, tier_id, quantity, amount, currency, kind, interval, ships, \
     attribution, creator, creator_verified, return_url, redirect_url, status, created_at, expires_at, paid_at, email, card_last4, \
-    failure_reason, subscription_id, customer_token";
+    failure_reason, subscription_id";
 
 fn session_from_row(row: &Row) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -67,7 +68,6 @@ fn session_from_row(row: &Row) -> rusqlite::Result<Session> {
         card_last4: row.get(21)?,
         failure_reason: row.get(22)?,
         subscription_id: row.get(23)?,
-        customer_token: row.get(24)?,
     })
 }
 
@@ -98,7 +98,7 @@ fn order_from_row(row: &Row) -> rusqlite::Result<Order> {
     })
 }
 
-const SUBSCRIPTION_COLUMNS: &str = "id, listing_id, offer_id, tier_id, price, currency, interval, status, customer_token, seller_id, \
+const SUBSCRIPTION_COLUMNS: &str = "id, listing_id, offer_id, tier_id, price, currency, interval, status, customer_token_hash, seller_id, \
     email, creator, creator_verified, current_period_start, current_period_end, created_at, canceled_at, attribution";
 
 fn subscription_from_row(row: &Row) -> rusqlite::Result<Subscription> {
@@ -111,7 +111,7 @@ fn subscription_from_row(row: &Row) -> rusqlite::Result<Subscription> {
         currency: row.get(5)?,
         interval: row.get(6)?,
         status: row.get(7)?,
-        customer_token: row.get(8)?,
+        customer_token_hash: row.get(8)?,
         seller_id: row.get(9)?,
         email: row.get(10)?,
         creator: row.get(11)?,
@@ -165,6 +165,7 @@ impl Store {
                         StoreError::Backend(format!("creating {}: {error}", parent.display()))
                     })?;
                 }
+                private_file(path)?;
                 Connection::open(path)?
             }
             DatabaseUrl::SqliteMemory => Connection::open_in_memory()?,
@@ -244,16 +245,28 @@ impl Store {
         })
     }
 
-    /// Adds `seconds` to the sandbox clock's offset; returns the new offset.
-    pub fn advance_clock(&self, seconds: i64) -> StoreResult<i64> {
+    /// Adds `seconds` to `seller_id`'s sandbox clock; returns its new offset from real time.
+    pub fn advance_clock(&self, seller_id: &str, seconds: i64) -> StoreResult<i64> {
         self.write(|transaction| {
-            transaction.execute(
-                "INSERT INTO settings (key, value) VALUES ('clock_offset', ?1) \
-                 ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS INTEGER) + ?1 AS TEXT)",
-                params![seconds.to_string()],
-            )?;
-            let value: String = transaction.query_row("SELECT value FROM settings WHERE key = 'clock_offset'", [], |row| row.get(0))?;
-            Ok(value.parse().unwrap_or(0))
+            Ok(transaction.query_row(
+                "INSERT INTO seller_clocks (seller_id, offset_seconds) VALUES (?1, ?2) \
+                 ON CONFLICT (seller_id) DO UPDATE SET offset_seconds = seller_clocks.offset_seconds + excluded.offset_seconds \
+                 RETURNING offset_seconds",
+                params![seller_id, seconds],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
+    /// Every seller's sandbox clock offset (sellers whose clock never moved are left out).
+    pub fn clock_offsets(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.with(|connection| {
+            let mut statement =
+                connection.prepare("SELECT seller_id, offset_seconds FROM seller_clocks")?;
+            let offsets = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(offsets)
         })
     }
 
@@ -486,7 +499,7 @@ impl Store {
                     transaction.execute(
                         &format!(
                             "INSERT INTO sessions ({SESSION_COLUMNS}, reserved) VALUES \
-                             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'open', ?17, ?18, NULL, NULL, NULL, NULL, NULL, NULL, ?19)"
+                             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'open', ?17, ?18, NULL, NULL, NULL, NULL, NULL, ?19)"
                         ),
                         params![
                             new.id, new.listing_id, new.seller_id, new.offer_id, new.tier_id, new.quantity, new.amount, new.currency,
@@ -519,15 +532,17 @@ impl Store {
         })
     }
 
-    /// Expires every open session past its `expires_at`: stock goes back to the drop and the
+    /// Expires every open session past its `expires_at` on its seller's clock (real time
+    /// `real_now` plus that seller's sandbox offset): stock goes back to the drop and the
     /// seller is told (`checkout.session.expired`). Returns how many expired.
-    pub fn expire_due_sessions(&self, now: i64) -> StoreResult<usize> {
+    pub fn expire_due_sessions(&self, real_now: i64) -> StoreResult<usize> {
         self.write(|transaction| {
             let due: Vec<Session> = transaction
-                .prepare(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE status = 'open' AND expires_at <= ?1"))?
-                .query_map([now], session_from_row)?
+                .prepare(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE status = 'open' AND expires_at <= ?1 + {}", seller_offset_sql("sessions")))?
+                .query_map([real_now], session_from_row)?
                 .collect::<Result<_, _>>()?;
             for session in &due {
+                let now = real_now + seller_offset(transaction, &session.seller_id)?;
                 release_stock(transaction, &session.id)?;
                 transaction.execute("UPDATE sessions SET status = 'expired' WHERE id = ?1", [&session.id])?;
                 let mut expired = session.clone();
@@ -548,6 +563,7 @@ impl Store {
         payment: &Payment,
         decline: Option<&str>,
         now: i64,
+        customer_token_for: &dyn Fn(&str) -> String,
     ) -> StoreResult<PaymentOutcome> {
         self.write(|transaction| {
             let session = transaction
@@ -565,28 +581,32 @@ impl Store {
             }
             transaction.execute("UPDATE drops SET reserved = drops.reserved - s.held, sold = drops.sold + s.held FROM (SELECT listing_id, reserved AS held FROM sessions WHERE id = ?1) AS s WHERE drops.listing_id = s.listing_id AND s.held > 0", [session_id])?;
             let shipping = payment.shipping.as_ref().map(to_json_text);
-            let (subscription_id, customer_token) = if session.kind == "retainer" {
-                (Some(new_id("sub")), Some(new_id("cus")))
+            // The customer token is derived from the subscription id with the server key
+            // (served again to the paying browser); only its hash is stored.
+            let (subscription_id, customer_token_hash) = if session.kind == "retainer" {
+                let subscription_id = new_id("sub");
+                let hash = hash_secret(&customer_token_for(&subscription_id));
+                (Some(subscription_id), Some(hash))
             } else {
                 (None, None)
             };
             transaction.execute(
-                "UPDATE sessions SET status = 'paid', paid_at = ?2, email = ?3, card_last4 = ?4, shipping = ?5, subscription_id = ?6, customer_token = ?7 WHERE id = ?1",
-                params![session_id, now, payment.email, payment.card_last4, shipping, subscription_id, customer_token],
+                "UPDATE sessions SET status = 'paid', paid_at = ?2, email = ?3, card_last4 = ?4, shipping = ?5, subscription_id = ?6 WHERE id = ?1",
+                params![session_id, now, payment.email, payment.card_last4, shipping, subscription_id],
             )?;
             let paid = transaction.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"), [session_id], session_from_row)?;
             let order_id = new_id("ord");
             insert_order(transaction, &order_id, "purchase", &paid, subscription_id.as_deref(), paid.amount, shipping.as_deref(), now)?;
             let order = transaction.query_row(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"), [&order_id], order_from_row)?;
             record_event(transaction, &Event { seller_id: paid.seller_id.clone(), event_type: "checkout.session.completed", data: json!({ "session": session_data(&paid), "order": order }) }, now)?;
-            if let (Some(subscription_id), Some(customer_token)) = (&subscription_id, &customer_token) {
+            if let (Some(subscription_id), Some(customer_token_hash)) = (&subscription_id, &customer_token_hash) {
                 let interval = paid.interval.as_deref().and_then(mighty_core::listing::Interval::parse).unwrap_or(mighty_core::listing::Interval::Month);
                 let period_end = interval.period_end(Timestamp(now)).0;
                 transaction.execute(
                     &format!("INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, NULL, ?16, ?15)"),
                     params![
                         subscription_id, paid.listing_id, paid.offer_id, paid.tier_id.clone().unwrap_or_default(), paid.amount, paid.currency,
-                        interval.as_str(), customer_token, paid.seller_id, payment.email, paid.attribution.creator, paid.attribution.creator_verified,
+                        interval.as_str(), customer_token_hash, paid.seller_id, payment.email, paid.attribution.creator, paid.attribution.creator_verified,
                         now, period_end, paid.id, to_json_text(&paid.attribution.raw),
                     ],
                 )?;
@@ -669,14 +689,15 @@ impl Store {
         })
     }
 
+    /// The subscription whose customer token is `token` (looked up by its hash).
     pub fn subscription_by_customer_token(&self, token: &str) -> StoreResult<Option<Subscription>> {
         self.with(|connection| {
             Ok(connection
                 .query_row(
                     &format!(
-                        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE customer_token = ?1"
+                        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE customer_token_hash = ?1"
                     ),
-                    [token],
+                    [hash_secret(token)],
                     subscription_from_row,
                 )
                 .optional()?)
@@ -694,7 +715,7 @@ impl Store {
         request_hash: &str,
         new_tier_id: &str,
         new_price: i64,
-        amount_due: &dyn Fn(&Subscription) -> i64,
+        amount_due: &dyn Fn(&Subscription) -> Option<i64>,
         now: i64,
         render: &dyn Fn(&Subscription, i64) -> StoredResponse,
     ) -> StoreResult<StoredResponse> {
@@ -722,7 +743,10 @@ impl Store {
             if subscription.tier_id == new_tier_id {
                 return Err(StoreError::Conflict(format!("subscription {subscription_id} is already on tier {new_tier_id}")));
             }
-            let due = amount_due(&subscription);
+            // `None`: a stored price past core's bounds; refused rather than wrapped.
+            let due = amount_due(&subscription).ok_or_else(|| {
+                StoreError::Backend(format!("subscription {subscription_id}: the prorated amount is out of range"))
+            })?;
             transaction.execute("UPDATE subscriptions SET tier_id = ?2, price = ?3 WHERE id = ?1", params![subscription_id, new_tier_id, new_price])?;
             let updated = transaction.query_row(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?1"), [subscription_id], subscription_from_row)?;
             if due > 0 {
@@ -806,16 +830,18 @@ impl Store {
         })
     }
 
-    /// Renews every active subscription whose period ended: one renewal order per period
-    /// (the clock may have jumped several), `subscription.renewed` each time.
-    pub fn renew_due_subscriptions(&self, now: i64) -> StoreResult<usize> {
+    /// Renews every active subscription whose period ended on its seller's clock: one
+    /// renewal order per period (the clock may have jumped several), `subscription.renewed`
+    /// each time.
+    pub fn renew_due_subscriptions(&self, real_now: i64) -> StoreResult<usize> {
         self.write(|transaction| {
             let due: Vec<Subscription> = transaction
-                .prepare(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE status = 'active' AND current_period_end <= ?1"))?
-                .query_map([now], subscription_from_row)?
+                .prepare(&format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE status = 'active' AND current_period_end <= ?1 + {}", seller_offset_sql("subscriptions")))?
+                .query_map([real_now], subscription_from_row)?
                 .collect::<Result<_, _>>()?;
             let mut renewals = 0;
             for subscription in due {
+                let now = real_now + seller_offset(transaction, &subscription.seller_id)?;
                 let interval = mighty_core::listing::Interval::parse(&subscription.interval).unwrap_or(mighty_core::listing::Interval::Month);
                 let mut end = subscription.current_period_end;
                 let session = transaction.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE subscription_id = ?1"), [&subscription.id], session_from_row)?;
@@ -838,23 +864,26 @@ impl Store {
 
     // --- webhooks ------------------------------------------------------------------------
 
+    /// Registers endpoint `id`. Its signing secret is derived from the id with the server
+    /// key (`Secrets::webhook_secret`), so none is stored: the column stays empty, and only
+    /// endpoints registered before migration 4's release have one there.
     pub fn add_webhook(
         &self,
+        id: &str,
         seller_id: &str,
         url: &str,
-        secret: &str,
         now: i64,
     ) -> StoreResult<WebhookEndpoint> {
         let endpoint = WebhookEndpoint {
-            id: new_id("we"),
+            id: id.to_string(),
             url: url.to_string(),
-            secret: secret.to_string(),
+            secret: String::new(),
             seller_id: seller_id.to_string(),
         };
         self.write(|transaction| {
             transaction.execute(
-                "INSERT INTO webhook_endpoints (id, seller_id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![endpoint.id, seller_id, url, secret, now],
+                "INSERT INTO webhook_endpoints (id, seller_id, url, secret, created_at) VALUES (?1, ?2, ?3, '', ?4)",
+                params![endpoint.id, seller_id, url, now],
             )?;
             Ok(())
         })?;
@@ -925,22 +954,31 @@ impl Store {
     }
 
     /// Claims up to `limit` due deliveries for `lease_seconds` (so that several instances
-    /// never send the same event at once) and returns them.
+    /// never send the same event at once) and returns them, oldest first, at most
+    /// `per_endpoint` per endpoint counting the attempts this instance has `in_flight` (so
+    /// an endpoint at its bound gets none and leaves the places to others).
     pub fn claim_due_deliveries(
         &self,
         now: i64,
         lease_seconds: i64,
-        limit: i64,
+        limit: usize,
+        per_endpoint: usize,
+        in_flight: &std::collections::HashMap<String, usize>,
     ) -> StoreResult<Vec<PendingDelivery>> {
+        // The first `per_endpoint` due rows of each endpoint; a busy endpoint's rows may be
+        // skipped below, so as many more are read as they could take.
+        let busy = in_flight.values().filter(|count| **count > 0).count();
+        let read = limit.saturating_add(per_endpoint.saturating_mul(busy));
         self.write(|transaction| {
-            let due: Vec<PendingDelivery> = transaction
+            let candidates: Vec<PendingDelivery> = transaction
                 .prepare(
                     "SELECT o.id, o.event_id, o.event_type, o.payload, e.url, e.secret, o.endpoint_id, o.attempts, o.created_at \
-                     FROM outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id \
-                     WHERE o.delivered_at IS NULL AND o.gave_up_at IS NULL AND o.next_attempt_at <= ?1 AND o.locked_until <= ?1 \
-                     ORDER BY o.id LIMIT ?2",
+                     FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY id) AS place FROM outbox \
+                           WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?1 AND locked_until <= ?1) d \
+                     JOIN outbox o ON o.id = d.id JOIN webhook_endpoints e ON e.id = o.endpoint_id \
+                     WHERE d.place <= ?2 ORDER BY o.id LIMIT ?3",
                 )?
-                .query_map(params![now, limit], |row| {
+                .query_map(params![now, per_endpoint as i64, read as i64], |row| {
                     Ok(PendingDelivery {
                         outbox_id: row.get(0)?,
                         event_id: row.get(1)?,
@@ -954,6 +992,18 @@ impl Store {
                     })
                 })?
                 .collect::<Result<_, _>>()?;
+            let mut taken: std::collections::HashMap<String, usize> = in_flight.clone();
+            let mut due = Vec::new();
+            for delivery in candidates {
+                if due.len() == limit {
+                    break;
+                }
+                let count = taken.entry(delivery.endpoint_id.clone()).or_default();
+                if *count < per_endpoint {
+                    *count += 1;
+                    due.push(delivery);
+                }
+            }
             for delivery in &due {
                 transaction.execute("UPDATE outbox SET locked_until = ?2 WHERE id = ?1", params![delivery.outbox_id, now + lease_seconds])?;
             }
@@ -1106,6 +1156,25 @@ impl Store {
     }
 }
 
+/// Creates the database file readable and writable by its owner only (0600), or narrows an
+/// existing one to that: it holds shoppers' emails and addresses. SQLite creates the `-wal`
+/// and `-shm` files with the database file's permissions.
+fn private_file(path: &std::path::Path) -> StoreResult<()> {
+    let failed =
+        |error: std::io::Error| StoreError::Backend(format!("{}: {error}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+    }
+    Ok(())
+}
+
 /// Applies the migrations this database has not seen yet, each in its own transaction.
 fn migrate(connection: &mut Connection) -> StoreResult<()> {
     let applied: usize =
@@ -1119,10 +1188,49 @@ fn migrate(connection: &mut Connection) -> StoreResult<()> {
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         let transaction = connection.transaction()?;
         transaction.execute_batch(migration)?;
+        if index + 1 == 4 {
+            hash_legacy_customer_tokens(&transaction)?;
+        }
         transaction.pragma_update(None, "user_version", (index + 1) as i64)?;
         transaction.commit()?;
     }
     Ok(())
+}
+
+/// Migration 4 renamed `subscriptions.customer_token` to `customer_token_hash`: the tokens
+/// written before it become their SHA-256, as tokens are stored since (their holders keep
+/// working: a token is looked up by its hash).
+fn hash_legacy_customer_tokens(transaction: &rusqlite::Transaction) -> StoreResult<()> {
+    let rows: Vec<(String, String)> = transaction
+        .prepare("SELECT id, customer_token_hash FROM subscriptions")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, token) in rows {
+        transaction.execute(
+            "UPDATE subscriptions SET customer_token_hash = ?2 WHERE id = ?1",
+            params![id, hash_secret(&token)],
+        )?;
+    }
+    Ok(())
+}
+
+/// SQL for the sandbox clock offset of the seller of a row of `table` (0 when it never
+/// moved).
+fn seller_offset_sql(table: &str) -> String {
+    format!(
+        "COALESCE((SELECT offset_seconds FROM seller_clocks WHERE seller_clocks.seller_id = {table}.seller_id), 0)"
+    )
+}
+
+fn seller_offset(transaction: &rusqlite::Transaction, seller_id: &str) -> StoreResult<i64> {
+    Ok(transaction
+        .query_row(
+            "SELECT offset_seconds FROM seller_clocks WHERE seller_id = ?1",
+            [seller_id],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// Returns a session's reserved drop stock.

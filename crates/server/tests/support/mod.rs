@@ -205,12 +205,58 @@ impl TestServer {
 
     /// Creates a session and returns its id.
     pub async fn open_session(&self, offer_id: &str, tier_id: Option<&str>) -> String {
+        self.open_session_with_secret(offer_id, tier_id).await.0
+    }
+
+    /// Creates a session and returns its id and `session_secret`.
+    pub async fn open_session_with_secret(
+        &self,
+        offer_id: &str,
+        tier_id: Option<&str>,
+    ) -> (String, String) {
         let key = mighty_server::store::new_id("key");
         let response = self
             .checkout(&key, &Self::checkout_body(offer_id, tier_id, 1))
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-        response.json()["session_id"].as_str().unwrap().to_string()
+        let created = response.json();
+        (
+            created["session_id"].as_str().unwrap().to_string(),
+            created["session_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// `GET /v1/checkout/sessions/{id}`, as the browser holding `secret` when given.
+    pub async fn session_state(&self, session_id: &str, secret: Option<&str>) -> Value {
+        let headers: Vec<(&str, &str)> = secret
+            .map(|secret| ("mighty-session-secret", secret))
+            .into_iter()
+            .collect();
+        self.request(
+            Method::GET,
+            &format!("/v1/checkout/sessions/{session_id}"),
+            &headers,
+            None,
+        )
+        .await
+        .json()
+    }
+
+    /// Buys the `monthly` tier of `club`: (session id, subscription id, customer token).
+    pub async fn buy_membership(&self) -> (String, String, String) {
+        let (id, secret) = self.open_session_with_secret("club", Some("monthly")).await;
+        let receipt = self.pay(&id, "4242424242424242", &[]).await;
+        assert!(
+            receipt.text().contains("Payment received"),
+            "{}",
+            receipt.text()
+        );
+        let state = self.session_state(&id, Some(&secret)).await;
+        (
+            id,
+            state["subscription_id"].as_str().unwrap().to_string(),
+            state["customer_token"].as_str().unwrap().to_string(),
+        )
     }
 
     /// Submits the pay form.
@@ -242,6 +288,17 @@ impl TestServer {
         ("ship-city", "Lyon"),
         ("ship-country", "France"),
     ];
+
+    /// The test seller's business time (their sandbox clock).
+    pub async fn seller_now(&self) -> mighty_core::Timestamp {
+        let seller = self
+            .state
+            .store(|store| store.seller_by_token(SELLER))
+            .await
+            .unwrap()
+            .expect("the test seller");
+        self.state.now_for(&seller.id)
+    }
 
     pub async fn advance_clock(&self, seconds: i64) -> Response {
         self.seller_post("/sandbox/clock/advance", json!({ "seconds": seconds }))

@@ -1,9 +1,10 @@
 //! An independent webhook receiver for tests: a real HTTP server on a loopback port that
-//! records every delivery and can fail the first N on purpose.
+//! records every delivery, can fail the first N on purpose and can answer slowly.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -28,6 +29,7 @@ impl Delivery {
 pub struct Receiver {
     pub deliveries: Arc<Mutex<Vec<Delivery>>>,
     failures_left: Arc<Mutex<u32>>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Receiver {
@@ -41,9 +43,16 @@ impl Receiver {
             .map(|delivery| delivery.json()["type"].as_str().unwrap().to_string())
             .collect()
     }
+
+    /// Makes every later delivery wait `delay` before it is answered (and recorded).
+    pub fn answer_after(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
 }
 
 async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let delay = *receiver.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     {
         let mut failures = receiver.failures_left.lock().unwrap();
         if *failures > 0 {
@@ -71,6 +80,7 @@ pub async fn start(address: SocketAddr, failures: u32) -> (Receiver, SocketAddr)
     let receiver = Receiver {
         deliveries: Arc::default(),
         failures_left: Arc::new(Mutex::new(failures)),
+        delay: Arc::default(),
     };
     let app = Router::new()
         .route("/hook", post(receive))
