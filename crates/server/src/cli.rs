@@ -13,11 +13,16 @@ pub async fn run(arguments: &[String], config: &Config) -> Result<String, String
                 [flag, name] if flag == "--name" && !name.trim().is_empty() => name.trim(),
                 _ => return Err("usage: mighty-server seller add --name NAME".to_string()),
             };
-            let store = Store::open(&config.database).map_err(|error| error.to_string())?;
+            let (database, name) = (config.database.clone(), name.to_string());
             let token = new_id("msk");
-            let seller = store
-                .add_seller(name, &token, crate::clock::real_now())
-                .map_err(|error| error.to_string())?;
+            let secret = token.clone();
+            // Storage calls block: off the async runtime.
+            let seller = tokio::task::spawn_blocking(move || {
+                Store::open(&database)?.add_seller(&name, &secret, crate::clock::real_now())
+            })
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?;
             Ok(serde_json::json!({ "seller_id": seller.id, "token": token }).to_string())
         }
         [import, rest @ ..] if import == "import" => import_command(rest),
@@ -106,7 +111,10 @@ async fn report_command(arguments: &[String], config: &Config) -> Result<String,
             "{USAGE}\n(the seller token comes from --token or MIGHTY_SELLER_TOKEN)"
         ));
     };
-    let state = crate::AppState::open(config.clone())?;
+    let config = config.clone();
+    let state = tokio::task::spawn_blocking(move || crate::AppState::open(config))
+        .await
+        .map_err(|error| error.to_string())??;
     let lookup = token.clone();
     let seller = state
         .store(move |store| store.seller_by_token(&lookup))

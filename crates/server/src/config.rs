@@ -23,7 +23,9 @@ usage:
 environment:
   MIGHTY_ADDR            address to listen on (default 127.0.0.1:8080)
   DATABASE_URL           storage: an SQLite file, sqlite:PATH (default sqlite:mighty.db in the
-                         working directory, created on first run)
+                         working directory, created on first run), or PostgreSQL 14+,
+                         postgres://user:password@host:5432/db, which several instances share
+  MIGHTY_DB_POOL_SIZE    PostgreSQL connections per instance (default 10)
   MIGHTY_MODE            sandbox (the default; test cards, sandbox clock and faults); live comes later
   MIGHTY_SELLER_TOKEN    makes a seller with this token exist at start (scripted setups, the demo)
   MIGHTY_SELLER_NAME     that seller's name (default \"Demo seller\")
@@ -88,6 +90,8 @@ pub struct Config {
     pub events_per_minute: u32,
     /// `MIGHTY_SECRET_KEY`: the key server secrets derive from (see `secrets.rs`).
     pub secret_key: Option<String>,
+    /// PostgreSQL connections per instance (`MIGHTY_DB_POOL_SIZE`).
+    pub database_pool_size: u32,
     /// Where webhooks may go (the mode, and `MIGHTY_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_destinations: WebhookDestinations,
 }
@@ -144,6 +148,12 @@ impl Config {
             seller_name: get("MIGHTY_SELLER_NAME").unwrap_or_else(|| "Demo seller".to_string()),
             seed_listings,
             link_secret: get("MIGHTY_LINK_SECRET").filter(|secret| !secret.is_empty()),
+            database_pool_size: match get("MIGHTY_DB_POOL_SIZE") {
+                None => crate::store::DEFAULT_POOL_SIZE,
+                Some(text) => text.parse().ok().filter(|size| (1..=1000).contains(size)).ok_or_else(|| {
+                    format!("MIGHTY_DB_POOL_SIZE={text:?} is not a number of connections from 1 to 1000")
+                })?,
+            },
             secret_key: match get("MIGHTY_SECRET_KEY").filter(|key| !key.is_empty()) {
                 Some(key) if key.len() < crate::secrets::MIN_SECRET_KEY_LENGTH => {
                     return Err(format!(
@@ -178,6 +188,7 @@ impl Config {
             seed_listings: None,
             link_secret: Some("test-link-secret".into()),
             secret_key: Some("test-secret-key-0123456789abcdef-0123".into()),
+            database_pool_size: crate::store::DEFAULT_POOL_SIZE,
             public_url: None,
             events_per_minute: crate::routes::events::BATCHES_PER_MINUTE,
             webhook_destinations: WebhookDestinations::AnyAddress,
@@ -218,10 +229,26 @@ mod tests {
             config(&[("MIGHTY_MODE", "prod")]).unwrap_err(),
             "MIGHTY_MODE=\"prod\" is not a mode; use sandbox"
         );
+        assert_eq!(
+            config(&[("DATABASE_URL", "postgres://mighty@db:5432/mighty")])
+                .unwrap()
+                .database,
+            DatabaseUrl::Postgres("postgres://mighty@db:5432/mighty".into())
+        );
         assert!(
-            config(&[("DATABASE_URL", "postgres://db/mighty")])
+            config(&[("DATABASE_URL", "postgres://")])
                 .unwrap_err()
-                .contains("PostgreSQL is not available yet")
+                .contains("names no PostgreSQL host"),
+        );
+        assert_eq!(
+            config(&[("MIGHTY_DB_POOL_SIZE", "0")]).unwrap_err(),
+            "MIGHTY_DB_POOL_SIZE=\"0\" is not a number of connections from 1 to 1000"
+        );
+        assert_eq!(
+            config(&[("MIGHTY_DB_POOL_SIZE", "25")])
+                .unwrap()
+                .database_pool_size,
+            25
         );
         assert_eq!(
             config(&[("MIGHTY_SELLER_TOKEN", "short")])

@@ -132,6 +132,12 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
         match error {
             StoreError::Backend(detail) => AppError::Internal(detail),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                AppError::Unavailable(
+                    "the database cannot be reached just now; try again in a few seconds".into(),
+                )
+            }
             StoreError::Conflict(message) => AppError::conflict("conflict", message),
             StoreError::NotFound(message) => AppError::NotFound(message),
             StoreError::Forbidden(message) => AppError::Forbidden(message),

@@ -55,10 +55,10 @@ impl AppState {
     /// Opens storage, creates the configured seller and seed listings, reads the clock offset
     /// and the link key.
     pub fn open(config: Config) -> Result<AppState, String> {
-        let store = Store::open(&config.database)
-            .map_err(|error| format!("opening {:?}: {error}", config.database))?;
-        let offsets = store.clock_offsets().map_err(|error| error.to_string())?;
         let secrets = secrets::Secrets::load(&config)?;
+        let store = Store::open_with_pool(&config.database, config.database_pool_size)
+            .map_err(|error| format!("opening {}: {error}", config.database.describe()))?;
+        let offsets = store.clock_offsets().map_err(|error| error.to_string())?;
         let state = AppState {
             inner: Arc::new(StateInner {
                 store: Arc::new(store),
@@ -198,6 +198,7 @@ pub fn app(state: AppState) -> Router {
     use routes::*;
     let api = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route(
             "/v1/listings/{id}",
             get(listings::get_listing)
@@ -310,6 +311,15 @@ pub fn redacted_path(path: &str) -> String {
 
 async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": mighty_core::VERSION }))
+}
+
+/// Readiness: this instance can reach its database (a load balancer sends traffic only to
+/// ready instances; `/healthz` says only that the process answers).
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, AppError> {
+    state.store(|store| store.ping()).await?;
+    Ok(axum::Json(serde_json::json!({ "status": "ready" })))
 }
 
 /// Past the hang fault's 20 s: an API request never holds a connection forever. The answer

@@ -39,7 +39,12 @@ impl Secrets {
         let key = match (&config.secret_key, &config.database) {
             (Some(text), _) => Sha256::digest(text.as_bytes()).into(),
             (None, DatabaseUrl::Sqlite(path)) => key_file(&key_file_path(path))?,
-            (None, _) => random_key(),
+            (None, DatabaseUrl::Postgres(_)) => {
+                return Err(format!(
+                    "MIGHTY_SECRET_KEY is required with PostgreSQL: every instance must derive the same secrets (a creator link issued by one verifies on another); set it to at least {MIN_SECRET_KEY_LENGTH} random characters, the same on every instance"
+                ));
+            }
+            (None, DatabaseUrl::SqliteMemory) => random_key(),
         };
         Ok(Secrets::from_key(key, config.link_secret.as_deref()))
     }

@@ -6,6 +6,33 @@ use std::process::Command;
 
 use mighty_server::store::{DatabaseUrl, Store};
 
+/// Runs one statement on an SQLite file, as an operator's shell would: the first column of
+/// each row, as text.
+fn sqlite(path: &std::path::Path, statement: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+        let rows = sqlx::query(statement)
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|number| number.to_string()))
+                    .unwrap()
+            })
+            .collect()
+    })
+}
+
 #[test]
 fn seller_add_prints_a_working_token() {
     let root = support::temp_root();
@@ -81,14 +108,10 @@ fn the_schema_is_migrated_once_and_a_newer_database_is_refused() {
     let url = DatabaseUrl::Sqlite(path.clone());
     drop(Store::open(&url).unwrap());
     drop(Store::open(&url).unwrap()); // a second start applies nothing twice
-    let connection = rusqlite::Connection::open(&path).unwrap();
-    let version: i64 = connection
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version as usize, Store::SCHEMA_VERSION);
+    let version = sqlite(&path, "PRAGMA user_version");
+    assert_eq!(version, [Store::SCHEMA_VERSION.to_string()]);
     const { assert!(Store::SCHEMA_VERSION >= 2) };
-    connection.pragma_update(None, "user_version", 99).unwrap();
-    drop(connection);
+    sqlite(&path, "PRAGMA user_version = 99");
     let error = Store::open(&url)
         .err()
         .expect("a newer schema is refused")
@@ -229,14 +252,7 @@ fn the_database_and_key_file_are_private() {
     let key_file = mighty_server::secrets::key_file_path(&database);
     assert_eq!(mode(&key_file), 0o600);
     drop(state);
-    let connection = rusqlite::Connection::open(&database).unwrap();
-    let settings: Vec<String> = connection
-        .prepare("SELECT key FROM settings")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let settings = sqlite(&database, "SELECT key FROM settings");
     assert!(
         !settings.iter().any(|key| key.contains("key")),
         "{settings:?}"

@@ -1,25 +1,32 @@
 //! Storage: every durable fact of the reference server, behind one `Store` whose methods speak
 //! in domain types (sessions, orders, subscriptions, outbox events), never in driver types.
-//! Handlers never see SQL, so PostgreSQL (for several instances on one database) comes as a
-//! second backend behind these same methods. Each method that changes several tables does
-//! so in one transaction: a paid session, its order, its subscription and the webhook events
-//! that report them are committed together or not at all.
+//! Handlers never see SQL. Each method that changes several tables does so in one
+//! transaction: a paid session, its order, its subscription and the webhook events that
+//! report them are committed together or not at all.
 //!
-//! Today's backend is SQLite (a file, WAL mode, one serialized writer), through `rusqlite`.
-//! Methods are synchronous; handlers call them through [`crate::AppState::store`], which runs
-//! them on the blocking pool.
+//! Two databases, one code path (`sql.rs`, sqlx's `Any` driver): SQLite, a file created on
+//! first run (the default, for the demo and small sellers), and PostgreSQL, which several
+//! instances share. Methods are synchronous; handlers call them through
+//! [`crate::AppState::store`], which runs them on the blocking pool.
 
-mod sqlite;
+mod sql;
 
 use serde::Serialize;
 
-pub use sqlite::Store;
+pub use sql::{Dialect, Store, create_postgres_database};
+
+/// Connections a PostgreSQL pool opens at most unless `MIGHTY_DB_POOL_SIZE` says otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
 
 /// A storage failure: the driver's message (for the log) and whether it was a conflict.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage: {0}")]
     Backend(String),
+    /// The database cannot be reached (down, restarting, no free connection in time): a
+    /// request is answered 503 and may be tried again.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -29,9 +36,26 @@ pub enum StoreError {
     Forbidden(String),
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> StoreError {
-        StoreError::Backend(error.to_string())
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        let unavailable = match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08) and operator interventions such as a
+            // shutdown (57).
+            sqlx::Error::Database(database) => database
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+            _ => false,
+        };
+        if unavailable {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Backend(error.to_string())
+        }
     }
 }
 
@@ -43,16 +67,27 @@ pub enum DatabaseUrl {
     Sqlite(std::path::PathBuf),
     /// `:memory:` (tests).
     SqliteMemory,
+    /// `postgres://user@host:port/db` (PostgreSQL 14 or newer), as given.
+    Postgres(String),
 }
 
 impl DatabaseUrl {
-    /// `sqlite:mighty.db`, `sqlite://path/to.db`, a plain path, or `sqlite::memory:`.
+    /// `sqlite:mighty.db`, `sqlite://path/to.db`, a plain path, `sqlite::memory:`, or
+    /// `postgres://...` / `postgresql://...`.
     pub fn parse(text: &str) -> Result<DatabaseUrl, String> {
         if text == "sqlite::memory:" || text == ":memory:" {
             return Ok(DatabaseUrl::SqliteMemory);
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Err("DATABASE_URL: PostgreSQL is not available yet in this build; use an SQLite file such as sqlite:mighty.db".to_string());
+            let parsed = url::Url::parse(text).map_err(|error| {
+                format!("DATABASE_URL is not a PostgreSQL URL ({error}); write it like postgres://user@host:5432/mighty")
+            })?;
+            if parsed.host_str().is_none_or(str::is_empty)
+                && !parsed.query().is_some_and(|query| query.contains("host="))
+            {
+                return Err("DATABASE_URL names no PostgreSQL host; write it like postgres://user@host:5432/mighty".to_string());
+            }
+            return Ok(DatabaseUrl::Postgres(text.to_string()));
         }
         let path = text
             .strip_prefix("sqlite://")
@@ -60,10 +95,27 @@ impl DatabaseUrl {
             .unwrap_or(text);
         if path.is_empty() || path.contains("://") {
             return Err(format!(
-                "DATABASE_URL={text:?} is not understood; use sqlite:mighty.db (a file path)"
+                "DATABASE_URL={text:?} is not understood; use sqlite:mighty.db (a file path) or postgres://user@host:5432/mighty"
             ));
         }
         Ok(DatabaseUrl::Sqlite(path.into()))
+    }
+
+    /// For messages: the file, or the PostgreSQL URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => path.display().to_string(),
+            DatabaseUrl::SqliteMemory => "an in-memory SQLite database".to_string(),
+            DatabaseUrl::Postgres(text) => match url::Url::parse(text) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("[redacted]"));
+                    }
+                    parsed.to_string()
+                }
+                Err(_) => "a PostgreSQL database".to_string(),
+            },
+        }
     }
 }
 

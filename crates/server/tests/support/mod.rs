@@ -95,10 +95,32 @@ pub fn listing(id: &str, drop: Option<(&str, &str, i64)>) -> Value {
     document
 }
 
+/// The database of a test server: in-memory SQLite, or, when `MIGHTY_TEST_DATABASE_URL`
+/// names a PostgreSQL server (as `cargo xtask test` does in its PostgreSQL pass), a fresh
+/// database of its own there, so every storage test runs against both.
+pub async fn test_database() -> mighty_server::store::DatabaseUrl {
+    match std::env::var("MIGHTY_TEST_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes).unwrap();
+            let name = format!("mighty_test_{}", mighty_core::signing::hex(&bytes));
+            let url = tokio::task::spawn_blocking(move || {
+                mighty_server::store::create_postgres_database(&admin, &name)
+            })
+            .await
+            .unwrap()
+            .expect("a test database on MIGHTY_TEST_DATABASE_URL's server");
+            mighty_server::store::DatabaseUrl::Postgres(url)
+        }
+        _ => mighty_server::store::DatabaseUrl::SqliteMemory,
+    }
+}
+
 impl TestServer {
     pub async fn new() -> TestServer {
         let root = temp_root();
-        let config = Config::for_tests(root.0.clone());
+        let mut config = Config::for_tests(root.0.clone());
+        config.database = test_database().await;
         let state = tokio::task::spawn_blocking(move || AppState::open(config))
             .await
             .unwrap()
