@@ -3,6 +3,7 @@
 
 mod bench;
 mod dist;
+mod postgres;
 mod run;
 mod slim;
 mod test;

@@ -65,7 +65,8 @@ pub fn build_server() -> Result<PathBuf, String> {
     Ok(workspace_root().join("target/debug/mighty-server"))
 }
 
-fn free_port() -> Result<u16, String> {
+/// A free loopback port (bound, then released).
+pub fn free_port() -> Result<u16, String> {
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|error| format!("no free port: {error}"))?;
     Ok(listener

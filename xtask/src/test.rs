@@ -1,4 +1,5 @@
-//! `cargo xtask test`: every test, in order of cost: native (core, server, xtask), the lints
+//! `cargo xtask test`: every test, in order of cost: native (core, server, xtask), the
+//! server's again on a throwaway PostgreSQL cluster with the multi-instance tests, the lints
 //! (rustfmt, clippy with warnings as errors), browser
 //! unit tests (wasm-bindgen-test in headless Chromium), the size budgets of the production
 //! bundle, and the end-to-end suite (Playwright driving Chromium against the real server).
@@ -42,6 +43,11 @@ pub fn run_all() -> Result<(), String> {
     };
 
     step("native tests", native_tests(), &mut total);
+    step(
+        "storage and scale-out tests on PostgreSQL",
+        postgres_tests(),
+        &mut total,
+    );
     step("lints", lints(), &mut total);
     step("browser unit tests", browser_unit_tests(), &mut total);
     let bundle = dist::build();
@@ -135,12 +141,45 @@ fn native_tests() -> Result<Tally, String> {
     checked(lines, success, "cargo test")
 }
 
+/// The server's tests again on a throwaway PostgreSQL cluster (every storage test against
+/// both databases), then the multi-instance tests over real sockets (`scale_out.rs`, one at
+/// a time: one of them stops and starts the cluster).
+fn postgres_tests() -> Result<Tally, String> {
+    let cluster = crate::postgres::Cluster::start()?;
+    let mut tally = Tally::default();
+    let (lines, success) = run_and_capture(
+        cargo()
+            .args(["test", "--package", "mighty-server", "--no-fail-fast"])
+            .env("MIGHTY_TEST_DATABASE_URL", cluster.admin_url()),
+    )?;
+    tally += checked(lines, success, "the server tests on PostgreSQL")?;
+    let (lines, success) = run_and_capture(
+        cargo()
+            .args([
+                "test",
+                "--package",
+                "mighty-server",
+                "--features",
+                "scale-out-tests",
+                "--test",
+                "scale_out",
+                "--",
+                "--test-threads=1",
+            ])
+            .env("MIGHTY_TEST_DATABASE_URL", cluster.admin_url())
+            .env("MIGHTY_TEST_PG_STOP", cluster.stop_command())
+            .env("MIGHTY_TEST_PG_START", cluster.start_command()),
+    )?;
+    tally += checked(lines, success, "the scale-out tests")?;
+    Ok(tally)
+}
+
 /// `cargo fmt --check` and clippy with warnings as errors: one check each.
 fn lints() -> Result<Tally, String> {
     tools::ensure_lint_tools()?;
     const CHECKS: [&str; 2] = [
         "fmt --all --check",
-        "clippy --workspace --all-targets -- -D warnings",
+        "clippy --workspace --all-targets --features mighty-server/scale-out-tests -- -D warnings",
     ];
     let mut tally = Tally::default();
     for check in CHECKS {
