@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: benchmarks that print their tables. Core (criterion), the server's
 //! listing reads and checkout creation over a socket, the bundle's sizes (the SPEC
-//! section 8 budgets), and the mount benchmark: 50 widgets on one page, in real Chromium,
+//! section 8 budgets), checkout creation and event ingest on SQLite, PostgreSQL and two
+//! instances on one PostgreSQL (a throwaway cluster), and the mount benchmark: 50 widgets on one page, in real Chromium,
 //! reporting the time to mount them all and the longest task.
 
 use std::process::Command;
@@ -13,6 +14,20 @@ pub fn run() -> Result<(), String> {
     run_command(cargo().args(["bench", "--package", "mighty-core"]))?;
     println!("\n== server over a real socket");
     run_command(cargo().args(["bench", "--package", "mighty-server", "--bench", "http"]))?;
+    println!("\n== SQLite, PostgreSQL, two instances on PostgreSQL (real sockets)");
+    let cluster = crate::postgres::Cluster::start()?;
+    run_command(
+        cargo()
+            .args([
+                "bench",
+                "--package",
+                "mighty-server",
+                "--bench",
+                "scale_out",
+            ])
+            .env("MIGHTY_BENCH_DATABASE_URL", cluster.admin_url()),
+    )?;
+    drop(cluster);
     println!("\n== event ingest and dashboard queries over 1M events");
     run_command(cargo().args(["bench", "--package", "mighty-server", "--bench", "ingest"]))?;
     println!("\n== bundle sizes");
