@@ -127,6 +127,111 @@ pub fn shorten_imports(wasm: &[u8]) -> Result<(Vec<u8>, Vec<Renamed>), String> {
     Ok((module.finish(), renamed))
 }
 
+/// What is left of wasm-streams once its exports are gone: the promise closures its methods
+/// made (`js_sys::futures::future_to_promise`), with the stream code they run. Their only
+/// reference is their slot in the function table (a closure's address, handed to JS), which
+/// keeps them alive through `-Oz` although nothing can ever call them: measured, 6 KB of
+/// wasm. The widget itself never turns a future into a promise (its tasks go through
+/// `spawn_local`), which a test of this module checks in its sources.
+const DEAD_TABLE_ENTRIES: &str = "js_sys::futures::future_to_promise::";
+
+/// The wasm (as wasm-bindgen wrote it, with its name section) with the table slots of
+/// [`DEAD_TABLE_ENTRIES`] pointed at a live function instead, so that wasm-opt removes their
+/// code; and without its name section. Returns how many slots changed. Slots are never
+/// removed (indices stay), only retargeted: a call through one would trap on the signature
+/// check, and none is made.
+pub fn drop_dead_table_entries(wasm: &[u8]) -> Result<(Vec<u8>, usize), String> {
+    use wasmparser::{ElementItems, ElementKind, KnownCustom, Name, Parser, Payload};
+    let invalid = |error: wasmparser::BinaryReaderError| format!("reading the wasm: {error}");
+    let mut dead = BTreeSet::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::CustomSection(reader) = payload.map_err(invalid)?
+            && let KnownCustom::Name(names) = reader.as_known()
+        {
+            for name in names {
+                if let Name::Function(map) = name.map_err(invalid)? {
+                    for naming in map {
+                        let naming = naming.map_err(invalid)?;
+                        if naming.name.starts_with(DEAD_TABLE_ENTRIES) {
+                            dead.insert(naming.index);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if dead.is_empty() {
+        return Err(format!(
+            "no function named {DEAD_TABLE_ENTRIES}* (keep wasm-bindgen's name section for this step, or update slim.rs)"
+        ));
+    }
+    let mut changed = 0;
+    let mut module = wasm_encoder::Module::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(invalid)?;
+        if let Payload::ElementSection(reader) = &payload {
+            let mut elements = wasm_encoder::ElementSection::new();
+            for element in reader.clone() {
+                let element = element.map_err(invalid)?;
+                let (
+                    ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    },
+                    ElementItems::Functions(functions),
+                ) = (element.kind, element.items)
+                else {
+                    return Err("an element segment that is not an active list of functions: update slim.rs".to_string());
+                };
+                let functions: Vec<u32> = functions
+                    .into_iter()
+                    .collect::<Result<_, _>>()
+                    .map_err(invalid)?;
+                let Some(live) = functions
+                    .iter()
+                    .copied()
+                    .find(|index| !dead.contains(index))
+                else {
+                    return Err(
+                        "an element segment of dead functions only: update slim.rs".to_string()
+                    );
+                };
+                let retargeted: Vec<u32> = functions
+                    .iter()
+                    .map(|index| {
+                        if dead.contains(index) {
+                            changed += 1;
+                            live
+                        } else {
+                            *index
+                        }
+                    })
+                    .collect();
+                let mut offset = offset_expr.get_binary_reader();
+                let bytes = offset
+                    .read_bytes(offset.bytes_remaining())
+                    .map_err(invalid)?;
+                // The expression's bytes end with `end`, which the encoder writes itself.
+                let offset = wasm_encoder::ConstExpr::raw(bytes[..bytes.len() - 1].iter().copied());
+                elements.active(
+                    table_index,
+                    &offset,
+                    wasm_encoder::Elements::Functions(retargeted.into()),
+                );
+            }
+            module.section(&elements);
+        } else if let Payload::CustomSection(reader) = &payload
+            && reader.name() == "name"
+        {
+            // Names go here; `target_features` stays (wasm-opt reads it), the rest after.
+        } else if let Some((id, range)) = payload.as_section() {
+            let data = &wasm[range.start as usize..range.end as usize];
+            module.section(&wasm_encoder::RawSection { id, data });
+        }
+    }
+    Ok((module.finish(), changed))
+}
+
 /// `0 → a`, `51 → Z`, `52 → ba`: letters only, so every name is a plain JS property name.
 fn short_name(mut index: usize) -> String {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -388,5 +493,109 @@ const IntoUnderlyingSinkFinalization = (typeof FinalizationRegistry === 'undefin
                 ("./m.js".into(), "b".into(), wasmparser::TypeRef::Func(1)),
             ]
         );
+    }
+
+    /// A module of three functions in one table segment, named like wasm-bindgen's output.
+    fn module_with_table(names: &[&str]) -> Vec<u8> {
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut functions = wasm_encoder::FunctionSection::new();
+        let mut code = wasm_encoder::CodeSection::new();
+        let mut name_map = wasm_encoder::NameMap::new();
+        for (index, name) in names.iter().enumerate() {
+            functions.function(0);
+            let mut body = wasm_encoder::Function::new([]);
+            body.instructions().end();
+            code.function(&body);
+            name_map.append(index as u32, name);
+        }
+        let mut tables = wasm_encoder::TableSection::new();
+        tables.table(wasm_encoder::TableType {
+            element_type: wasm_encoder::RefType::FUNCREF,
+            table64: false,
+            minimum: 4,
+            maximum: None,
+            shared: false,
+        });
+        let mut elements = wasm_encoder::ElementSection::new();
+        let all: Vec<u32> = (0..names.len() as u32).collect();
+        elements.active(
+            None,
+            &wasm_encoder::ConstExpr::i32_const(1),
+            wasm_encoder::Elements::Functions(all.into()),
+        );
+        let mut name_section = wasm_encoder::NameSection::new();
+        name_section.functions(&name_map);
+        let mut module = wasm_encoder::Module::new();
+        module
+            .section(&types)
+            .section(&functions)
+            .section(&tables)
+            .section(&elements)
+            .section(&code)
+            .section(&name_section);
+        module.finish()
+    }
+
+    #[test]
+    fn dead_promise_closures_leave_the_table_and_live_slots_stay() {
+        let wasm = module_with_table(&[
+            "mighty_widget::on_click::h1",
+            "js_sys::futures::future_to_promise::{{closure}}::{{closure}}::h2",
+            "wasm_bindgen::convert::closures::_::invoke::h3",
+        ]);
+        let (slim, changed) = drop_dead_table_entries(&wasm).unwrap();
+        assert_eq!(changed, 1);
+        let mut slots = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&slim) {
+            match payload.unwrap() {
+                wasmparser::Payload::ElementSection(reader) => {
+                    for element in reader {
+                        let element = element.unwrap();
+                        let wasmparser::ElementKind::Active { offset_expr, .. } = element.kind
+                        else {
+                            panic!("not active")
+                        };
+                        let mut offset = offset_expr.get_operators_reader();
+                        assert!(matches!(
+                            offset.read().unwrap(),
+                            wasmparser::Operator::I32Const { value: 1 }
+                        ));
+                        let wasmparser::ElementItems::Functions(functions) = element.items else {
+                            panic!("not functions")
+                        };
+                        slots.extend(functions.into_iter().map(Result::unwrap));
+                    }
+                }
+                wasmparser::Payload::CustomSection(section) => {
+                    assert_ne!(section.name(), "name", "the names go")
+                }
+                _ => {}
+            }
+        }
+        // Same slots, same order; the dead one points at a live function.
+        assert_eq!(slots, [0, 0, 2]);
+    }
+
+    #[test]
+    fn without_names_the_step_says_so() {
+        let wasm = module_with_table(&["a", "b"]);
+        let error = drop_dead_table_entries(&wasm).unwrap_err();
+        assert!(error.contains("future_to_promise"), "{error}");
+    }
+
+    /// The step is only right while nothing the widget runs turns a future into a promise.
+    #[test]
+    fn the_widget_never_makes_a_promise_of_a_future() {
+        let sources = crate::run::workspace_root().join("crates/widget/src");
+        for entry in std::fs::read_dir(sources).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                !text.contains("future_to_promise"),
+                "{} calls future_to_promise: its closures would be dropped from the table by slim.rs",
+                path.display()
+            );
+        }
     }
 }

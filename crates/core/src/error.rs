@@ -9,8 +9,14 @@ use std::fmt;
 pub enum ConfigErrorCode {
     /// A value is missing, of the wrong type or out of range.
     InvalidConfig,
-    /// The listing document could not be fetched.
+    /// The listing document could not be fetched: refused (a 4xx), for the site owner to fix.
     ListingUnreachable,
+    /// The listing document could not be fetched for a passing reason (5xx, 408, 429, a
+    /// timeout, the network): the host's fallback stays and the widget tries again.
+    ListingUnavailable,
+    /// The card could not be drawn (an exception in the page's JavaScript, say a broken
+    /// polyfill): a notice instead of a blank host.
+    RenderFailed,
     /// The listing document is not JSON at all.
     MalformedDocument,
     /// The host element cannot take a shadow root.
@@ -20,10 +26,18 @@ pub enum ConfigErrorCode {
 }
 
 impl ConfigErrorCode {
+    /// Whether the problem may pass by itself (the widget keeps the host's fallback and
+    /// tries again) rather than wait for the site owner (a notice).
+    pub fn is_passing(self) -> bool {
+        self == ConfigErrorCode::ListingUnavailable
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConfigErrorCode::InvalidConfig => "invalid_config",
             ConfigErrorCode::ListingUnreachable => "listing_unreachable",
+            ConfigErrorCode::ListingUnavailable => "listing_unavailable",
+            ConfigErrorCode::RenderFailed => "render_failed",
             ConfigErrorCode::MalformedDocument => "malformed_document",
             ConfigErrorCode::UnsupportedHost => "unsupported_host",
             ConfigErrorCode::IdMismatch => "id_mismatch",

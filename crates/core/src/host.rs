@@ -114,7 +114,18 @@ pub enum MountListing {
     Url(String),
     /// A listing document, as JSON text.
     Document(String),
+    /// A listing document given as an object, read as it is (never through the page's
+    /// `JSON.stringify`, which a page may have changed: Prototype.js's
+    /// `Array.prototype.toJSON` turns every list into a string).
+    Parsed(ParsedDocument),
 }
+
+/// A JSON document already read into a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedDocument(pub serde_json::Value);
+
+// A JSON value holds no NaN (serde_json cannot make one), so `==` is an equivalence.
+impl Eq for ParsedDocument {}
 
 /// Everything the page says about one host, before any validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,6 +147,11 @@ pub enum ListingSource {
     /// A document given inline (mount config or `data-mighty-config` child); `origin` names
     /// it in error messages.
     Document { json: String, origin: &'static str },
+    /// A document given to `Mighty.mount` as an object.
+    Parsed {
+        document: ParsedDocument,
+        origin: &'static str,
+    },
     /// `data-mighty-listing` (or mount config `listing` as a string): fetch this URL.
     Url(String),
     /// `data-mighty-source="schema.org"`: read the page's JSON-LD.
@@ -343,6 +359,12 @@ impl HostConfig {
             Some(MountListing::Document(json)) => {
                 return Ok(ListingSource::Document {
                     json: json.clone(),
+                    origin: "Mighty.mount config.listing",
+                });
+            }
+            Some(MountListing::Parsed(document)) => {
+                return Ok(ListingSource::Parsed {
+                    document: document.clone(),
                     origin: "Mighty.mount config.listing",
                 });
             }

@@ -17,6 +17,17 @@ pub fn catalog_language(locale: &str) -> &'static str {
         .unwrap_or("en")
 }
 
+/// The writing direction of a catalog language (`lang` of [`catalog_language`]): the card
+/// sets it on itself, so a right-to-left page never reorders an English card's words.
+pub fn direction(language: &str) -> &'static str {
+    const RIGHT_TO_LEFT: &[&str] = &["ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb"];
+    if RIGHT_TO_LEFT.contains(&language) {
+        "rtl"
+    } else {
+        "ltr"
+    }
+}
+
 /// `template` with each `{name}` replaced by its value; unknown placeholders stay as written.
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + 16);
@@ -78,6 +89,23 @@ mod tests {
         ] {
             assert_eq!(catalog_language(locale), language, "{locale}");
         }
+    }
+
+    #[test]
+    fn each_card_language_has_its_direction() {
+        for (language, direction) in [
+            ("en", "ltr"),
+            ("fr", "ltr"),
+            ("es", "ltr"),
+            ("de", "ltr"),
+            ("ar", "rtl"),
+            ("he", "rtl"),
+            ("", "ltr"),
+        ] {
+            assert_eq!(super::direction(language), direction, "{language}");
+        }
+        // The card speaks a catalog language: an Arabic page gets an English, ltr card.
+        assert_eq!(super::direction(catalog_language("ar-EG")), "ltr");
     }
 
     #[test]

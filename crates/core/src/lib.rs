@@ -1,7 +1,7 @@
 //! Mighty's core: everything that can be decided without a browser or a socket.
 //!
 //! The listing model and its validation (`listing`), where a host's listing comes from
-//! (`host`, `sources`), money (`money`), instants (`time`), URL rules (`url`), the checkout
+//! (`host`, `sources`), when a failed fetch of it is tried again (`loading`), money (`money`), instants (`time`), URL rules (`url`), the checkout
 //! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), drop phases
 //! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
 //! upgrade proration (`proration`) and the KPI engine (`kpi`). No `web-sys`, no I/O: the
@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod json_reader;
 pub mod kpi;
 pub mod listing;
+pub mod loading;
 pub mod money;
 pub mod proration;
 pub mod protocol;

@@ -380,6 +380,26 @@ fn sources_are_chosen_in_the_spec_order() {
 }
 
 #[test]
+fn a_mount_config_object_is_its_own_source_read_as_it_is() {
+    let document = serde_json::json!({"version": 1, "id": "tea", "offers": [{"id": "a"}]});
+    let mounted = HostConfig {
+        inline_config: Some("{}".into()),
+        mount_listing: Some(MountListing::Parsed(mighty_core::host::ParsedDocument(
+            document.clone(),
+        ))),
+        ..host("div", &[("listing", "/from-attr.json")])
+    };
+    // Before the inline child and the attribute, and the value itself, lists still lists.
+    assert_eq!(
+        mounted.listing_source(),
+        Ok(ListingSource::Parsed {
+            document: mighty_core::host::ParsedDocument(document),
+            origin: "Mighty.mount config.listing",
+        })
+    );
+}
+
+#[test]
 fn a_mount_config_naming_a_source_comes_before_the_hosts_own() {
     let on_page = HostConfig {
         inline_config: Some("{}".into()),

@@ -40,14 +40,19 @@ if (!(win.Mighty && win.Mighty.version)) {
     doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
   } catch (_) {}
 
-  const fail = (host, message) => {
+  const fail = (host, message, code) => {
     console.error("Mighty: " + message, host);
     host.dispatchEvent(new CustomEvent("mighty:error", {
       bubbles: true,
       composed: true,
-      detail: { listing_id: host.getAttribute("data-mighty") || null, error: { code: "bundle_unavailable", message } },
+      detail: { listing_id: host.getAttribute("data-mighty") || null, error: { code: code || "bundle_unavailable", message } },
     }));
   };
+  // A file of the bundle that did not come: its error names it (and says what it was for).
+  const missing = (name, what, code, error) =>
+    Object.assign(new Error(`could not load ${what} from ${new URL(name, base).href} (${error})`), { code });
+  // Calls into a loaded runtime never reject into the page: what fails is logged.
+  const withRuntime = (call) => runtime && runtime.then(call).catch((error) => console.error("Mighty:", error));
 
   // Resolves in a later task: the page gets to paint and handle input in between.
   const later = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -56,15 +61,22 @@ if (!(win.Mighty && win.Mighty.version)) {
     if (!runtime) {
       const glue = new URL(GLUE, base).href;
       // The widget's stylesheet is a file of its own, fetched beside the bundle.
-      const file = (name) => fetch(new URL(name, base)).then((response) => response.ok ? response.text() : Promise.reject());
-      const css = file(CSS);
+      // Each is settled at once (a rejection left for later would reach the page as an
+      // unhandled one while the wasm compiles).
+      const file = (name) => fetch(new URL(name, base)).then((response) => response.ok ? response.text() : Promise.reject(new Error(`HTTP ${response.status}`)));
+      const css = file(CSS).catch((error) => missing(CSS, "the widget's stylesheet", "stylesheet_unavailable", error));
       // French, Spanish and German words; without them the widget speaks English.
-      const messages = file(MESSAGES).catch(() => null);
+      const messages = file(MESSAGES).catch((error) => {
+        console.error("Mighty: " + missing(MESSAGES, "the widget's words", "", error).message + "; the widget speaks English");
+        return null;
+      });
       // Each step's first run also compiles its wasm code (lazily, on the main thread): a
       // macrotask each, so that a cold start makes no long task.
       runtime = import(glue).then(async (module) => {
         await module.default({ module_or_path: new URL(WASM, base) });
         const sheet = await css;
+        // Without its stylesheet the card would spill over the page: the fallback stays.
+        if (sheet instanceof Error) throw sheet;
         await later();
         module.stylesheet(sheet);
         const words = await messages;
@@ -89,7 +101,9 @@ if (!(win.Mighty && win.Mighty.version)) {
       rt = await loadRuntime();
     } catch (error) {
       for (const host of queue.splice(0)) {
-        fail(host, `could not load the widget bundle from ${new URL(GLUE, base).href} (${error})`);
+        // Known no more: Mighty.refresh() (or a change the observer sees) tries it again.
+        known.delete(host);
+        fail(host, error.code ? error.message : `could not load the widget bundle from ${new URL(GLUE, base).href} (${error})`, error.code);
         const resolve = waiting.get(host);
         if (resolve) waiting.delete(host), resolve();
       }
@@ -122,14 +136,17 @@ if (!(win.Mighty && win.Mighty.version)) {
     pump();
   };
 
-  const nearViewport = new IntersectionObserver((entries) => {
+  // Older embedded browsers and some harnesses have no IntersectionObserver: hosts mount at
+  // once there (the widget loads a little earlier, nothing breaks).
+  const nearViewport = typeof IntersectionObserver == "function" ? new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (entry.isIntersecting) {
         nearViewport.unobserve(entry.target);
         enqueue(entry.target);
       }
     }
-  }, { rootMargin: "100% 100% 100% 100%" });
+  }, { rootMargin: "100% 100% 100% 100%" }) : null;
+  const unobserve = (host) => nearViewport && nearViewport.unobserve(host);
 
   // A checkout return (section 4) loads at once; the hosts that may be its listing mount at
   // once: `data-mighty` naming it, or empty (the id is the document's; any other value that
@@ -141,7 +158,7 @@ if (!(win.Mighty && win.Mighty.version)) {
     if (known.has(host) || stopped.has(host)) return;
     known.add(host);
     const eager = host.getAttribute("data-mighty-eager");
-    if ((eager !== null && eager !== "false" && eager !== "0") || (returning !== null && [returning, ""].includes(host.getAttribute("data-mighty")))) {
+    if (!nearViewport || (eager !== null && eager !== "false" && eager !== "0") || (returning !== null && [returning, ""].includes(host.getAttribute("data-mighty")))) {
       enqueue(host);
     } else {
       nearViewport.observe(host);
@@ -149,11 +166,11 @@ if (!(win.Mighty && win.Mighty.version)) {
   };
 
   const forget = (host) => {
-    nearViewport.unobserve(host);
+    unobserve(host);
     known.delete(host);
     const index = queue.indexOf(host);
     if (index >= 0) queue.splice(index, 1);
-    if (mounted.delete(host)) runtime.then((rt) => rt.unmount(host));
+    if (mounted.delete(host)) withRuntime((rt) => rt.unmount(host));
   };
 
   const scan = (root) => {
@@ -164,14 +181,15 @@ if (!(win.Mighty && win.Mighty.version)) {
 
   const hostsIn = (root) => root.nodeType !== 1 ? [] : [...(root.matches(SELECTOR) ? [root] : []), ...root.querySelectorAll(SELECTOR)];
 
-  new MutationObserver((records) => {
+  // Without MutationObserver, hosts added or changed later are found by Mighty.refresh().
+  if (typeof MutationObserver == "function") new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
         const host = record.target;
         if (!host.hasAttribute("data-mighty") && !configs.has(host)) {
           if (known.has(host)) forget(host);
         } else if (mounted.has(host)) {
-          runtime.then((rt) => rt.refresh(host, configs.get(host)));
+          withRuntime((rt) => rt.refresh(host, configs.get(host)));
         } else {
           discover(host);
         }
@@ -185,7 +203,7 @@ if (!(win.Mighty && win.Mighty.version)) {
         // An inline config added to a mounted host re-renders it.
         const host = node.parentElement;
         if (host && mounted.has(host) && node.nodeType === 1 && node.hasAttribute("data-mighty-config")) {
-          runtime.then((rt) => rt.refresh(host, configs.get(host)));
+          withRuntime((rt) => rt.refresh(host, configs.get(host)));
         }
       }
     }
@@ -198,7 +216,7 @@ if (!(win.Mighty && win.Mighty.version)) {
       if (!(host instanceof Element)) return Promise.reject(new TypeError("Mighty.mount: the first argument must be an element"));
       stopped.delete(host);
       known.add(host);
-      nearViewport.unobserve(host);
+      unobserve(host);
       if (config !== undefined) configs.set(host, config);
       if (mounted.has(host)) {
         return runtime.then((rt) => rt.mount(host, configs.get(host)));
@@ -214,12 +232,13 @@ if (!(win.Mighty && win.Mighty.version)) {
       forget(host);
     },
     refresh() {
+      for (const host of mounted) if (!host.isConnected) forget(host);
       scan(doc.documentElement);
-      if (runtime) runtime.then((rt) => { for (const host of mounted) rt.refresh(host, configs.get(host)); });
+      withRuntime((rt) => { for (const host of mounted) rt.refresh(host, configs.get(host)); });
     },
     consent(given) {
       consentGiven = !!given;
-      if (runtime) runtime.then((rt) => rt.consent(consentGiven));
+      withRuntime((rt) => rt.consent(consentGiven));
     },
   };
 

@@ -50,7 +50,7 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
                 {demo.captions.map(|captions| view! { <track kind="captions" src=captions/> })}
             </video>
             <div class="progress" role="progressbar" aria-label="Demo progress" data-i18n-label aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
-                <span class="bar"></span>
+                <span class="progress-fill"></span>
             </div>
             <figcaption class="by">
                 {first.avatar.map(|avatar| view! { <img class="avatar" src=avatar alt=""/> })}
@@ -242,7 +242,7 @@ fn on_progress(shop: &Shop) {
     let (Some(video), Some(progress), Some(bar)) = (
         video_of(shop),
         shop.find(".demo .progress"),
-        shop.find(".demo .bar"),
+        shop.find(".demo .progress-fill"),
     ) else {
         return;
     };

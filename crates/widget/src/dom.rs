@@ -57,10 +57,13 @@ fn merge_mount_config(host_config: &mut HostConfig, config: &JsValue) {
             host_config.mount_listing = if let Some(url) = value.as_string() {
                 Some(MountListing::Url(url))
             } else if value.is_object() {
-                js_sys::JSON::stringify(&value)
-                    .ok()
-                    .and_then(|json| json.as_string())
-                    .map(MountListing::Document)
+                // Read as it is: the page's JSON.stringify may have been changed.
+                // Too deep to read: validation says so, quoting why.
+                let document =
+                    crate::json::from_js(&value).unwrap_or_else(serde_json::Value::String);
+                Some(MountListing::Parsed(mighty_core::host::ParsedDocument(
+                    document,
+                )))
             } else {
                 None
             };

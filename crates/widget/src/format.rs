@@ -15,9 +15,10 @@ extern "C" {
     #[wasm_bindgen(constructor, js_namespace = Intl, catch)]
     fn new(locale: &str, options: &Object) -> Result<NumberFormat, JsValue>;
 
-    /// `format` accepts a decimal string and formats it exactly (Intl.NumberFormat v3).
-    #[wasm_bindgen(method, js_name = format)]
-    fn format_decimal(this: &NumberFormat, decimal: &str) -> String;
+    /// `format` accepts a decimal string and formats it exactly (Intl.NumberFormat v3). A
+    /// page may have replaced it with one that throws: caught, never through the card.
+    #[wasm_bindgen(method, js_name = format, catch)]
+    fn format_decimal(this: &NumberFormat, decimal: &str) -> Result<String, JsValue>;
 }
 
 fn options(pairs: &[(&str, JsValue)]) -> Object {
@@ -55,11 +56,11 @@ impl Formatter {
             ("minimumFractionDigits", digits.clone()),
             ("maximumFractionDigits", digits),
         ]);
-        match NumberFormat::new(&self.locale, &options) {
-            Ok(format) => format.format_decimal(&money.to_decimal_string()),
-            // Only an engine without Intl gets here; the exact amount is still right.
-            Err(_) => money.to_string(),
-        }
+        // Without a working Intl (an old engine, or a page that broke it) the exact amount
+        // is still right: "24.00 EUR".
+        NumberFormat::new(&self.locale, &options)
+            .and_then(|format| format.format_decimal(&money.to_decimal_string()))
+            .unwrap_or_else(|_| money.to_string())
     }
 
     /// A plain number with a fixed number of fraction digits: `4.8`, `4,8`.
@@ -69,9 +70,8 @@ impl Formatter {
             ("minimumFractionDigits", digits.clone()),
             ("maximumFractionDigits", digits),
         ]);
-        match NumberFormat::new(&self.locale, &options) {
-            Ok(format) => format.format_decimal(decimal),
-            Err(_) => decimal.to_string(),
-        }
+        NumberFormat::new(&self.locale, &options)
+            .and_then(|format| format.format_decimal(decimal))
+            .unwrap_or_else(|_| decimal.to_string())
     }
 }

@@ -21,6 +21,13 @@ pub fn parse(text: &str) -> Result<Value, String> {
     to_value(&parsed, 0)
 }
 
+/// A JavaScript value read as it is, into a `Value` (a listing object given to
+/// `Mighty.mount`): lists by `Array.isArray`, objects by their own keys, never through the
+/// page's `JSON.stringify` or any `toJSON`.
+pub fn from_js(value: &JsValue) -> Result<Value, String> {
+    to_value(value, 0)
+}
+
 fn to_value(value: &JsValue, depth: u32) -> Result<Value, String> {
     if let Some(text) = value.as_string() {
         return Ok(Value::String(text));

@@ -56,6 +56,9 @@ struct MountedWidget {
     notice_holder: Option<Element>,
     /// The card's checkout, demo and listeners; dropped (listeners removed) on unmount.
     shop: Option<std::rc::Rc<Shop>>,
+    /// The listing could not be fetched for a passing reason: the host's fallback shows and
+    /// the widget waits to try again (`refresh` tries at once).
+    waiting: bool,
 }
 
 thread_local! {
@@ -86,7 +89,7 @@ pub fn refresh(host: Element, config: JsValue) -> bool {
     let unchanged = WIDGETS.with_borrow(|widgets| {
         widgets
             .iter()
-            .any(|widget| widget.host == host && widget.config == host_config)
+            .any(|widget| widget.host == host && widget.config == host_config && !widget.waiting)
     });
     if unchanged {
         return false;
@@ -154,6 +157,7 @@ fn start(host: Element, host_config: HostConfig) {
                 view,
                 notice_holder,
                 shop: None,
+                waiting: false,
             });
             return;
         }
@@ -174,6 +178,7 @@ fn start(host: Element, host_config: HostConfig) {
                 view: Some(view),
                 notice_holder: None,
                 shop: None,
+                waiting: false,
             });
             return;
         }
@@ -187,80 +192,189 @@ fn start(host: Element, host_config: HostConfig) {
         view: Some(loading),
         notice_holder: None,
         shop: None,
+        waiting: false,
     });
 
     crate::spawn(async move {
-        let loaded = loading::load_listing(&host, &host_config).await;
-        turns::take_turn().await;
-        let locale = dom::effective_locale(settings.locale.as_deref());
-        let still_current = WIDGETS.with_borrow(|widgets| {
-            widgets
-                .iter()
-                .any(|widget| widget.host == host && widget.generation == generation)
-        });
-        if !still_current {
-            return;
-        }
-        // The loading view goes first, then the result is built in the same task: no frame
-        // is painted in between, so nothing shifts.
-        take_view(&host);
-        let result = loaded.and_then(|listing| Ok((listing, locale?)));
-        match result {
-            Ok((listing, locale)) => {
-                let listing_id = listing.id.clone();
-                let formatter = Formatter::new(&locale);
-                // The host's data-mighty-checkout wins over the document's endpoint.
-                let endpoint = settings
-                    .checkout
-                    .as_deref()
-                    .and_then(|checkout| dom::resolve_url(checkout, &dom::page_base()))
-                    .or_else(|| listing.checkout_endpoint.clone());
-                let mode = settings.checkout_mode;
-                let shop = Shop::new(
-                    host.clone(),
-                    root.clone(),
-                    listing,
-                    endpoint,
-                    mode,
-                    formatter,
-                );
-                let (touch, variant) = attribution::resolve(&shop.listing, &settings);
-                shop.set_attribution(touch, variant);
-                let beacons_to = settings
-                    .events
-                    .as_deref()
-                    .and_then(|events| dom::resolve_url(events, &dom::page_base()));
-                shop.measure(beacons_to, settings.consent_required);
-                let card_shop = shop.clone();
-                let view = mount_view(
-                    &root,
-                    move || view! { <ListingCard shop=card_shop theme=theme/> },
-                );
-                checkout::resume_after_redirect(&shop);
-                checkout::run_drop_clock(&shop);
-                i18n::translate_card(&root, shop.lang);
-                // Listeners and the player start once the card is in the page.
-                listeners::wire_card(&shop);
-                demo::wire(&shop);
-                listeners::rotate_testimonials(&shop);
-                keep_shop(&host, shop);
-                put_view(&host, view);
-                dispatch(
-                    &host,
-                    "ready",
-                    &EventDetail {
-                        listing_id: Some(listing_id),
-                        ..EventDetail::default()
-                    },
-                );
+        let mut failures = 0;
+        loop {
+            let loaded = loading::load_listing(&host, &host_config).await;
+            turns::take_turn().await;
+            if !is_current(&host, generation) {
+                return;
             }
-            Err(errors) => {
-                report_errors(&host, declared_id, &errors);
-                let view = mount_notice(&root, errors, theme, false);
-                put_view(&host, view);
+            // The loading view goes first, then the result is built in the same task: no
+            // frame is painted in between, so nothing shifts.
+            take_view(&host);
+            let locale = dom::effective_locale(settings.locale.as_deref());
+            match loaded.and_then(|listing| Ok((listing, locale?))) {
+                Ok((listing, locale)) => {
+                    root.set_text_content(None);
+                    set_waiting(&host, false);
+                    show_card(&host, &root, listing, &locale, &settings);
+                    return;
+                }
+                // A passing failure: shoppers keep the page's own fallback, the site owner is
+                // told once, and the widget tries again (at once on `Mighty.refresh()`).
+                Err(errors) if errors.first().code.is_passing() => {
+                    if failures == 0 {
+                        report_errors(&host, declared_id.clone(), &errors);
+                    }
+                    failures += 1;
+                    show_host_children(&root);
+                    set_waiting(&host, true);
+                    http::sleep(mighty_core::loading::retry_delay_ms(failures)).await;
+                    if !is_current(&host, generation) {
+                        return;
+                    }
+                }
+                Err(errors) => {
+                    report_errors(&host, declared_id, &errors);
+                    root.set_text_content(None);
+                    set_waiting(&host, false);
+                    let view = mount_notice(&root, errors, theme, false);
+                    put_view(&host, view);
+                    return;
+                }
             }
         }
     });
+}
+
+/// Whether `host`'s widget is still the mount of `generation` (not re-mounted or removed).
+fn is_current(host: &Element, generation: u32) -> bool {
+    WIDGETS.with_borrow(|widgets| {
+        widgets
+            .iter()
+            .any(|widget| &widget.host == host && widget.generation == generation)
+    })
+}
+
+fn set_waiting(host: &Element, waiting: bool) {
+    WIDGETS.with_borrow_mut(|widgets| {
+        if let Some(widget) = widgets.iter_mut().find(|widget| &widget.host == host) {
+            widget.waiting = waiting;
+        }
+    });
+}
+
+/// Draws the card and starts what runs beside it. The page's JavaScript runs inside (a
+/// polyfill, an `Intl` or a media method the page replaced): whatever it throws is caught
+/// here, and the host shows a notice and dispatches `mighty:error` (`render_failed`)
+/// instead of staying blank.
+fn show_card(
+    host: &Element,
+    root: &ShadowRoot,
+    listing: mighty_core::Listing,
+    locale: &str,
+    settings: &mighty_core::HostSettings,
+) {
+    let listing_id = listing.id.clone();
+    let theme = settings.theme;
+    let formatter = Formatter::new(locale);
+    // The host's data-mighty-checkout wins over the document's endpoint.
+    let endpoint = settings
+        .checkout
+        .as_deref()
+        .and_then(|checkout| dom::resolve_url(checkout, &dom::page_base()))
+        .or_else(|| listing.checkout_endpoint.clone());
+    let shop = Shop::new(
+        host.clone(),
+        root.clone(),
+        listing,
+        endpoint,
+        settings.checkout_mode,
+        formatter,
+    );
+    let (touch, variant) = attribution::resolve(&shop.listing, settings);
+    shop.set_attribution(touch, variant);
+    let beacons_to = settings
+        .events
+        .as_deref()
+        .and_then(|events| dom::resolve_url(events, &dom::page_base()));
+    shop.measure(beacons_to, settings.consent_required);
+    let (drawn_host, drawn_root) = (host.clone(), root.clone());
+    let drawn = guarded(move || {
+        let card_shop = shop.clone();
+        let view = mount_view(
+            &drawn_root,
+            move || view! { <ListingCard shop=card_shop theme=theme/> },
+        );
+        put_view(&drawn_host, view);
+        keep_shop(&drawn_host, shop.clone());
+        checkout::resume_after_redirect(&shop);
+        checkout::run_drop_clock(&shop);
+        i18n::translate_card(&drawn_root, shop.lang);
+        // Listeners and the player start once the card is in the page.
+        listeners::wire_card(&shop);
+        demo::wire(&shop);
+        listeners::rotate_testimonials(&shop);
+    });
+    match drawn {
+        Ok(()) => dispatch(
+            host,
+            "ready",
+            &EventDetail {
+                listing_id: Some(listing_id),
+                ..EventDetail::default()
+            },
+        ),
+        Err(thrown) => {
+            let view = WIDGETS.with_borrow_mut(|widgets| {
+                let widget = widgets.iter_mut().find(|widget| &widget.host == host)?;
+                widget.shop = None;
+                widget.view.take()
+            });
+            drop(view);
+            root.set_text_content(None);
+            let errors = ConfigErrors::from(
+                mighty_core::ConfigError::invalid(
+                    "",
+                    format!(
+                        "the card could not be drawn: {} (thrown by the page's JavaScript or the browser; the other widgets are not affected)",
+                        thrown_message(&thrown)
+                    ),
+                )
+                .with_code(mighty_core::ConfigErrorCode::RenderFailed),
+            );
+            report_errors(host, Some(listing_id), &errors);
+            let view = mount_notice(root, errors, theme, false);
+            put_view(host, view);
+        }
+    }
+}
+
+/// Runs `work` behind a JavaScript `try`: `Reflect.apply` is a `catch` binding, so an
+/// exception thrown by a JS function the work calls (or a trap) comes back as `Err` instead
+/// of going on to the page's error monitoring.
+pub(crate) fn guarded(work: impl FnOnce() + 'static) -> Result<(), JsValue> {
+    guarded_box(Box::new(work))
+}
+
+/// One closure type for every guarded call (bytes: each closure type costs its own glue).
+#[inline(never)]
+fn guarded_box(work: Box<dyn FnOnce()>) -> Result<(), JsValue> {
+    let mut work = Some(work);
+    let closure = Closure::<dyn FnMut()>::new(move || {
+        if let Some(work) = work.take() {
+            work();
+        }
+    });
+    js_sys::Reflect::apply::<fn() -> JsValue>(
+        closure.as_ref().unchecked_ref(),
+        &JsValue::UNDEFINED,
+        &js_sys::Array::new(),
+    )
+    .map(drop)
+}
+
+/// What a caught exception says: an `Error`'s message, else the value as text.
+pub(crate) fn thrown_message(thrown: &JsValue) -> String {
+    thrown
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .or_else(|| thrown.as_string())
+        .unwrap_or_else(|| "an exception".to_string())
 }
 
 /// Runs a task on the page's event loop. Every task goes through one boxed future type, so
@@ -337,11 +451,15 @@ fn remove_widget(host: &Element) {
     if let Some(holder) = widget.notice_holder {
         holder.remove();
     } else if let Some(root) = host.shadow_root() {
-        // A default slot renders the host's own children (the no-JS fallback) again.
-        root.set_text_content(None);
-        if let Ok(slot) = dom::document().create_element("slot") {
-            let _ = root.append_child(&slot);
-        }
+        show_host_children(&root);
+    }
+}
+
+/// The host's own children (the page's fallback) show again: a default slot renders them.
+fn show_host_children(root: &ShadowRoot) {
+    root.set_text_content(None);
+    if let Ok(slot) = dom::document().create_element("slot") {
+        let _ = root.append_child(&slot);
     }
 }
 

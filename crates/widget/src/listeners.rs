@@ -41,7 +41,11 @@ impl Listeners {
         let weak: Weak<Shop> = Rc::downgrade(shop);
         let listener = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             if let Some(shop) = weak.upgrade() {
-                handler(&shop, &event);
+                // What the page's JavaScript throws under a handler stays with the widget.
+                if let Err(thrown) = crate::guarded(move || handler(&shop, &event)) {
+                    let message = format!("Mighty: {}", crate::thrown_message(&thrown));
+                    web_sys::console::error_1(&message.into());
+                }
             }
         });
         let _ = target.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());

@@ -46,6 +46,14 @@ async fn load_from_source(
                 base_url: page,
             })
         }
+        ListingSource::Parsed { document, origin } => {
+            let listing = listing_from_parsed(Ok(document.0), config)
+                .map_err(|errors| document_error(origin, errors))?;
+            Ok(LoadedListing {
+                listing,
+                base_url: page,
+            })
+        }
         ListingSource::Url(url) => {
             let absolute = dom::resolve_url(&url, &page).ok_or_else(|| {
                 ConfigError::invalid(
@@ -99,14 +107,19 @@ async fn load_from_source(
     }
 }
 
-/// GETs a listing document; `attribute` is named in every error.
+/// GETs a listing document; `attribute` is named in every error. A failure that may pass
+/// (core's `loading` decides) is `listing_unavailable`: the widget keeps the host's fallback
+/// and tries again; a refusal is `listing_unreachable`, a notice for the site owner.
 async fn fetch_document(url: &str, attribute: &str) -> Result<String, ConfigError> {
+    let unavailable = |message: String| {
+        ConfigError::invalid(attribute, message).with_code(ConfigErrorCode::ListingUnavailable)
+    };
     let unreachable = |message: String| {
         ConfigError::invalid(attribute, message).with_code(ConfigErrorCode::ListingUnreachable)
     };
     let response = http::fetch("GET", url, &[("Accept", "application/json")], None, FETCH_TIMEOUT_MS).await.map_err(|failure| match failure {
-        http::FetchFailure::Timeout => unreachable(format!("{url} did not answer within {} s", FETCH_TIMEOUT_MS / 1000)),
-        http::FetchFailure::Network => unreachable(format!(
+        http::FetchFailure::Timeout => unavailable(format!("{url} did not answer within {} s", FETCH_TIMEOUT_MS / 1000)),
+        http::FetchFailure::Network => unavailable(format!(
             "{url} could not be fetched (network error, or its server does not send Access-Control-Allow-Origin for this page)"
         )),
     })?;
@@ -135,7 +148,13 @@ async fn fetch_document(url: &str, attribute: &str) -> Result<String, ConfigErro
                 response.status, response.status_text
             ),
         };
-        return Err(unreachable(message));
+        return Err(
+            if mighty_core::loading::answer_is_passing(response.status) {
+                unavailable(message)
+            } else {
+                unreachable(message)
+            },
+        );
     }
     Ok(response.body)
 }

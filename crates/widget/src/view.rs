@@ -46,7 +46,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
     let has_demo = crate::demo::with_demo(&listing.creators).next().is_some();
     let demo = has_demo.then(|| view! { <crate::demo::DemoPlayer shop=shop.clone()/> });
     view! {
-        <div class="root" data-theme=theme.as_str()>
+        <div class="root" data-theme=theme.as_str() lang=shop.lang dir=mighty_core::i18n::direction(shop.lang)>
             <article part="card" class="card" class:with-demo=has_demo aria-label=listing.title.clone()>
                 {demo}
                 <header class="head">
@@ -325,7 +325,7 @@ pub fn drop_text(lang: &str, phase: DropPhase) -> String {
 #[component]
 pub fn LoadingCard(theme: Theme) -> impl IntoView {
     view! {
-        <div class="root" data-theme=theme.as_str()>
+        <div class="root" data-theme=theme.as_str() lang="en" dir="ltr">
             <div class="skeleton" aria-busy="true" aria-label="Loading">
                 <div class="bar wide"></div>
                 <div class="bar"></div>
@@ -346,7 +346,7 @@ pub fn ConfigNotice(
     let more = errors.0.len() - 1;
     let more = (more > 0).then(|| view! { <p class="muted">{format!("…and {more} more problem(s); see the browser console.")}</p> });
     view! {
-        <div class="root" class:inline-notice=inline data-theme=theme.as_str()>
+        <div class="root" class:inline-notice=inline data-theme=theme.as_str() lang="en" dir="ltr">
             <div part="notice" class="notice" role="alert">
                 <strong>"Mighty widget: configuration error"</strong>
                 <p class="message">
