@@ -15,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   demo    build everything and run the reference server with the demo directory page
-  test    run every test (native, browser unit, end-to-end, size budgets)
+  test    run every test (native, on PostgreSQL, lints, browser unit, size budgets,
+          end-to-end); `test WORD...` runs only the steps whose names contain a word
   dist    build the production bundle into dist/ and print its size report
   bench   run the benchmarks and print their tables";
 
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_default();
     let outcome = match command.as_str() {
         "demo" => run::demo(),
-        "test" => test::run_all(),
+        "test" => test::run_all(&std::env::args().skip(2).collect::<Vec<_>>()),
         "dist" => dist::build().and_then(|report| report.enforce()),
         "bench" => bench::run(),
         "-h" | "--help" | "help" => {

@@ -76,11 +76,11 @@ impl Cluster {
             port,
             as_postgres_user,
         };
-        cluster.run(&format!(
+        cluster.run(&cluster.as_owner(&format!(
             "{} -D {} -A trust -U postgres --no-sync",
             quoted(&cluster.tool("initdb")),
             quoted(&cluster.data().display().to_string())
-        ))?;
+        )))?;
         cluster.run(&cluster.start_command_text())?;
         Ok(cluster)
     }

@@ -24,44 +24,59 @@ impl std::ops::AddAssign for Tally {
     }
 }
 
-pub fn run_all() -> Result<(), String> {
+/// Runs every step, or (with `only`) the steps whose names contain one of its words, e.g.
+/// `cargo xtask test postgres end-to-end`.
+pub fn run_all(only: &[String]) -> Result<(), String> {
     let mut total = Tally::default();
     let mut broken_steps = Vec::new();
-    let mut step = |name: &str, result: Result<Tally, String>, total: &mut Tally| match result {
-        Ok(tally) => {
-            println!(
-                "xtask: {name}: {} passed, {} failed",
-                tally.passed, tally.failed
-            );
-            *total += tally;
-        }
-        Err(message) => {
-            eprintln!("xtask: {name} could not run: {message}");
-            broken_steps.push(name.to_string());
-            total.failed += 1;
-        }
-    };
+    let selected =
+        |name: &str| only.is_empty() || only.iter().any(|word| name.contains(word.as_str()));
+    let mut step =
+        |name: &str, run: &mut dyn FnMut() -> Result<Tally, String>, total: &mut Tally| {
+            if !selected(name) {
+                return;
+            }
+            match run() {
+                Ok(tally) => {
+                    println!(
+                        "xtask: {name}: {} passed, {} failed",
+                        tally.passed, tally.failed
+                    );
+                    *total += tally;
+                }
+                Err(message) => {
+                    eprintln!("xtask: {name} could not run: {message}");
+                    broken_steps.push(name.to_string());
+                    total.failed += 1;
+                }
+            }
+        };
 
-    step("native tests", native_tests(), &mut total);
+    step("native tests", &mut native_tests, &mut total);
     step(
         "storage and scale-out tests on PostgreSQL",
-        postgres_tests(),
+        &mut postgres_tests,
         &mut total,
     );
-    step("lints", lints(), &mut total);
-    step("browser unit tests", browser_unit_tests(), &mut total);
-    let bundle = dist::build();
-    step(
-        "size budgets",
-        bundle.as_ref().map(size_budgets).map_err(Clone::clone),
-        &mut total,
-    );
-    if bundle.is_ok() {
-        step("end-to-end tests", end_to_end_tests(), &mut total);
+    step("lints", &mut lints, &mut total);
+    step("browser unit tests", &mut browser_unit_tests, &mut total);
+    let bundle = if selected("size budgets") || selected("end-to-end tests") {
+        Some(dist::build())
     } else {
+        None
+    };
+    if let Some(bundle) = &bundle {
+        step(
+            "size budgets",
+            &mut || bundle.as_ref().map(size_budgets).map_err(Clone::clone),
+            &mut total,
+        );
         step(
             "end-to-end tests",
-            Err("the bundle did not build".to_string()),
+            &mut || match bundle {
+                Ok(_) => end_to_end_tests(),
+                Err(_) => Err("the bundle did not build".to_string()),
+            },
             &mut total,
         );
     }
