@@ -37,6 +37,36 @@ impl Layout {
         scripts: &["/pay/assets/return.js"],
         ..Layout::HOSTED
     };
+    /// Live mode's hosted pages with a live Stripe key: no test-mode banner.
+    pub const HOSTED_LIVE: Layout = Layout {
+        site: "Mighty",
+        test_mode_banner: false,
+        ..Layout::HOSTED
+    };
+    /// Live mode's return page with a live Stripe key.
+    pub const RECEIPT_LIVE: Layout = Layout {
+        scripts: &["/pay/assets/return.js"],
+        ..Layout::HOSTED_LIVE
+    };
+
+    /// The hosted pages' layout: with the test-mode banner in test mode (the sandbox, or a
+    /// Stripe test key), without it when real money moves.
+    pub fn hosted(test_mode: bool) -> &'static Layout {
+        if test_mode {
+            &Layout::HOSTED
+        } else {
+            &Layout::HOSTED_LIVE
+        }
+    }
+
+    /// [`Layout::hosted`] with the receipt's way back to the shop.
+    pub fn receipt(test_mode: bool) -> &'static Layout {
+        if test_mode {
+            &Layout::RECEIPT
+        } else {
+            &Layout::RECEIPT_LIVE
+        }
+    }
     /// The seller's dashboard.
     pub const DASHBOARD: Layout = Layout {
         site: "Mighty dashboard",

@@ -266,13 +266,20 @@ pub fn app(state: AppState) -> Router {
             "/v1/webhooks/{id}/deliveries",
             get(webhook_endpoints::deliveries),
         )
-        .route("/sandbox/clock/advance", post(sandbox::advance_clock))
-        .route("/sandbox/faults", post(sandbox::set_fault))
-        .route("/pay/{session_id}", get(pay::page).post(pay::submit))
         .route("/pay/assets/{file}", get(pay::asset))
         .route("/manage/{customer_token}", get(manage::page))
         .route("/manage/{customer_token}/upgrade", post(manage::upgrade))
-        .route("/manage/{customer_token}/cancel", post(manage::cancel))
+        .route("/manage/{customer_token}/cancel", post(manage::cancel));
+    // The sandbox's surfaces (pay page, test cards, clock, faults) exist in sandbox mode only;
+    // live mode has Stripe's return page and webhook instead.
+    let api = match state.config().mode {
+        config::Mode::Sandbox => api
+            .route("/sandbox/clock/advance", post(sandbox::advance_clock))
+            .route("/sandbox/faults", post(sandbox::set_fault))
+            .route("/pay/{session_id}", get(pay::page).post(pay::submit)),
+        config::Mode::Live => api,
+    };
+    let api = api
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -292,8 +299,13 @@ pub fn app(state: AppState) -> Router {
 pub fn redacted_path(path: &str) -> String {
     // Path prefixes whose next segment is a secret (a token) or lets a stranger look a
     // shopper's purchase up (a checkout session id).
-    const SECRET_SEGMENT_AFTER: [&str; 4] =
-        ["/manage/", "/creator/", "/pay/", "/v1/checkout/sessions/"];
+    const SECRET_SEGMENT_AFTER: [&str; 5] = [
+        "/manage/",
+        "/creator/",
+        "/pay/",
+        "/v1/checkout/sessions/",
+        "/checkout/return/",
+    ];
     for prefix in SECRET_SEGMENT_AFTER {
         if let Some(rest) = path.strip_prefix(prefix) {
             if prefix == "/pay/" && rest.starts_with("assets/") {

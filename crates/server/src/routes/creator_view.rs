@@ -61,7 +61,7 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
     match render(&state, &token).await {
         Ok(response) => response,
         Err(error) => error_page(
-            &Layout::HOSTED,
+            Layout::hosted(state.config().test_mode()),
             "Not available",
             &error,
             html! {
@@ -197,5 +197,10 @@ async fn render(state: &AppState, token: &str) -> Result<Response, AppError> {
             }
         }
     };
-    Ok(shell(&Layout::HOSTED, "Creator view", StatusCode::OK, body))
+    Ok(shell(
+        Layout::hosted(state.config().test_mode()),
+        "Creator view",
+        StatusCode::OK,
+        body,
+    ))
 }

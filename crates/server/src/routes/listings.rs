@@ -120,7 +120,8 @@ pub async fn get_listing(
             "server_time".into(),
             Value::String(state.now_for(&stored.seller_id).to_rfc3339()),
         );
-        object.insert("test_mode".into(), Value::Bool(true));
+        // The sandbox, or live mode with a Stripe test key.
+        object.insert("test_mode".into(), Value::Bool(state.config().test_mode()));
         if let (Some(stock), Some(drop)) = (
             stored.stock,
             object.get_mut("drop").and_then(Value::as_object_mut),

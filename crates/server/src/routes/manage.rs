@@ -50,11 +50,11 @@ pub async fn page(
 ) -> Response {
     match subscription_for(&state, client, &token).await {
         Ok(subscription) => render(&state, &token, &subscription, None).await,
-        Err(error) => not_found_page(&error),
+        Err(error) => not_found_page(&state, &error),
     }
 }
 
-fn not_found_page(error: &AppError) -> Response {
+fn not_found_page(state: &AppState, error: &AppError) -> Response {
     let (title, heading) = match error {
         AppError::RateLimited { .. } => ("Try again later", "Too many attempts"),
         _ => ("Not found", "Subscription not found"),
@@ -63,7 +63,12 @@ fn not_found_page(error: &AppError) -> Response {
         h1 { (heading) }
         p { (error.to_string()) }
     };
-    error_page(&Layout::HOSTED, title, error, body)
+    error_page(
+        Layout::hosted(state.config().test_mode()),
+        title,
+        error,
+        body,
+    )
 }
 
 async fn render(
@@ -135,7 +140,12 @@ async fn render(
             }
         }
     };
-    shell(&Layout::HOSTED, "Your membership", StatusCode::OK, body)
+    shell(
+        Layout::hosted(state.config().test_mode()),
+        "Your membership",
+        StatusCode::OK,
+        body,
+    )
 }
 
 /// The upgrade form's post (same-origin only: an upgrade is a charge).

@@ -21,9 +21,13 @@ pub struct Advance {
     seconds: i64,
 }
 
+/// The sandbox's controls do not exist in live mode (404, as for any unknown path).
 fn sandbox_only(state: &AppState) -> Result<(), AppError> {
     match state.config().mode {
         Mode::Sandbox => Ok(()),
+        Mode::Live => Err(AppError::NotFound(
+            "there is no sandbox in live mode".to_string(),
+        )),
     }
 }
 
