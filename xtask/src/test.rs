@@ -29,8 +29,13 @@ impl std::ops::AddAssign for Tally {
 pub fn run_all(only: &[String]) -> Result<(), String> {
     let mut total = Tally::default();
     let mut broken_steps = Vec::new();
-    let selected =
-        |name: &str| only.is_empty() || only.iter().any(|word| name.contains(word.as_str()));
+    let selected = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        only.is_empty()
+            || only
+                .iter()
+                .any(|word| name.contains(&word.to_ascii_lowercase()))
+    };
     let mut step =
         |name: &str, run: &mut dyn FnMut() -> Result<Tally, String>, total: &mut Tally| {
             if !selected(name) {
