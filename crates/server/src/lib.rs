@@ -11,12 +11,14 @@ pub mod error;
 pub mod html;
 pub mod http;
 pub mod import;
+pub mod live;
 pub mod routes;
 pub mod same_origin;
 pub mod scheduler;
 pub mod secrets;
 pub mod static_files;
 pub mod store;
+pub mod stripe;
 pub mod throttle;
 pub mod webhooks;
 
@@ -49,6 +51,8 @@ struct StateInner {
     outbox_ready: tokio::sync::Notify,
     event_limiter: routes::events::RateLimiter,
     failed_attempts: throttle::FailedAttempts,
+    /// Live mode's Stripe client.
+    stripe: Option<stripe::Stripe>,
 }
 
 impl AppState {
@@ -67,6 +71,7 @@ impl AppState {
                 outbox_ready: tokio::sync::Notify::new(),
                 event_limiter: routes::events::RateLimiter::default(),
                 failed_attempts: throttle::FailedAttempts::default(),
+                stripe: config.live().map(stripe::Stripe::new),
                 config,
             }),
         };
@@ -164,6 +169,11 @@ impl AppState {
 
     pub fn link_key(&self) -> &[u8] {
         self.inner.secrets.link_key()
+    }
+
+    /// Live mode's Stripe client (`None` in the sandbox).
+    pub fn stripe(&self) -> Option<&stripe::Stripe> {
+        self.inner.stripe.as_ref()
     }
 
     /// The server key's derived secrets (session secrets, customer tokens).
@@ -277,7 +287,13 @@ pub fn app(state: AppState) -> Router {
             .route("/sandbox/clock/advance", post(sandbox::advance_clock))
             .route("/sandbox/faults", post(sandbox::set_fault))
             .route("/pay/{session_id}", get(pay::page).post(pay::submit)),
-        config::Mode::Live => api,
+        config::Mode::Live => api
+            .route("/checkout/return/{session_id}", get(checkout_return::page))
+            .route(
+                "/v1/partners/stripe/webhook",
+                post(stripe_webhook::receive)
+                    .layer(DefaultBodyLimit::max(stripe_webhook::BODY_LIMIT_BYTES)),
+            ),
     };
     let api = api
         .fallback(not_found)

@@ -20,6 +20,15 @@ pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
     // Each session and subscription is due on its own seller's clock (the store adds the
     // seller's offset to real time).
     let now = crate::clock::real_now();
+    if state.config().live().is_some() {
+        // Live mode: each session is expired on Stripe before its stock comes back, and
+        // Stripe renews memberships (`invoice.paid` makes the renewal orders).
+        let expired_sessions = crate::live::expire_due(state).await?;
+        return Ok(TickReport {
+            expired_sessions,
+            renewals: 0,
+        });
+    }
     let expired_sessions = state
         .store(move |store| store.expire_due_sessions(now))
         .await?;

@@ -53,7 +53,7 @@ fn created_body(session: &Session) -> CheckoutSessionCreated {
 }
 
 /// The stored answer of each outcome: replays return exactly this.
-fn render(outcome: &CreateSessionOutcome) -> StoredResponse {
+pub fn render(outcome: &CreateSessionOutcome) -> StoredResponse {
     let error = |error: AppError| StoredResponse {
         status: error.status().as_u16(),
         body: serde_json::to_string(&error.body()).unwrap_or_default(),
@@ -295,17 +295,44 @@ async fn create(
             creator_verified,
         },
         return_url,
-        redirect_url: format!("{}/pay/{session_id}", public_base(state, headers)),
+        // Live mode: Stripe's hosted page, once Stripe made it (`live::create_checkout`).
+        redirect_url: match state.config().live() {
+            Some(_) => String::new(),
+            None => format!("{}/pay/{session_id}", public_base(state, headers)),
+        },
         created_at: now,
         expires_at: now + SESSION_LIFETIME_SECONDS,
         drop_window,
     };
     let hash = request_hash(&body.raw);
-    let outcome = state
-        .store(move |store| store.create_session(&key, &hash, &new, &render))
-        .await
-        .map_err(with_cors)?;
-    let response = with_session_secret(state, render(&outcome));
+    let answer = if state.config().live().is_some() {
+        // Live mode: a Stripe Checkout Session behind the same protocol (`live.rs`).
+        let tier_name = match (&offer.kind, request.tier_id.as_deref()) {
+            (OfferKind::Retainer(retainer), Some(tier_id)) => retainer
+                .tiers
+                .iter()
+                .find(|tier| tier.id == tier_id)
+                .map(|tier| format!(" · {}", tier.name)),
+            _ => None,
+        };
+        let product_name = format!(
+            "{} — {}{}",
+            listing.title,
+            offer.name,
+            tier_name.unwrap_or_default()
+        );
+        let base = public_base(state, headers);
+        crate::live::create_checkout(state, &key, &hash, new, &product_name, &base)
+            .await
+            .map_err(with_cors)?
+    } else {
+        let outcome = state
+            .store(move |store| store.create_session(&key, &hash, &new, &render))
+            .await
+            .map_err(with_cors)?;
+        render(&outcome)
+    };
+    let response = with_session_secret(state, answer);
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = cors;
     headers.insert(
@@ -384,30 +411,45 @@ pub async fn get_session(
         Err(error) => return error.into_response(),
     };
     let now = state.now_for(&session.seller_id).0;
-    // An open session past its time expires now rather than at the next scheduler tick.
-    let session = if session.status == "open" && session.expires_at <= now {
-        let lookup = id.clone();
-        let real_now = state.now().0;
-        match state
-            .store(move |store| {
-                store
-                    .expire_due_sessions(real_now)
-                    .and_then(|_| store.session(&lookup))
-            })
-            .await
+    // An open session past its time expires now rather than at the next scheduler tick (in
+    // live mode on Stripe first: `live::expire_one`).
+    let session =
+        if session.status == "open" && session.expires_at <= now && state.config().live().is_some()
         {
-            Ok(Some(session)) => {
-                state.outbox_changed();
-                session
+            if let Err(error) = crate::live::expire_one(&state, &session).await {
+                tracing::warn!(%error, "expiring a live session");
             }
-            Ok(None) => {
-                return AppError::NotFound(format!("no checkout session {id}")).into_response();
+            let lookup = id.clone();
+            match state.store(move |store| store.session(&lookup)).await {
+                Ok(Some(session)) => session,
+                Ok(None) => {
+                    return AppError::NotFound(format!("no checkout session {id}")).into_response();
+                }
+                Err(error) => return error.into_response(),
             }
-            Err(error) => return error.into_response(),
-        }
-    } else {
-        session
-    };
+        } else if session.status == "open" && session.expires_at <= now {
+            let lookup = id.clone();
+            let real_now = state.now().0;
+            match state
+                .store(move |store| {
+                    store
+                        .expire_due_sessions(real_now)
+                        .and_then(|_| store.session(&lookup))
+                })
+                .await
+            {
+                Ok(Some(session)) => {
+                    state.outbox_changed();
+                    session
+                }
+                Ok(None) => {
+                    return AppError::NotFound(format!("no checkout session {id}")).into_response();
+                }
+                Err(error) => return error.into_response(),
+            }
+        } else {
+            session
+        };
     let listing_id = session.listing_id.clone();
     let allowed = match state.store(move |store| store.listing(&listing_id)).await {
         Ok(listing) => listing

@@ -111,6 +111,10 @@ async fn render(
             Some((tier, amount(due, &subscription.currency)))
         })
         .collect();
+    if !upgrades.is_empty() {
+        // The amounts shown are what an upgrade charges (live mode: its `proration_date`).
+        crate::live::record_quote(state, subscription).await;
+    }
     let body = html! {
         h1 { "Your membership" }
         @if let Some(text) = notice {
@@ -185,13 +189,9 @@ pub async fn cancel(
 ) -> Response {
     let result = async {
         let subscription = subscription_for(&state, client, &token).await?;
-        let now = state.now_for(&subscription.seller_id).0;
-        state
-            .store(move |store| store.cancel_subscription(&subscription.id, now))
-            .await
+        super::subscriptions::cancel_now(&state, &subscription).await
     }
     .await;
-    state.outbox_changed();
     match result {
         Ok(_) => Redirect::to(&format!("/manage/{token}")).into_response(),
         Err(error) => error.into_response(),

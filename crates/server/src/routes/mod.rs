@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod checkout;
+pub mod checkout_return;
 pub mod creator_links;
 pub mod creator_view;
 pub mod dashboard;
@@ -12,6 +13,7 @@ pub mod metrics;
 pub mod orders;
 pub mod pay;
 pub mod sandbox;
+pub mod stripe_webhook;
 pub mod subscriptions;
 pub mod webhook_endpoints;
 

@@ -36,6 +36,10 @@ pub async fn refund(
     SellerAuth(seller): SellerAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, AppError> {
+    if state.config().live().is_some() {
+        // Live mode: Stripe refunds the payment first (`live::refund`).
+        return crate::live::refund(&state, &seller.id, &id).await.map(Json);
+    }
     let now = state.now_for(&seller.id).0;
     let refunded = state
         .store(move |store| store.refund_order(&seller.id, &id, now))

@@ -154,6 +154,7 @@ pub fn check_form(form: &HashMap<String, String>, ships: bool, now: Timestamp) -
         email: email.to_string(),
         card_last4: number[number.len().saturating_sub(4)..].to_string(),
         shipping,
+        partner: None,
     });
     CheckedForm {
         errors,
@@ -218,7 +219,7 @@ pub fn return_link(session: &Session) -> String {
     }
 }
 
-fn summary(session: &Session) -> Markup {
+pub(crate) fn summary(session: &Session) -> Markup {
     let what = match &session.tier_id {
         Some(tier) => format!("{} · {}", session.offer_id, tier),
         None if session.quantity > 1 => format!("{} × {}", session.offer_id, session.quantity),

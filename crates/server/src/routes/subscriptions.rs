@@ -144,7 +144,29 @@ pub async fn change_tier(
             format!("\"{tier_id}\" costs less than the current tier: only upgrades are offered"),
         ));
     }
-    let now = state.now_for(&subscription.seller_id);
+    // Live mode: Stripe changes the same subscription and charges the difference first, at
+    // the instant the price was shown; Mighty records it as the sandbox does.
+    let (now, partner_invoice) = if state.config().live().is_some() {
+        if subscription.status != "active" || tier.id == subscription.tier_id {
+            return Err(AppError::conflict(
+                "conflict",
+                format!(
+                    "subscription {} is {} on tier {}",
+                    subscription.id, subscription.status, subscription.tier_id
+                ),
+            ));
+        }
+        let upgrade =
+            crate::live::upgrade(state, subscription, &tier.id, tier.price.minor, key).await?;
+        (
+            Timestamp(upgrade.proration_date),
+            upgrade
+                .invoice
+                .map(|invoice| (invoice, upgrade.payment_intent)),
+        )
+    } else {
+        (state.now_for(&subscription.seller_id), None)
+    };
     let (subscription_id, tier_id, key, hash) = (
         subscription.id.clone(),
         tier.id.clone(),
@@ -181,6 +203,9 @@ pub async fn change_tier(
                         body: serde_json::to_string(&body).unwrap_or_default(),
                     }
                 },
+                partner_invoice
+                    .as_ref()
+                    .map(|(invoice, payment_intent)| (invoice.as_str(), payment_intent.as_deref())),
             )
         })
         .await;
@@ -248,13 +273,28 @@ pub async fn cancel(
         .await
         .map_err(IntoResponse::into_response)?;
     let cors = subscription_cors(&state, &headers, &subscription).await?;
-    let now = state.now_for(&subscription.seller_id).0;
-    let canceled = state
-        .store(move |store| store.cancel_subscription(&subscription.id, now))
+    let canceled = cancel_now(&state, &subscription)
         .await
         .map_err(|error| (cors.clone(), error).into_response())?;
-    state.outbox_changed();
     Ok((cors, Json(subscription_json(&canceled))).into_response())
+}
+
+/// Cancels a membership at once (shared by the API and the manage page); in live mode the
+/// Stripe subscription is canceled first.
+pub async fn cancel_now(
+    state: &AppState,
+    subscription: &Subscription,
+) -> Result<Subscription, AppError> {
+    if state.config().live().is_some() && subscription.status != "canceled" {
+        crate::live::cancel(state, subscription).await?;
+    }
+    let now = state.now_for(&subscription.seller_id).0;
+    let id = subscription.id.clone();
+    let canceled = state
+        .store(move |store| store.cancel_subscription(&id, now))
+        .await;
+    state.outbox_changed();
+    canceled
 }
 
 /// `GET /v1/subscriptions/{id}`: readable from the listing's directory origins, so the
@@ -269,6 +309,9 @@ pub async fn get_subscription(
         .await
         .map_err(IntoResponse::into_response)?;
     let cors = subscription_cors(&state, &headers, &subscription).await?;
+    // The card reads this to show what an upgrade costs: in live mode that instant is the
+    // upgrade's `proration_date` (`live::proration_date`).
+    crate::live::record_quote(&state, &subscription).await;
     Ok((cors, Json(subscription_json(&subscription))).into_response())
 }
 

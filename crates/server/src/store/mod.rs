@@ -13,7 +13,7 @@ mod sql;
 
 use serde::Serialize;
 
-pub use sql::{Dialect, Store, create_postgres_database};
+pub use sql::{Dialect, OrderPayment, Store, SubscriptionLink, create_postgres_database};
 
 /// Connections a PostgreSQL pool opens at most unless `MIGHTY_DB_POOL_SIZE` says otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
@@ -243,12 +243,25 @@ pub enum CreateSessionOutcome {
     DropClosed,
 }
 
-/// What the shopper gave on the pay page, once checked.
+/// What the shopper gave on the pay page, once checked (or, in live mode, what Stripe's
+/// Checkout Session says they gave).
 #[derive(Debug, Clone)]
 pub struct Payment {
     pub email: String,
     pub card_last4: String,
     pub shipping: Option<serde_json::Value>,
+    /// Live mode: what Stripe says of the payment (`None` in the sandbox).
+    pub partner: Option<PartnerPayment>,
+}
+
+/// Stripe's ids for a live payment (never a key), and the period Stripe bills a membership
+/// for (so prorations agree with Stripe's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerPayment {
+    pub payment_intent: Option<String>,
+    pub invoice: Option<String>,
+    pub subscription: Option<String>,
+    pub period: Option<(i64, i64)>,
 }
 
 /// What a payment attempt came to.

@@ -23,6 +23,9 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use super::*;
 use mighty_core::Timestamp;
 
+mod stripe;
+pub use stripe::{OrderPayment, SubscriptionLink};
+
 /// Schema migrations, applied in order at start, the same numbers for both databases (one
 /// file each in `migrations/sqlite` and `migrations/postgres`). Add a new pair for each
 /// change; never edit an applied one.
@@ -31,12 +34,14 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0002_events.sql"),
     include_str!("migrations/sqlite/0003_sessions.sql"),
     include_str!("migrations/sqlite/0004_secrets_and_clocks.sql"),
+    include_str!("migrations/sqlite/0005_stripe.sql"),
 ];
 const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_schema.sql"),
     include_str!("migrations/postgres/0002_events.sql"),
     include_str!("migrations/postgres/0003_sessions.sql"),
     include_str!("migrations/postgres/0004_secrets_and_clocks.sql"),
+    include_str!("migrations/postgres/0005_stripe.sql"),
 ];
 const _: () = assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
 
@@ -826,27 +831,47 @@ impl Store {
             let due = rows.iter().map(session_from_row).collect::<Result<Vec<_>, _>>()?;
             let mut expired_here = 0;
             for session in &due {
-                let expired = sqlx::query("UPDATE sessions SET status = 'expired' WHERE id = $1 AND status = 'open'")
-                    .bind(&session.id)
-                    .execute(&mut *connection)
-                    .await?
-                    .rows_affected();
-                if expired == 0 {
-                    continue;
+                if expire_open_session(connection, session, real_now).await? {
+                    expired_here += 1;
                 }
-                expired_here += 1;
-                let now = real_now + seller_offset(connection, &session.seller_id).await?;
-                release_stock(connection, &session.id).await?;
-                let mut expired = session.clone();
-                expired.status = "expired".into();
-                let event = Event {
-                    seller_id: session.seller_id.clone(),
-                    event_type: "checkout.session.expired",
-                    data: json!({ "session": session_data(&expired) }),
-                };
-                record_event(connection, &event, now).await?;
             }
             Ok(expired_here)
+        })
+    }
+
+    /// The open sessions past their `expires_at` on their seller's clock (live mode expires
+    /// each on Stripe first, then with [`Store::expire_session`]).
+    pub fn due_open_sessions(&self, real_now: i64) -> StoreResult<Vec<Session>> {
+        self.run(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE status = 'open' AND expires_at <= $1 + {}",
+                seller_offset_sql("sessions")
+            ))
+            .bind(real_now)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.iter().map(session_from_row).collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Expires one open session, as [`Store::expire_due_sessions`] does (stock back,
+    /// `checkout.session.expired`), whatever its `expires_at`: Stripe said it expired.
+    /// Returns whether it expired here (false: it was no longer open).
+    pub fn expire_session(&self, session_id: &str, real_now: i64) -> StoreResult<bool> {
+        self.write(async |connection| {
+            let session = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+            ))
+            .bind(session_id)
+            .fetch_optional(&mut *connection)
+            .await?
+            .as_ref()
+            .map(session_from_row)
+            .transpose()?;
+            match session {
+                Some(session) => expire_open_session(connection, &session, real_now).await,
+                None => Ok(false),
+            }
         })
     }
 
@@ -874,7 +899,9 @@ impl Store {
                 .map(session_from_row)
                 .transpose()?
                 .ok_or_else(|| StoreError::NotFound(format!("no checkout session {session_id}")))?;
-            if session.status != "open" || session.expires_at <= now {
+            // Stripe's word on a live payment stands past Mighty's hold: the session is still
+            // open (its stock held) until Stripe confirms it expired (`live::expire_one`).
+            if session.status != "open" || (payment.partner.is_none() && session.expires_at <= now) {
                 return Ok(PaymentOutcome::NotOpen(session));
             }
             if let Some(reason) = decline {
@@ -923,6 +950,9 @@ impl Store {
             let paid = session_in(connection, session_id).await?;
             let order_id = new_id("ord");
             insert_order(connection, &order_id, "purchase", &paid, subscription_id.as_deref(), paid.amount, shipping.as_deref(), now).await?;
+            if let Some(partner) = &payment.partner {
+                set_order_stripe_refs(connection, &order_id, partner.payment_intent.as_deref(), partner.invoice.as_deref()).await?;
+            }
             let order = order_in(connection, &order_id).await?;
             let completed = Event {
                 seller_id: paid.seller_id.clone(),
@@ -932,9 +962,15 @@ impl Store {
             record_event(connection, &completed, now).await?;
             if let (Some(subscription_id), Some(customer_token_hash)) = (&subscription_id, &customer_token_hash) {
                 let interval = paid.interval.as_deref().and_then(mighty_core::listing::Interval::parse).unwrap_or(mighty_core::listing::Interval::Month);
-                let period_end = interval.period_end(Timestamp(now)).0;
+                // Live mode: the period Stripe bills (so prorations agree); else from now.
+                let (period_start, period_end) = payment
+                    .partner
+                    .as_ref()
+                    .and_then(|partner| partner.period)
+                    .unwrap_or((now, interval.period_end(Timestamp(now)).0));
                 sqlx::query(&format!(
-                    "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12, $13, $14, $13, NULL, $16, $15)"
+                    "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id, stripe_subscription_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12, $13, $14, $17, NULL, $16, $15, $18)"
                 ))
                 .bind(subscription_id)
                 .bind(&paid.listing_id)
@@ -948,10 +984,12 @@ impl Store {
                 .bind(&payment.email)
                 .bind(paid.attribution.creator.as_deref())
                 .bind(flag(paid.attribution.creator_verified))
-                .bind(now)
+                .bind(period_start)
                 .bind(period_end)
                 .bind(&paid.id)
                 .bind(to_json_text(&paid.attribution.raw))
+                .bind(now)
+                .bind(payment.partner.as_ref().and_then(|partner| partner.subscription.as_deref()))
                 .execute(&mut *connection)
                 .await?;
                 let subscription = subscription_in(connection, subscription_id).await?;
@@ -1068,6 +1106,7 @@ impl Store {
         amount_due: &dyn Fn(&Subscription) -> Option<i64>,
         now: i64,
         render: &dyn Fn(&Subscription, i64) -> StoredResponse,
+        partner_invoice: Option<(&str, Option<&str>)>,
     ) -> StoreResult<StoredResponse> {
         let lock = self.dialect.lock_rows();
         self.write(async |connection| {
@@ -1120,9 +1159,10 @@ impl Store {
                 let mut charged = session.clone();
                 charged.tier_id = Some(new_tier_id.to_string());
                 charged.quantity = 1;
+                let order_id = new_id("ord");
                 insert_order(
                     connection,
-                    &new_id("ord"),
+                    &order_id,
                     "upgrade",
                     &charged,
                     Some(subscription_id),
@@ -1131,6 +1171,10 @@ impl Store {
                     now,
                 )
                 .await?;
+                if let Some((invoice, payment_intent)) = partner_invoice {
+                    set_order_stripe_refs(connection, &order_id, payment_intent, Some(invoice))
+                        .await?;
+                }
             }
             let event = Event {
                 seller_id: updated.seller_id.clone(),
@@ -1232,17 +1276,7 @@ impl Store {
                         // Another instance renewed this period meanwhile.
                         break;
                     }
-                    let mut charged = session.clone();
-                    charged.tier_id = Some(subscription.tier_id.clone());
-                    charged.quantity = 1;
-                    insert_order(connection, &new_id("ord"), "renewal", &charged, Some(&subscription.id), subscription.price, None, start).await?;
-                    let renewed = subscription_in(connection, &subscription.id).await?;
-                    let event = Event {
-                        seller_id: renewed.seller_id.clone(),
-                        event_type: "subscription.renewed",
-                        data: json!({ "subscription": subscription_data(&renewed) }),
-                    };
-                    record_event(connection, &event, start).await?;
+                    record_renewal(connection, &subscription, &session, start, subscription.price).await?;
                     renewals += 1;
                 }
             }
@@ -1810,6 +1844,85 @@ async fn release_stock(connection: &mut AnyConnection, session_id: &str) -> Stor
     .await?;
     sqlx::query("UPDATE sessions SET reserved = 0 WHERE id = $1")
         .bind(session_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Expires `session` if it is still open: its stock goes back and the seller is told
+/// (`checkout.session.expired`). Returns whether it expired here.
+async fn expire_open_session(
+    connection: &mut AnyConnection,
+    session: &Session,
+    real_now: i64,
+) -> StoreResult<bool> {
+    let expired =
+        sqlx::query("UPDATE sessions SET status = 'expired' WHERE id = $1 AND status = 'open'")
+            .bind(&session.id)
+            .execute(&mut *connection)
+            .await?
+            .rows_affected();
+    if expired == 0 {
+        return Ok(false);
+    }
+    let now = real_now + seller_offset(connection, &session.seller_id).await?;
+    release_stock(connection, &session.id).await?;
+    let mut expired = session.clone();
+    expired.status = "expired".into();
+    let event = Event {
+        seller_id: session.seller_id.clone(),
+        event_type: "checkout.session.expired",
+        data: json!({ "session": session_data(&expired) }),
+    };
+    record_event(connection, &event, now).await?;
+    Ok(true)
+}
+
+/// One renewal of `subscription` (its period already moved on): the `renewal` order at
+/// `amount` and `subscription.renewed`. Returns the order's id.
+async fn record_renewal(
+    connection: &mut AnyConnection,
+    subscription: &Subscription,
+    session: &Session,
+    start: i64,
+    amount: i64,
+) -> StoreResult<String> {
+    let mut charged = session.clone();
+    charged.tier_id = Some(subscription.tier_id.clone());
+    charged.quantity = 1;
+    let order_id = new_id("ord");
+    insert_order(
+        connection,
+        &order_id,
+        "renewal",
+        &charged,
+        Some(&subscription.id),
+        amount,
+        None,
+        start,
+    )
+    .await?;
+    let renewed = subscription_in(connection, &subscription.id).await?;
+    let event = Event {
+        seller_id: renewed.seller_id.clone(),
+        event_type: "subscription.renewed",
+        data: json!({ "subscription": subscription_data(&renewed) }),
+    };
+    record_event(connection, &event, start).await?;
+    Ok(order_id)
+}
+
+/// What a live order was paid with (Stripe ids).
+async fn set_order_stripe_refs(
+    connection: &mut AnyConnection,
+    order_id: &str,
+    payment_intent: Option<&str>,
+    invoice: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE orders SET stripe_payment_intent = $2, stripe_invoice = $3 WHERE id = $1")
+        .bind(order_id)
+        .bind(payment_intent)
+        .bind(invoice)
         .execute(connection)
         .await?;
     Ok(())

@@ -1,0 +1,80 @@
+//! `GET /checkout/return/{session_id}?result=success|cancel` (live mode): where Stripe's
+//! `success_url` and `cancel_url` lead. Like the sandbox's receipt it takes the shopper back
+//! to the shop with the same script (`assets/return.js`): in a popup it posts
+//! `{"type":"mighty:checkout","session_id"}` to its opener, addressed to the shop's origin
+//! only, and otherwise goes to the session's `return_url` with `mighty_session`. Before
+//! that it asks Stripe whether the session is paid (the shopper may be back before
+//! Stripe's webhook).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::html::{Layout, error_page, shell};
+use crate::http::QueryParams;
+
+#[derive(Deserialize)]
+pub struct ReturnQuery {
+    result: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    QueryParams(query): QueryParams<ReturnQuery>,
+) -> Response {
+    let layout = Layout::receipt(state.config().test_mode());
+    let lookup = session_id.clone();
+    let session = match state.store(move |store| store.session(&lookup)).await {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            let error = AppError::NotFound(format!("no checkout session {session_id}"));
+            return error_page(
+                Layout::hosted(state.config().test_mode()),
+                "Not found",
+                &error,
+                html! { h1 { "Checkout not found" } p { (error.to_string()) } },
+            );
+        }
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
+    let canceled = query.result.as_deref() == Some("cancel");
+    let session = if canceled {
+        session
+    } else {
+        crate::live::refresh(&state, &session).await;
+        let lookup = session.id.clone();
+        match state.store(move |store| store.session(&lookup)).await {
+            Ok(Some(refreshed)) => refreshed,
+            _ => session,
+        }
+    };
+    let (title, message) = match session.status.as_str() {
+        "paid" => ("Payment received", "Thank you: the shop has your payment."),
+        "failed" => (
+            "Payment declined",
+            "The payment did not go through. Nothing was charged.",
+        ),
+        "expired" => (
+            "This checkout expired",
+            "Nothing was charged. Start again from the shop.",
+        ),
+        _ if canceled => ("Checkout canceled", "Nothing was charged."),
+        _ => ("Payment received", "Your payment is being confirmed."),
+    };
+    let back = super::pay::return_link(&session);
+    let body = html! {
+        h1 { (title) }
+        p { (message) }
+        (super::pay::summary(&session))
+        p id="return-status" role="status" aria-live="polite" {}
+        div data-return-url=(back) data-session-id=(session.id) {
+            a class="button" href=(back) { "Back to the shop" }
+        }
+    };
+    shell(layout, title, StatusCode::OK, body)
+}
