@@ -2,7 +2,9 @@
 //! and helpers for the requests the tests make.
 #![allow(dead_code)]
 
+pub mod openapi;
 pub mod receiver;
+pub mod stripe;
 
 use std::path::{Path, PathBuf};
 

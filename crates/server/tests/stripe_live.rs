@@ -1,0 +1,779 @@
+//! Live mode end to end (issue 13) over real sockets: the server (in this process, on a
+//! loopback port, on SQLite or on PostgreSQL with `MIGHTY_TEST_DATABASE_URL`) talks to a
+//! local stand-in for Stripe (`support/stripe.rs`), the test talks to both as a widget, a
+//! seller and Stripe's webhook would. Nothing here reaches the real Stripe.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mighty_server::config::{Config, TEST_SELLER_TOKEN};
+use mighty_server::{AppState, app};
+use serde_json::{Value, json};
+use support::stripe::{self as stand_in, StandIn};
+use support::{DIRECTORY, Root, TestServer, listing, receiver, temp_root};
+
+struct Live {
+    state: AppState,
+    base: String,
+    client: reqwest::Client,
+    stripe: StandIn,
+    _root: Root,
+}
+
+impl Live {
+    /// A live-mode server whose Stripe is a fresh stand-in, with `document` as
+    /// `candle-trio`.
+    async fn start(document: Value) -> Live {
+        let stripe = stand_in::start().await;
+        let root = temp_root();
+        let pairs: Vec<(&str, String)> = vec![
+            ("MIGHTY_MODE", "live".into()),
+            ("STRIPE_SECRET_KEY", stand_in::SECRET_KEY.into()),
+            ("STRIPE_WEBHOOK_SECRET", stand_in::WEBHOOK_SECRET.into()),
+            ("MIGHTY_STRIPE_API_BASE", stripe.base.clone()),
+            ("MIGHTY_SHIP_COUNTRIES", "FR,BE".into()),
+            ("MIGHTY_WEBHOOK_ALLOW_PRIVATE", "1".into()),
+            ("MIGHTY_SELLER_TOKEN", TEST_SELLER_TOKEN.into()),
+            (
+                "MIGHTY_SECRET_KEY",
+                "stripe-live-test-key-0123456789abcdef".into(),
+            ),
+        ];
+        let mut config = Config::from_env(|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        })
+        .unwrap();
+        config.root = root.0.clone();
+        config.database = support::test_database().await;
+        let state = tokio::task::spawn_blocking(move || AppState::open(config))
+            .await
+            .unwrap()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        mighty_server::start_background_work(&state);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let live = Live {
+            state,
+            base,
+            client,
+            stripe,
+            _root: root,
+        };
+        let put = live
+            .client
+            .put(format!("{}/v1/listings/candle-trio", live.base))
+            .bearer_auth(TEST_SELLER_TOKEN)
+            .body(document.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 201);
+        live
+    }
+
+    async fn checkout(&self, key: &str, body: &Value) -> (u16, HeaderPairs, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/checkout/sessions", self.base))
+            .header("idempotency-key", key)
+            .header("origin", DIRECTORY)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    value.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        (status, headers, response.json().await.unwrap())
+    }
+
+    /// Stripe sends `kind` about `object`, signed at `t` with `secret`.
+    async fn event(
+        &self,
+        id: &str,
+        kind: &str,
+        object: Value,
+        t: i64,
+        secret: &str,
+    ) -> (u16, Value) {
+        let (body, signature) = stand_in::signed_event(id, kind, object, t, secret);
+        let response = self
+            .client
+            .post(format!("{}/v1/partners/stripe/webhook", self.base))
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn signed(&self, id: &str, kind: &str, object: Value) -> Value {
+        let (status, body) = self
+            .event(id, kind, object, now(), stand_in::WEBHOOK_SECRET)
+            .await;
+        assert_eq!(status, 200, "{kind}: {body}");
+        body
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Value {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, headers: &[(&str, &str)], body: Value) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn orders(&self) -> Vec<Value> {
+        let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+        self.get("/v1/orders", &[("authorization", &seller)]).await["orders"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// A seller webhook receiver, registered.
+    async fn receiver(&self) -> receiver::Receiver {
+        let (receiver, address) = receiver::start("127.0.0.1:0".parse().unwrap(), 0).await;
+        let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+        let (status, _) = self
+            .post(
+                "/v1/webhooks",
+                &[("authorization", &seller)],
+                json!({ "url": format!("http://{address}/hook") }),
+            )
+            .await;
+        assert_eq!(status, 201);
+        receiver
+    }
+}
+
+type HeaderPairs = Vec<(String, String)>;
+
+fn now() -> i64 {
+    mighty_server::clock::real_now()
+}
+
+async fn wait_for(receiver: &receiver::Receiver, kind: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while receiver.types().iter().filter(|seen| *seen == kind).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "no {kind} delivered: {:?}",
+            receiver.types()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_is_a_stripe_payment_session_paid_through_a_signed_webhook_and_refunded() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let receiver = live.receiver().await;
+    // Stripe fails twice, then answers: one Checkout Session, every attempt with one key.
+    live.stripe.fail_next(&[500, 503]);
+    let body = TestServer::checkout_body("trio", None, 2);
+    let (status, _, created) = live.checkout("widget-key-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let session_id = created["session_id"].as_str().unwrap().to_string();
+    assert_eq!(created["amount"], 4800, "2 × 2400 from the stored listing");
+    let posts = live.stripe.calls("POST", "/v1/checkout/sessions");
+    assert_eq!(posts.len(), 3, "two failures retried");
+    assert!(
+        posts.iter().all(|post| post.idempotency_key.as_deref()
+            == Some(&*format!("mighty-checkout-{session_id}")))
+    );
+    assert_eq!(live.stripe.session_count(), 1, "one Checkout Session");
+    let made = posts.last().unwrap();
+    for (key, value) in [
+        ("mode", "payment"),
+        ("client_reference_id", session_id.as_str()),
+        ("line_items[0][quantity]", "2"),
+        ("line_items[0][price_data][unit_amount]", "2400"),
+        ("line_items[0][price_data][currency]", "eur"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Lavender candle trio — Candle trio",
+        ),
+        ("metadata[mighty_session]", session_id.as_str()),
+        ("metadata[listing_id]", "candle-trio"),
+        ("metadata[offer_id]", "trio"),
+        ("metadata[creator]", "ana"),
+        ("metadata[creator_verified]", "false"),
+        ("metadata[variant]", "ana"),
+        ("payment_intent_data[metadata][listing_id]", "candle-trio"),
+        ("shipping_address_collection[allowed_countries][0]", "FR"),
+        ("shipping_address_collection[allowed_countries][1]", "BE"),
+    ] {
+        assert_eq!(made.field(key), Some(value), "{key}");
+    }
+    assert_eq!(
+        made.field("success_url"),
+        Some(format!("{}/checkout/return/{session_id}?result=success", live.base).as_str())
+    );
+    assert_eq!(
+        made.field("cancel_url"),
+        Some(format!("{}/checkout/return/{session_id}?result=cancel", live.base).as_str())
+    );
+    let expires_at: i64 = made.field("expires_at").unwrap().parse().unwrap();
+    assert!(
+        expires_at >= now() + 30 * 60,
+        "Stripe's session lives at least 30 minutes"
+    );
+    let redirect = created["redirect_url"].as_str().unwrap();
+    assert!(
+        redirect.starts_with(&format!("{}/c/pay/cs_test_", live.stripe.base)),
+        "{redirect}"
+    );
+    let stripe_id = redirect.rsplit('/').next().unwrap().to_string();
+
+    // The widget's retry with its key gets the same answer; Stripe is not asked again.
+    let (status, _, again) = live.checkout("widget-key-1", &body).await;
+    assert_eq!(
+        (status, &again["session_id"]),
+        (201, &created["session_id"])
+    );
+    assert_eq!(live.stripe.calls("POST", "/v1/checkout/sessions").len(), 3);
+
+    // The shopper pays on Stripe's page. Unverifiable events change nothing.
+    let shipping = json!({ "name": "Ana Ruiz", "address": { "line1": "1 rue Mercière", "line2": null,
+        "postal_code": "69002", "city": "Lyon", "state": null, "country": "FR" } });
+    let completed = live.stripe.complete(&stripe_id, Some(shipping));
+    let (status, _) = live
+        .event(
+            "evt_bad",
+            "checkout.session.completed",
+            completed.clone(),
+            now(),
+            "whsec_wrong",
+        )
+        .await;
+    assert_eq!(status, 400, "a bad signature");
+    let (status, _) = live
+        .event(
+            "evt_old",
+            "checkout.session.completed",
+            completed.clone(),
+            now() - 600,
+            stand_in::WEBHOOK_SECRET,
+        )
+        .await;
+    assert_eq!(status, 400, "a signature older than five minutes");
+    let state = live
+        .get(&format!("/v1/checkout/sessions/{session_id}"), &[])
+        .await;
+    assert_eq!(state["status"], "open", "refused events changed nothing");
+    assert!(live.orders().await.is_empty());
+
+    live.signed("evt_paid", "checkout.session.completed", completed.clone())
+        .await;
+    let twice = live
+        .signed("evt_paid", "checkout.session.completed", completed.clone())
+        .await;
+    assert_eq!(twice["duplicate"], true);
+    // Another id for the same payment changes nothing either (settling is conditional).
+    live.signed("evt_paid_again", "checkout.session.completed", completed)
+        .await;
+    let state = live
+        .get(&format!("/v1/checkout/sessions/{session_id}"), &[])
+        .await;
+    assert_eq!(state["status"], "paid");
+    let orders = live.orders().await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    let order = &orders[0];
+    assert_eq!(
+        (order["amount"].as_i64(), order["creator"].as_str()),
+        (Some(4800), Some("ana"))
+    );
+    assert_eq!(order["email"], "ana@example.com");
+    assert_eq!(order["shipping"]["city"], "Lyon");
+    wait_for(&receiver, "checkout.session.completed", 1).await;
+    let delivered = receiver
+        .received()
+        .into_iter()
+        .find(|delivery| delivery.json()["type"] == "checkout.session.completed")
+        .unwrap()
+        .json();
+    assert_eq!(delivered["data"]["session"]["creator"], "ana");
+    assert_eq!(
+        delivered["data"]["session"]["attribution"]["variant"],
+        "ana"
+    );
+
+    // The seller refunds: through Stripe, once; Stripe's own report of it changes nothing.
+    let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+    let order_id = order["id"].as_str().unwrap();
+    let (status, refunded) = live
+        .post(
+            &format!("/v1/orders/{order_id}/refund"),
+            &[("authorization", &seller)],
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, refunded["status"].as_str()),
+        (200, Some("refunded")),
+        "{refunded}"
+    );
+    let refunds = live.stripe.calls("POST", "/v1/refunds");
+    assert_eq!(refunds.len(), 1);
+    let payment_intent = live.stripe.session(&stripe_id)["payment_intent"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        refunds[0].field("payment_intent"),
+        Some(payment_intent.as_str())
+    );
+    assert_eq!(
+        refunds[0].idempotency_key.as_deref(),
+        Some(&*format!("mighty-refund-{order_id}"))
+    );
+    live.signed(
+        "evt_refunded",
+        "charge.refunded",
+        json!({ "id": "ch_test_1", "object": "charge", "refunded": true, "amount_refunded": 4800, "payment_intent": payment_intent }),
+    )
+    .await;
+    wait_for(&receiver, "order.refunded", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver
+            .types()
+            .iter()
+            .filter(|kind| *kind == "order.refunded")
+            .count(),
+        1
+    );
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retainer_is_a_stripe_subscription_renewed_upgraded_and_canceled_there() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let receiver = live.receiver().await;
+    let (status, _, created) = live
+        .checkout(
+            "membership-1",
+            &TestServer::checkout_body("club", Some("monthly"), 1),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let session_id = created["session_id"].as_str().unwrap().to_string();
+    let secret = created["session_secret"].as_str().unwrap().to_string();
+    let made = live
+        .stripe
+        .calls("POST", "/v1/checkout/sessions")
+        .pop()
+        .unwrap();
+    for (key, value) in [
+        ("mode", "subscription"),
+        ("line_items[0][price_data][unit_amount]", "1500"),
+        ("line_items[0][price_data][recurring][interval]", "month"),
+        ("line_items[0][quantity]", "1"),
+        ("subscription_data[metadata][tier_id]", "monthly"),
+        ("metadata[tier_id]", "monthly"),
+    ] {
+        assert_eq!(made.field(key), Some(value), "{key}");
+    }
+    assert_eq!(
+        made.field("shipping_address_collection[allowed_countries][0]"),
+        None
+    );
+    let stripe_id = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_id, None);
+    live.signed(
+        "evt_sub_paid",
+        "checkout.session.completed",
+        completed.clone(),
+    )
+    .await;
+    let state = live
+        .get(
+            &format!("/v1/checkout/sessions/{session_id}"),
+            &[("mighty-session-secret", &secret)],
+        )
+        .await;
+    assert_eq!(state["status"], "paid");
+    let subscription_id = state["subscription_id"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {}", state["customer_token"].as_str().unwrap());
+    let stripe_subscription = completed["subscription"].as_str().unwrap().to_string();
+    let stripe_item = live.stripe.subscription(&stripe_subscription)["items"]["data"][0].clone();
+
+    // The period is Stripe's. Reading it is the card's upgrade quote.
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    let start = mighty_core::Timestamp(stripe_item["current_period_start"].as_i64().unwrap());
+    let end = mighty_core::Timestamp(stripe_item["current_period_end"].as_i64().unwrap());
+    assert_eq!(read["current_period_start"], start.to_rfc3339());
+    assert_eq!(read["current_period_end"], end.to_rfc3339());
+
+    // A renewal Stripe charged, reported twice: one renewal order.
+    let renewal = live.stripe.renew(&stripe_subscription);
+    live.signed("evt_renewed", "invoice.paid", renewal.clone())
+        .await;
+    live.signed("evt_renewed_again", "invoice.paid", renewal)
+        .await;
+    let renewals: Vec<Value> = live
+        .orders()
+        .await
+        .into_iter()
+        .filter(|order| order["kind"] == "renewal")
+        .collect();
+    assert_eq!(renewals.len(), 1, "{renewals:?}");
+    assert_eq!(renewals[0]["amount"], 1500);
+    wait_for(&receiver, "subscription.renewed", 1).await;
+    let renewed_item = live.stripe.subscription(&stripe_subscription)["items"]["data"][0].clone();
+
+    // The card reads the new period (its quote), then upgrades: the same Stripe
+    // subscription, its item changed, prorated at the quote's instant.
+    let quoted_from = now();
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    let quoted_to = now();
+    let (period_start, period_end) = (
+        renewed_item["current_period_start"].as_i64().unwrap(),
+        renewed_item["current_period_end"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        read["current_period_start"],
+        mighty_core::Timestamp(period_start).to_rfc3339()
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let upgrade_from = now();
+    let (status, upgraded) = live
+        .post(
+            &format!("/v1/subscriptions/{subscription_id}/upgrade"),
+            &[("authorization", &bearer), ("idempotency-key", "upgrade-1")],
+            json!({ "tier_id": "plus" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{upgraded}");
+    let update = live
+        .stripe
+        .calls("POST", &format!("/v1/subscriptions/{stripe_subscription}"))
+        .pop()
+        .expect("the Stripe subscription was updated");
+    assert_eq!(update.field("items[0][id]"), renewed_item["id"].as_str());
+    assert_eq!(
+        update.field("items[0][price_data][unit_amount]"),
+        Some("2500")
+    );
+    assert_eq!(update.field("proration_behavior"), Some("always_invoice"));
+    assert_eq!(update.field("metadata[tier_id]"), Some("plus"));
+    let proration_date: i64 = update.field("proration_date").unwrap().parse().unwrap();
+    assert!(
+        (quoted_from..=quoted_to).contains(&proration_date) && proration_date < upgrade_from,
+        "prorated at the quote ({quoted_from}..={quoted_to}), not at the upgrade ({upgrade_from}): {proration_date}"
+    );
+    assert_eq!(
+        live.stripe.subscription_count(),
+        1,
+        "never a second subscription"
+    );
+    let shown = mighty_core::proration::prorated_amount_due(
+        1500,
+        2500,
+        mighty_core::Timestamp(period_start),
+        mighty_core::Timestamp(period_end),
+        mighty_core::Timestamp(proration_date),
+    )
+    .unwrap();
+    assert_eq!(upgraded["amount_due"], shown);
+    let invoice = live.stripe.subscription(&stripe_subscription)["latest_invoice"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Stripe rounds its credit and charge lines apart: at most one minor unit from the
+    // amount shown, computed at the same instant.
+    let charged = live.stripe.invoice(&invoice)["amount_due"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        (charged - shown).abs() <= 1,
+        "Stripe charged {charged}, the card showed {shown}"
+    );
+    let upgrades: Vec<Value> = live
+        .orders()
+        .await
+        .into_iter()
+        .filter(|order| order["kind"] == "upgrade")
+        .collect();
+    assert_eq!(upgrades.len(), 1);
+    assert_eq!(upgrades[0]["amount"], shown);
+    // The same key again: the same answer, Stripe not asked to change anything again.
+    let (status, again) = live
+        .post(
+            &format!("/v1/subscriptions/{subscription_id}/upgrade"),
+            &[("authorization", &bearer), ("idempotency-key", "upgrade-1")],
+            json!({ "tier_id": "plus" }),
+        )
+        .await;
+    assert_eq!((status, &again), (200, &upgraded));
+
+    // Stripe's own report of the change: the tier is already the one billed.
+    let changed = live.stripe.subscription(&stripe_subscription);
+    live.signed("evt_sub_updated", "customer.subscription.updated", changed)
+        .await;
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(
+        (read["tier_id"].as_str(), read["price"].as_i64()),
+        (Some("plus"), Some(2500))
+    );
+
+    // A refund of the renewal goes through the invoice's payment.
+    let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+    let renewal_id = renewals[0]["id"].as_str().unwrap();
+    let (status, _) = live
+        .post(
+            &format!("/v1/orders/{renewal_id}/refund"),
+            &[("authorization", &seller)],
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(live.stripe.refunds().len(), 1);
+
+    // Cancel: the Stripe subscription is canceled; Stripe's report of it changes nothing.
+    let (status, canceled) = live
+        .post(
+            &format!("/v1/subscriptions/{subscription_id}/cancel"),
+            &[("authorization", &bearer)],
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, canceled["status"].as_str()),
+        (200, Some("canceled"))
+    );
+    assert_eq!(
+        live.stripe
+            .calls(
+                "DELETE",
+                &format!("/v1/subscriptions/{stripe_subscription}")
+            )
+            .len(),
+        1
+    );
+    let deleted = live.stripe.subscription(&stripe_subscription);
+    live.signed("evt_sub_deleted", "customer.subscription.deleted", deleted)
+        .await;
+    wait_for(&receiver, "subscription.canceled", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver
+            .types()
+            .iter()
+            .filter(|kind| *kind == "subscription.canceled")
+            .count(),
+        1
+    );
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_failures_answer_the_widget_as_the_protocol_says() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let body = TestServer::checkout_body("trio", None, 1);
+    // 5xx through every attempt: a retryable 503; the widget's retry finishes the same
+    // Mighty session with the same Stripe key.
+    live.stripe.fail_next(&[500, 502, 503]);
+    let (status, _, answer) = live.checkout("retry-me", &body).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (503, Some("unavailable")),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_string().contains(stand_in::SECRET_KEY),
+        "no key in an error body"
+    );
+    let (status, _, created) = live.checkout("retry-me", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let keys: Vec<Option<String>> = live
+        .stripe
+        .calls("POST", "/v1/checkout/sessions")
+        .into_iter()
+        .map(|call| call.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 4);
+    assert!(keys.iter().all(|key| *key == keys[0]), "{keys:?}");
+    assert_eq!(live.stripe.session_count(), 1);
+
+    // Rate limited through every attempt: 429 with Retry-After.
+    live.stripe.fail_next(&[429, 429, 429]);
+    let (status, headers, answer) = live.checkout("busy", &body).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|(name, value)| name == "retry-after" && value == "1")
+    );
+
+    // A refusal is said plainly, once and for all under that key.
+    live.stripe.refuse_next(
+        "line_items[0][price_data][currency]",
+        "Invalid currency: xyz.",
+    );
+    let (status, _, refused) = live.checkout("refused", &body).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("invalid_request"))
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid currency")
+    );
+    let (status, _, again) = live.checkout("refused", &body).await;
+    assert_eq!((status, &again), (422, &refused));
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_hold_ends_on_stripe_first_so_a_drop_never_oversells() {
+    let mut document = listing(
+        "candle-trio",
+        Some(("2020-01-01T00:00:00Z", "2040-01-01T00:00:00Z", 1)),
+    );
+    document["offers"][0]["ships"] = json!(false);
+    let live = Live::start(document).await;
+    let body = TestServer::checkout_body("trio", None, 1);
+    let (status, _, first) = live.checkout("drop-1", &body).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, _, sold_out) = live.checkout("drop-2", &body).await;
+    assert_eq!(
+        (status, sold_out["error"]["code"].as_str()),
+        (409, Some("sold_out"))
+    );
+
+    // Mighty's hold ends: the Checkout Session is expired on Stripe, then the stock returns.
+    let seller = live
+        .state
+        .store(|store| store.seller_by_token(TEST_SELLER_TOKEN))
+        .await
+        .unwrap()
+        .unwrap();
+    let seller_id = seller.id.clone();
+    let offset = live
+        .state
+        .store(move |store| store.advance_clock(&seller_id, 31 * 60))
+        .await
+        .unwrap();
+    live.state.clock().set_offset(&seller.id, offset);
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    let first_id = first["session_id"].as_str().unwrap();
+    let stripe_first = first["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let expire = live.stripe.calls(
+        "POST",
+        &format!("/v1/checkout/sessions/{stripe_first}/expire"),
+    );
+    assert_eq!(expire.len(), 1);
+    assert_eq!(
+        expire[0].idempotency_key.as_deref(),
+        Some(&*format!("mighty-expire-{first_id}"))
+    );
+    assert_eq!(live.stripe.session(&stripe_first)["status"], "expired");
+    assert_eq!(
+        live.get(&format!("/v1/checkout/sessions/{first_id}"), &[])
+            .await["status"],
+        "expired"
+    );
+
+    // The unit is back. This shopper pays on Stripe just as the hold ends: Stripe refuses
+    // to expire a complete session, so it is settled, and the stock stays sold.
+    let (status, _, second) = live.checkout("drop-3", &body).await;
+    assert_eq!(status, 201, "{second}");
+    let stripe_second = second["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    live.stripe.complete(&stripe_second, None);
+    let seller_id = seller.id.clone();
+    let offset = live
+        .state
+        .store(move |store| store.advance_clock(&seller_id, 31 * 60))
+        .await
+        .unwrap();
+    live.state.clock().set_offset(&seller.id, offset);
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    let second_id = second["session_id"].as_str().unwrap();
+    assert_eq!(
+        live.get(&format!("/v1/checkout/sessions/{second_id}"), &[])
+            .await["status"],
+        "paid"
+    );
+    let (status, _, after) = live.checkout("drop-4", &body).await;
+    assert_eq!(
+        (status, after["error"]["code"].as_str()),
+        (409, Some("sold_out")),
+        "{after}"
+    );
+    support::openapi::check(&live.stripe.requests());
+}
