@@ -5,8 +5,8 @@
 mod support;
 
 use axum::http::StatusCode;
-use mighty_server::config::{Config, TEST_SELLER_TOKEN};
 use mighty_server::AppState;
+use mighty_server::config::{Config, TEST_SELLER_TOKEN};
 use serde_json::json;
 use support::{Response, listing, temp_root};
 
