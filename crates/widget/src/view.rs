@@ -255,6 +255,7 @@ pub fn TierLine(
                 <input type="radio" name=format!("tier-{offer_id}") value=tier.id.clone() checked=checked/>
                 <span class="tier-name">{tier.name.clone()}</span>
                 <span class="price">{price}</span>
+                {(!tier.perks.is_empty()).then(|| view! { <span class="perks">{tier.perks.join(" · ")}</span> })}
             </label>
         </li>
     }
