@@ -3,7 +3,9 @@
 
 mod bench;
 mod dist;
+mod integrity;
 mod postgres;
+mod release;
 mod run;
 mod slim;
 mod test;
@@ -25,7 +27,7 @@ fn main() -> ExitCode {
     let outcome = match command.as_str() {
         "demo" => run::demo(),
         "test" => test::run_all(&std::env::args().skip(2).collect::<Vec<_>>()),
-        "dist" => dist::build().and_then(|report| report.enforce()),
+        "dist" => release::build().and_then(|report| report.enforce()),
         "bench" => bench::run(),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

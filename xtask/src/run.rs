@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{dist, tools};
+use crate::tools;
 
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -120,7 +120,7 @@ pub fn demo() -> Result<(), String> {
     tools::ensure_wasm_target()?;
     tools::ensure_wasm_bindgen()?;
     tools::ensure_node_packages()?;
-    dist::build()?.enforce()?;
+    crate::release::build()?.enforce()?;
     let address = std::env::var("MIGHTY_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
     let token =
         std::env::var("MIGHTY_SELLER_TOKEN").unwrap_or_else(|_| DEMO_SELLER_TOKEN.to_string());

@@ -66,7 +66,7 @@ pub fn run_all(only: &[String]) -> Result<(), String> {
     step("lints", &mut lints, &mut total);
     step("browser unit tests", &mut browser_unit_tests, &mut total);
     let bundle = if selected("size budgets") || selected("end-to-end tests") {
-        Some(dist::build())
+        Some(crate::release::build())
     } else {
         None
     };

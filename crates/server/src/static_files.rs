@@ -2,7 +2,9 @@
 //!
 //! `dist/` is what a CDN would serve: any origin may load it (`Access-Control-Allow-Origin: *`,
 //! module scripts and wasm are fetched in CORS mode), precompressed `.br`/`.gz` copies are
-//! sent to clients that accept them, and content-hashed files are cached for a year. HTML is
+//! sent to clients that accept them, and content-hashed files are cached for a year while the
+//! loader (`mighty.js`, the one URL pages paste) is revalidated after five minutes. The same
+//! files are served under the contract's major version too (`/dist/v1/`). HTML is
 //! served with the strict CSP of SPEC section 8, so the demo proves the widget works under it.
 //!
 //! JSON files under `/www/` (the demo's listing documents in `www/listings/`, which are also
@@ -23,15 +25,39 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub const STRICT_CSP: &str =
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
 
+/// The major version of the embed contract (SPEC's listing document version 1, the
+/// `window.Mighty` API, the `mighty:*` events). `/dist/v1/` serves the same files as `/dist/`:
+/// the URL a page pastes names the contract it was written for, not one build, so a new bundle
+/// of the same major version ships under it without the page changing.
+pub const BUNDLE_MAJOR_VERSION: &str = "v1";
+
 pub fn routes<S: Clone + Send + Sync + 'static>(root: &Path) -> Router<S> {
-    let bundle = Router::new()
+    let pages = Router::new()
+        .route_service("/", ServeFile::new(root.join("index.html")))
+        .nest_service("/www", ServeDir::new(root.join("www")).precompressed_gzip())
+        .layer(middleware::from_fn(without_allowed_origins))
+        .layer(middleware::from_fn(page_headers));
+    let versioned = format!("/dist/{BUNDLE_MAJOR_VERSION}");
+    Router::new()
+        .nest("/dist", bundle(root, "/dist"))
+        .nest(&versioned, bundle(root, &versioned))
+        .merge(pages)
+}
+
+/// `dist/` served under `prefix`: any origin may load it, precompressed copies, the cache
+/// policy of [`bundle_cache_headers`].
+fn bundle<S: Clone + Send + Sync + 'static>(root: &Path, prefix: &str) -> Router<S> {
+    let prefix = prefix.to_string();
+    let missing = move |uri: axum::http::Uri| {
+        let prefix = prefix.clone();
+        async move { missing_bundle_file(&prefix, uri.path()) }
+    };
+    Router::new()
         .fallback_service(
             ServeDir::new(root.join("dist"))
                 .precompressed_br()
                 .precompressed_gzip()
-                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
-                    missing_bundle_file,
-                )),
+                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(missing)),
         )
         .layer(middleware::from_fn(bundle_cache_headers))
         .layer(SetResponseHeaderLayer::overriding(
@@ -41,20 +67,13 @@ pub fn routes<S: Clone + Send + Sync + 'static>(root: &Path) -> Router<S> {
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("cross-origin"),
-        ));
-    let pages = Router::new()
-        .route_service("/", ServeFile::new(root.join("index.html")))
-        .nest_service("/www", ServeDir::new(root.join("www")).precompressed_gzip())
-        .layer(middleware::from_fn(without_allowed_origins))
-        .layer(middleware::from_fn(page_headers));
-    Router::new().nest("/dist", bundle).merge(pages)
+        ))
 }
 
 /// A file the bundle does not have: the usual error body, naming what to check.
-async fn missing_bundle_file(uri: axum::http::Uri) -> crate::error::AppError {
+fn missing_bundle_file(prefix: &str, path: &str) -> crate::error::AppError {
     crate::error::AppError::NotFound(format!(
-        "no bundle file at /dist{}: run `cargo xtask dist` (or `cargo xtask demo`), and load mighty.js, which names the others",
-        uri.path()
+        "no bundle file at {prefix}{path}: run `cargo xtask dist` (or `cargo xtask demo`), and load mighty.js, which names the others"
     ))
 }
 

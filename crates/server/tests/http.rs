@@ -75,6 +75,76 @@ async fn the_bundle_is_served_cross_origin_with_its_content_type_and_cache_polic
     );
 }
 
+/// `/dist/v1/` is `/dist/` under the contract's major version: the same bytes, the same
+/// headers (a page that pastes `/dist/v1/mighty.js` keeps working when a new bundle ships).
+#[tokio::test]
+async fn the_bundle_is_served_under_its_major_version_with_the_same_files_and_headers() {
+    let server = TestServer::new().await;
+    for (file, cache) in [
+        (
+            "mighty-0123456789.wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        ("mighty.js", "public, max-age=300, must-revalidate"),
+    ] {
+        let flat = server.get(&format!("/dist/{file}")).await;
+        let versioned = server.get(&format!("/dist/v1/{file}")).await;
+        assert_eq!(versioned.status, StatusCode::OK, "/dist/v1/{file}");
+        assert_eq!(versioned.body, flat.body, "{file}");
+        for name in [
+            header::CONTENT_TYPE,
+            header::CACHE_CONTROL,
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+        ] {
+            assert_eq!(
+                versioned.headers.get(&name),
+                flat.headers.get(&name),
+                "{file}: {name}"
+            );
+        }
+        assert_eq!(versioned.headers[header::CACHE_CONTROL], cache, "{file}");
+        assert_eq!(versioned.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    }
+
+    let brotli = server
+        .request(
+            Method::GET,
+            "/dist/v1/mighty-0123456789.wasm",
+            &[("accept-encoding", "br")],
+            None,
+        )
+        .await;
+    assert_eq!(brotli.headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(brotli.headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        brotli.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(brotli.body, b"brotli bytes");
+
+    // A file the bundle does not have is the usual 404, named with the path asked for; a
+    // name that only starts like the version is a file name like any other.
+    for path in [
+        "/dist/v1/mighty-0000000000.wasm",
+        "/dist/v1x.js",
+        "/dist/v2/mighty.js",
+    ] {
+        let missing = server.get(path).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(missing.error_code(), "not_found", "{path}");
+        assert_eq!(missing.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let message = missing.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains(&format!("at {path}:")),
+            "{path}: {message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unknown_api_paths_answer_with_the_error_body() {
     let server = TestServer::new().await;
