@@ -61,7 +61,7 @@ impl AppState {
     pub fn open(config: Config) -> Result<AppState, String> {
         let secrets = secrets::Secrets::load(&config)?;
         let store = Store::open_with_pool(&config.database, config.database_pool_size)
-            .map_err(|error| format!("opening {}: {error}", config.database.describe()))?;
+            .map_err(|error| error.to_string())?;
         let offsets = store.clock_offsets().map_err(|error| error.to_string())?;
         let state = AppState {
             inner: Arc::new(StateInner {

@@ -89,6 +89,42 @@ fn bad_commands_and_configuration_say_what_to_do() {
     let (code, stderr, _) = run(&[], &[("MIGHTY_ADDR", "nowhere")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("MIGHTY_ADDR=\"nowhere\" is not an address"));
+    // A PostgreSQL that cannot be reached at start: a clear error naming it, no hang.
+    let started = std::time::Instant::now();
+    let (code, stderr, _) = run(
+        &[],
+        &[
+            (
+                "DATABASE_URL",
+                "postgres://mighty:hunter2@127.0.0.1:1/mighty",
+            ),
+            (
+                "MIGHTY_SECRET_KEY",
+                "a-key-of-at-least-32-characters-0123456789",
+            ),
+            ("MIGHTY_ADDR", "127.0.0.1:0"),
+        ],
+    );
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at postgres://mighty@127.0.0.1:1/mighty"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password stays out of messages"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // PostgreSQL without the shared key: refused, naming it.
+    let (code, stderr, _) = run(
+        &[],
+        &[("DATABASE_URL", "postgres://mighty@127.0.0.1:1/mighty")],
+    );
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("MIGHTY_SECRET_KEY is required with PostgreSQL"),
+        "{stderr}"
+    );
     let (code, _, stdout) = run(&["--help"], &[]);
     assert_eq!(code, Some(0));
     for variable in [
@@ -96,6 +132,8 @@ fn bad_commands_and_configuration_say_what_to_do() {
         "DATABASE_URL",
         "MIGHTY_MODE",
         "MIGHTY_SELLER_TOKEN",
+        "MIGHTY_DB_POOL_SIZE",
+        "MIGHTY_SECRET_KEY",
     ] {
         assert!(stdout.contains(variable), "--help lists {variable}");
     }

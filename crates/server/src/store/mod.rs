@@ -108,9 +108,8 @@ impl DatabaseUrl {
             DatabaseUrl::SqliteMemory => "an in-memory SQLite database".to_string(),
             DatabaseUrl::Postgres(text) => match url::Url::parse(text) {
                 Ok(mut parsed) => {
-                    if parsed.password().is_some() {
-                        let _ = parsed.set_password(Some("[redacted]"));
-                    }
+                    // Messages and logs never carry the password.
+                    let _ = parsed.set_password(None);
                     parsed.to_string()
                 }
                 Err(_) => "a PostgreSQL database".to_string(),
