@@ -576,3 +576,41 @@ fn a_database_newer_than_the_server_is_refused_naming_its_version() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_creator_link_issued_by_one_instance_verifies_on_the_other() {
+    let deployment = Deployment::start(2).await;
+    deployment.put_listing(listing("candle-trio", None)).await;
+    let link: Value = deployment
+        .client
+        .post(format!(
+            "{}/v1/listings/candle-trio/creator-links",
+            deployment.base(0)
+        ))
+        .bearer_auth(SELLER)
+        .json(&json!({ "handle": "ana" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = link["token"].as_str().expect("a token").to_string();
+    let mut body = TestServer::checkout_body("trio", None, 1);
+    body["attribution"]["token"] = json!(token);
+    let (status, created) = deployment.checkout(1, "linked", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        deployment
+            .pay(1, created["session_id"].as_str().unwrap())
+            .await,
+        200
+    );
+    let orders = deployment.orders().await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(
+        (&orders[0]["creator"], &orders[0]["creator_verified"]),
+        (&json!("ana"), &json!(true)),
+        "the shared server key signs and verifies alike on every instance"
+    );
+}
