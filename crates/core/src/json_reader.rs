@@ -303,6 +303,7 @@ fn read_creator(reader: &mut Reader, creator: &Map<String, Value>, path: &str) -
                 poster: reader.string(demo, &demo_path, "poster"),
                 captions: reader.string(demo, &demo_path, "captions"),
                 duration_s: reader.number(demo, &demo_path, "duration_s"),
+                aspect: reader.string(demo, &demo_path, "aspect"),
             }
         }),
     }

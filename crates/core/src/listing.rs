@@ -59,6 +59,8 @@ pub struct RawDemo {
     pub poster: Option<String>,
     pub captions: Option<String>,
     pub duration_s: Option<f64>,
+    /// `"9:16"`, `"1:1"`, `"16:9"`: the shape the video was shot in (vertical by default).
+    pub aspect: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -175,6 +177,50 @@ pub struct Demo {
     pub poster: Option<String>,
     pub captions: Option<String>,
     pub duration_s: Option<f64>,
+    /// The shape of the video, which the card's frame takes (the video is shown whole).
+    pub aspect: DemoAspect,
+}
+
+/// The shape of a creator's video: creators shoot vertical (9:16, the default), square, or
+/// wide (16:9). The card lays out its frame for it, before any video byte is loaded, so
+/// nothing moves when the video arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DemoAspect {
+    #[default]
+    Tall,
+    Square,
+    Wide,
+}
+
+impl DemoAspect {
+    /// `"W:H"` in whole numbers (`"9:16"`, `"4:5"`, `"1:1"`, `"16:9"`): narrower than 9:10 is
+    /// tall, wider than 11:10 is wide, square between. `None` for anything else.
+    pub fn from_ratio(text: &str) -> Option<DemoAspect> {
+        let (width, height) = text.trim().split_once(':')?;
+        let parse = |part: &str| {
+            part.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|value| (1..=10_000).contains(value))
+        };
+        let (width, height) = (u64::from(parse(width)?), u64::from(parse(height)?));
+        Some(if width * 10 < height * 9 {
+            DemoAspect::Tall
+        } else if width * 10 > height * 11 {
+            DemoAspect::Wide
+        } else {
+            DemoAspect::Square
+        })
+    }
+
+    /// The name the card's stylesheet knows it by (`data-aspect`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DemoAspect::Tall => "tall",
+            DemoAspect::Square => "square",
+            DemoAspect::Wide => "wide",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1116,11 +1162,22 @@ fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Dem
     }
     let poster = problems.optional_reference(&format!("{at}.poster"), &raw.poster);
     let captions = problems.optional_reference(&format!("{at}.captions"), &raw.captions);
+    let aspect = match raw.aspect.as_deref() {
+        None => DemoAspect::default(),
+        Some(text) => DemoAspect::from_ratio(text).unwrap_or_else(|| {
+            problems.add(
+                format!("{at}.aspect"),
+                format!("\"{text}\" is not a ratio; write it like \"9:16\" (vertical), \"1:1\" or \"16:9\""),
+            );
+            DemoAspect::default()
+        }),
+    };
     (!sources.is_empty()).then_some(Demo {
         sources,
         poster,
         captions,
         duration_s: raw.duration_s,
+        aspect,
     })
 }
 

@@ -188,6 +188,7 @@ pub fn listing_from_attributes(host: &HostConfig) -> Result<Listing, ConfigError
                 poster,
                 captions: None,
                 duration_s: None,
+                aspect: crate::listing::DemoAspect::default(),
             }),
         }],
         (Some(handle), None) => vec![Creator {

@@ -75,7 +75,10 @@ impl WebUrl {
     /// `https://host[:port]`, the host already canonical). Reading that output back is
     /// unambiguous, unlike reading a URL as written; `null` (an opaque origin) is `None`.
     pub fn from_serialized_origin(origin: &str) -> Option<WebUrl> {
-        let (scheme, authority) = origin.split_once("://")?;
+        // Split on a character, not on "://": a string pattern brings the two-way searcher
+        // into the widget's wasm for this one call (bytes).
+        let (scheme, rest) = origin.split_once(':')?;
+        let authority = rest.strip_prefix("//")?;
         let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
             _ => (authority, None),

@@ -881,3 +881,41 @@ fn schema_org_errors_point_into_the_json_ld() {
     .unwrap_err();
     assert_eq!(mismatch.first().code, ConfigErrorCode::IdMismatch);
 }
+
+#[test]
+fn a_demo_says_its_shape_and_the_card_frames_it() {
+    use mighty_core::listing::DemoAspect;
+    for (ratio, aspect) in [
+        ("9:16", Some(DemoAspect::Tall)),
+        ("4:5", Some(DemoAspect::Tall)),
+        ("2:3", Some(DemoAspect::Tall)),
+        ("1:1", Some(DemoAspect::Square)),
+        (" 10 : 11 ", Some(DemoAspect::Square)),
+        ("16:9", Some(DemoAspect::Wide)),
+        ("4:3", Some(DemoAspect::Wide)),
+        ("1920:1080", Some(DemoAspect::Wide)),
+        ("0:1", None),
+        ("16/9", None),
+        ("wide", None),
+        ("9:", None),
+        ("-9:16", None),
+        ("99999:1", None),
+    ] {
+        assert_eq!(DemoAspect::from_ratio(ratio), aspect, "{ratio:?}");
+    }
+    // Absent: vertical, as creators shoot.
+    let listing = parse_listing(SPEC_EXAMPLE).unwrap();
+    let demo = |listing: &mighty_core::Listing| listing.creators[0].demo.clone().unwrap();
+    assert_eq!(demo(&listing).aspect, DemoAspect::Tall);
+    let with_aspect = |aspect: &str| {
+        let mut document = spec_example();
+        document["creators"][0]["demo"]["aspect"] = json!(aspect);
+        document.to_string()
+    };
+    let square = parse_listing(&with_aspect("1:1")).unwrap();
+    assert_eq!(demo(&square).aspect, DemoAspect::Square);
+    assert_eq!(
+        first_error(&with_aspect("wide")),
+        r#"creators[0].demo.aspect: "wide" is not a ratio; write it like "9:16" (vertical), "1:1" or "16:9""#
+    );
+}

@@ -43,27 +43,43 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
             .collect_view();
         view! { <div class="creators" role="group" aria-label="Creators" data-i18n-label>{chips}</div> }
     });
+    // The track and the avatar are always there, empty for a creator without them: switching
+    // creators fills or empties them (before, they existed only if the first creator had
+    // them, so a later creator's captions and avatar never showed).
+    // The frame takes the video's shape (`data-aspect`) before any byte of it loads; nothing
+    // is drawn over the video but its progress bar: the creator, the captions (a box of
+    // their own) and the controls sit beside or under it.
     view! {
-        <figure part="demo" class="demo">
-            <video class="video" muted=true playsinline=true preload="none" poster=demo.poster
-                aria-label=tf(shop.lang, "Demo by {name}", &[("name", &first.name)])>
-                {demo.captions.map(|captions| view! { <track kind="captions" src=captions/> })}
-            </video>
-            <div class="progress" role="progressbar" aria-label="Demo progress" data-i18n-label aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
-                <span class="progress-fill"></span>
-            </div>
-            <figcaption class="by">
-                {first.avatar.map(|avatar| view! { <img class="avatar" src=avatar alt=""/> })}
-                <span class="by-name">{first.name.clone()}</span>
-            </figcaption>
-            <div class="controls">
-                <button type="button" class="control play" data-i18n>"Play"</button>
-                <button type="button" class="control sound" aria-pressed="false" data-i18n>"Unmute"</button>
-            </div>
-            <p class="captions" aria-hidden="true"></p>
-            <p class="failed" role="status"></p>
-        </figure>
-        {others}
+        <div class="hero">
+            <figure part="demo" class="demo" data-aspect=demo.aspect.as_str()>
+                <div class="frame">
+                    <video class="video" muted=true playsinline=true preload="none" poster=demo.poster
+                        aria-label=tf(shop.lang, "Demo by {name}", &[("name", &first.name)])>
+                        <track kind="captions" src=demo.captions/>
+                    </video>
+                    <div class="progress" role="progressbar" aria-label="Demo progress" data-i18n-label aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+                        <span class="progress-fill"></span>
+                    </div>
+                    <p class="failed" role="status"></p>
+                </div>
+                <figcaption class="by">
+                    <img class="avatar" src=first.avatar alt=""/>
+                    <span class="by-name">{first.name.clone()}</span>
+                </figcaption>
+                <p class="captions" aria-hidden="true"></p>
+                // Each button holds both its words, one hidden: it is as wide as the longer
+                // of them, so "Play" becoming "Pause" (or "Reproducir", "Pausa") moves nothing.
+                <div class="controls">
+                    <button type="button" class="control play" data-on="false">
+                        <span class="off" data-i18n>"Play"</span><span class="on" data-i18n>"Pause"</span>
+                    </button>
+                    <button type="button" class="control sound" data-on="false" aria-pressed="false">
+                        <span class="off" data-i18n>"Unmute"</span><span class="on" data-i18n>"Mute"</span>
+                    </button>
+                </div>
+            </figure>
+            {others}
+        </div>
     }
 }
 
@@ -201,12 +217,9 @@ pub fn toggle_sound(shop: &Rc<Shop>) {
     };
     let muted = !video.muted();
     video.set_muted(muted);
-    button.set_text_content(Some(&if muted {
-        shop.t("Unmute")
-    } else {
-        shop.t("Mute")
-    }));
-    let _ = button.set_attribute("aria-pressed", if muted { "false" } else { "true" });
+    let sounding = if muted { "false" } else { "true" };
+    let _ = button.set_attribute("data-on", sounding);
+    let _ = button.set_attribute("aria-pressed", sounding);
     if !muted && video.paused() {
         toggle_play(shop);
     }
@@ -214,11 +227,7 @@ pub fn toggle_sound(shop: &Rc<Shop>) {
 
 fn set_play_label(shop: &Shop, playing: bool) {
     if let Some(button) = shop.find(".demo .play") {
-        button.set_text_content(Some(&if playing {
-            shop.t("Pause")
-        } else {
-            shop.t("Play")
-        }));
+        let _ = button.set_attribute("data-on", if playing { "true" } else { "false" });
     }
 }
 
@@ -350,6 +359,9 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
     );
     set(shop.find(".demo track"), "src", demo.captions.as_deref());
     set(shop.find(".demo .avatar"), "src", creator.avatar.as_deref());
+    if let Some(figure) = shop.find(".demo") {
+        let _ = figure.set_attribute("data-aspect", demo.aspect.as_str());
+    }
     if let Some(name) = shop.find(".demo .by-name") {
         name.set_text_content(Some(&creator.name));
     }

@@ -129,7 +129,7 @@ async fn fetch_document(url: &str, attribute: &str) -> Result<String, ConfigErro
         let body = json::parse(text).ok();
         let field = |name: &str| {
             body.as_ref()
-                .and_then(|body| body.pointer(&format!("/error/{name}")))
+                .and_then(|body| body.get("error")?.get(name))
                 .and_then(|value| value.as_str())
                 .unwrap_or_default()
         };

@@ -49,6 +49,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
         <div class="root" data-theme=theme.as_str() lang=shop.lang dir=mighty_core::i18n::direction(shop.lang)>
             <article part="card" class="card" class:with-demo=has_demo aria-label=listing.title.clone()>
                 {demo}
+                <div class="body">
                 <header class="head">
                     {listing.test_mode.then(|| view! { <span class="badge-test" data-i18n>"Test mode"</span> })}
                     <div class="title-line">
@@ -63,6 +64,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                 <ul class="offers" aria-label="Offers" data-i18n-label>{offers}</ul>
                 {details}
                 <CheckoutPanel/>
+                </div>
             </article>
         </div>
     }
