@@ -2,7 +2,8 @@
 //!
 //! The listing model and its validation (`listing`), where a host's listing comes from
 //! (`host`, `sources`), when a failed fetch of it is tried again (`loading`), money (`money`), instants (`time`), URL rules (`url`), the checkout
-//! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), drop phases
+//! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), the card's
+//! decisions around a purchase (`card`: the offer a redirect return resumes, what comes next), drop phases
 //! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
 //! upgrade proration (`proration`) and the KPI engine (`kpi`). No `web-sys`, no I/O: the
 //! widget and the server both call into this crate, so a rule lives once and is tested
@@ -10,6 +11,7 @@
 
 pub mod attribution;
 pub mod beacon_queue;
+pub mod card;
 pub mod checkout;
 pub mod drops;
 pub mod error;

@@ -29,7 +29,7 @@ use crate::format::Formatter;
 use crate::http::{self, FetchFailure};
 use crate::i18n::{t, tf};
 use crate::json;
-use crate::upgrade::{Membership, change_tier, manage_link, next_tier};
+use crate::upgrade::{Membership, change_tier, manage_link};
 
 /// What the card says about the checkout, with at most two buttons and a link.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -761,28 +761,29 @@ fn unreachable_message(lang: &str, reason: RetryReason) -> (&'static str, String
     }
 }
 
-/// Where a redirect-mode checkout keeps its session secret until the shopper is back:
-/// `sessionStorage` (this tab only, gone with it), strictly necessary for the purchase and
-/// so kept before consent too (SPEC section 4).
-fn session_secret_key(session_id: &str) -> String {
-    format!("mighty_session_secret:{session_id}")
+/// What a redirect-mode checkout keeps until the shopper is back, in `sessionStorage` (this
+/// tab only, gone with it), strictly necessary for the purchase and so kept before consent
+/// too (SPEC section 4): the session's secret (`mighty_session_secret:<id>`) and the offer it
+/// is for (`mighty_session_offer:<id>`, core's `card::kept_offer`).
+fn session_key(what: &str, session_id: &str) -> String {
+    format!("mighty_session_{what}:{session_id}")
 }
 
-fn keep_session_secret(session_id: &str, secret: &str) {
+fn keep_for_return(what: &str, session_id: &str, value: &str) {
     if let Some(storage) =
         web_sys::window().and_then(|window| window.session_storage().ok().flatten())
     {
-        let _ = storage.set_item(&session_secret_key(session_id), secret);
+        let _ = storage.set_item(&session_key(what, session_id), value);
     }
 }
 
-/// The kept secret of `session_id`, removed as it is read (one return, one use).
-fn take_session_secret(session_id: &str) -> Option<String> {
+/// What was kept for `session_id`, removed as it is read (one return, one use).
+fn take_from_return(what: &str, session_id: &str) -> Option<String> {
     let storage = web_sys::window()?.session_storage().ok().flatten()?;
-    let key = session_secret_key(session_id);
-    let secret = storage.get_item(&key).ok().flatten();
+    let key = session_key(what, session_id);
+    let value = storage.get_item(&key).ok().flatten();
     let _ = storage.remove_item(&key);
-    secret
+    value
 }
 
 /// Sends the shopper to the partner's page: the popup, or the page itself.
@@ -795,8 +796,10 @@ async fn go_to_partner(
     let Some(popup) = popup else {
         shop.working(&shop.t("Taking you to the secure checkout…"));
         if let Some(secret) = &created.session_secret {
-            keep_session_secret(&created.session_id, secret);
+            keep_for_return("secret", &created.session_id, secret);
         }
+        let offer = mighty_core::card::kept_offer(&intent.offer_id, intent.tier_id.as_deref());
+        keep_for_return("offer", &created.session_id, &offer);
         if let Some(window) = web_sys::window() {
             let _ = window.location().assign(&created.redirect_url);
         }
@@ -986,41 +989,30 @@ fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
 
 /// After a bundle, the listing's membership (its first tier) is offered.
 fn next_offer(shop: &Shop, intent: &Intent) -> Option<(String, Action)> {
-    let bought = shop
-        .listing
-        .offers
-        .iter()
-        .find(|offer| offer.id == intent.offer_id)?;
-    match &bought.kind {
-        OfferKind::Bundle(_) => shop
-            .listing
-            .offers
-            .iter()
-            .find_map(|offer| match &offer.kind {
-                OfferKind::Retainer(retainer) => {
-                    let tier = retainer.tiers.first()?;
-                    let price = shop.formatter.price(tier.price);
-                    Some((
-                        tf(
-                            shop.lang,
-                            "Join {offer} · {price}",
-                            &[
-                                ("offer", &offer.name),
-                                (
-                                    "price",
-                                    &crate::i18n::per_interval(shop.lang, &price, tier.interval),
-                                ),
-                            ],
-                        ),
-                        Action::Buy {
-                            offer_id: offer.id.clone(),
-                            tier_id: Some(tier.id.clone()),
-                        },
-                    ))
-                }
-                OfferKind::Bundle(_) => None,
-            }),
-        OfferKind::Retainer(_) => next_tier(shop, intent.tier_id.as_deref()?),
+    use mighty_core::card::NextStep;
+    let held = shop.membership.borrow().is_some();
+    match mighty_core::card::next_offer(
+        &shop.listing,
+        &intent.offer_id,
+        intent.tier_id.as_deref(),
+        held,
+    )? {
+        NextStep::Join { offer, tier } => {
+            let price = shop.formatter.price(tier.price);
+            let price = crate::i18n::per_interval(shop.lang, &price, tier.interval);
+            Some((
+                tf(
+                    shop.lang,
+                    "Join {offer} · {price}",
+                    &[("offer", &offer.name), ("price", &price)],
+                ),
+                Action::Buy {
+                    offer_id: offer.id.clone(),
+                    tier_id: Some(tier.id.clone()),
+                },
+            ))
+        }
+        NextStep::Upgrade { tier } => Some(crate::upgrade::upgrade_to(shop, tier)),
     }
 }
 
@@ -1050,7 +1042,8 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     // A task: it runs once the card is in the page.
     crate::spawn(async move {
         shop.working(&shop.t("Checking your payment…"));
-        let secret = take_session_secret(&session_id);
+        let secret = take_from_return("secret", &session_id);
+        let kept = take_from_return("offer", &session_id);
         let mut state = None;
         for attempt in 1..=3 {
             state = session_state(&endpoint, &session_id, secret.as_deref()).await;
@@ -1069,23 +1062,11 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             });
             return;
         };
-        // The session does not say which offer it was for; the confirmation names the
-        // listing's offer (and tier) whose price matches, so the upgrade path follows a
-        // membership bought in redirect mode too.
-        let (offer_id, tier_id) = shop
-            .listing
-            .offers
-            .iter()
-            .find_map(|offer| match &offer.kind {
-                OfferKind::Bundle(bundle) => {
-                    (bundle.price.minor == state.amount).then(|| (offer.id.clone(), None))
-                }
-                OfferKind::Retainer(retainer) => retainer
-                    .tiers
-                    .iter()
-                    .find(|tier| tier.price.minor == state.amount)
-                    .map(|tier| (offer.id.clone(), Some(tier.id.clone()))),
-            })
+        // The session does not say which offer it was for: the checkout kept it, by id, for
+        // this return (core decides; two offers may share a price). Without it the
+        // confirmation names no offer.
+        let (offer_id, tier_id) = mighty_core::card::resume_offer(&shop.listing, kept.as_deref())
+            .map(|(offer, tier)| (offer.id.clone(), tier.map(|tier| tier.id.clone())))
             .unwrap_or_default();
         let intent = Intent {
             offer_id,

@@ -23,29 +23,23 @@ pub(crate) struct Membership {
     pub tier_id: String,
 }
 
-/// The membership's next tier up (the cheapest one above the current price), as an action.
+/// The membership's next tier up after `current` (core's `card::next_offer`), as an action.
 pub(crate) fn next_tier(shop: &Shop, current: &str) -> Option<(String, Action)> {
     let membership = shop.membership.borrow().clone()?;
-    let offer = shop
-        .listing
-        .offers
-        .iter()
-        .find(|offer| offer.id == membership.offer_id)?;
-    let OfferKind::Retainer(retainer) = &offer.kind else {
-        return None;
-    };
-    let now = retainer.tiers.iter().find(|tier| tier.id == current)?;
-    let next = retainer
-        .tiers
-        .iter()
-        .filter(|tier| tier.price.minor > now.price.minor)
-        .min_by_key(|tier| tier.price.minor)?;
-    Some((
-        tf(shop.lang, "Upgrade to {tier}", &[("tier", &next.name)]),
+    match mighty_core::card::next_offer(&shop.listing, &membership.offer_id, Some(current), true)? {
+        mighty_core::card::NextStep::Upgrade { tier } => Some(upgrade_to(shop, tier)),
+        mighty_core::card::NextStep::Join { .. } => None,
+    }
+}
+
+/// The button that shows what moving to `tier` costs, before doing it.
+pub(crate) fn upgrade_to(shop: &Shop, tier: &mighty_core::listing::Tier) -> (String, Action) {
+    (
+        tf(shop.lang, "Upgrade to {tier}", &[("tier", &tier.name)]),
         Action::PreviewUpgrade {
-            tier_id: next.id.clone(),
+            tier_id: tier.id.clone(),
         },
-    ))
+    )
 }
 
 /// The shopper's manage page, on the partner's origin.

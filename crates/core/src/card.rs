@@ -1,0 +1,174 @@
+//! The card's decisions around a purchase, data in and data out: which offer a redirect-mode
+//! return resumes, and what the card offers next once one is paid. The widget does the I/O
+//! (sessionStorage, the partner) and draws the answer; nothing here touches a browser.
+
+use crate::listing::{OfferKind, Tier};
+use crate::{Listing, Offer};
+
+/// What a redirect-mode checkout keeps (in `sessionStorage`, beside the session's secret)
+/// for the return: the offer and, for a membership, the tier, as `"<offer>"` or
+/// `"<offer> <tier>"` (ids are `[A-Za-z0-9_-]`, so a space cannot be part of one).
+pub fn kept_offer(offer_id: &str, tier_id: Option<&str>) -> String {
+    match tier_id {
+        Some(tier_id) => format!("{offer_id} {tier_id}"),
+        None => offer_id.to_string(),
+    }
+}
+
+/// The offer (and tier) a redirect return resumes: the one its checkout kept, by id. The
+/// session itself does not say which offer it was for, and matching its amount to a price
+/// is wrong as soon as two offers share one; without what was kept (another browser, storage
+/// refused, a listing changed since) the answer is `None` and the card names no offer.
+pub fn resume_offer<'a>(
+    listing: &'a Listing,
+    kept: Option<&str>,
+) -> Option<(&'a Offer, Option<&'a Tier>)> {
+    let mut ids = kept?.split(' ');
+    let (offer_id, tier_id) = (ids.next()?, ids.next());
+    if ids.next().is_some() {
+        return None;
+    }
+    let offer = listing.offers.iter().find(|offer| offer.id == offer_id)?;
+    match (&offer.kind, tier_id) {
+        (OfferKind::Bundle(_), None) => Some((offer, None)),
+        (OfferKind::Retainer(retainer), Some(tier_id)) => {
+            let tier = retainer.tiers.iter().find(|tier| tier.id == tier_id)?;
+            Some((offer, Some(tier)))
+        }
+        _ => None,
+    }
+}
+
+/// What the confirmation offers once something is paid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NextStep<'a> {
+    /// After a bundle: join the listing's membership, at its first tier.
+    Join { offer: &'a Offer, tier: &'a Tier },
+    /// After a membership, when the card holds it (its customer token): the next tier up,
+    /// the cheapest above the one paid, on the same subscription.
+    Upgrade { tier: &'a Tier },
+}
+
+/// The next offer after `offer_id` (with `tier_id` for a membership) was paid; `membership_held`
+/// says whether the card received the membership's customer token (only the browser that
+/// paid does), without which no upgrade can be made from the card.
+pub fn next_offer<'a>(
+    listing: &'a Listing,
+    offer_id: &str,
+    tier_id: Option<&str>,
+    membership_held: bool,
+) -> Option<NextStep<'a>> {
+    let paid = listing.offers.iter().find(|offer| offer.id == offer_id)?;
+    match &paid.kind {
+        OfferKind::Bundle(_) => listing.offers.iter().find_map(|offer| match &offer.kind {
+            OfferKind::Retainer(retainer) => Some(NextStep::Join {
+                offer,
+                tier: retainer.tiers.first()?,
+            }),
+            OfferKind::Bundle(_) => None,
+        }),
+        OfferKind::Retainer(retainer) if membership_held => {
+            let now = retainer
+                .tiers
+                .iter()
+                .find(|tier| Some(tier.id.as_str()) == tier_id)?;
+            retainer
+                .tiers
+                .iter()
+                .filter(|tier| tier.price.minor > now.price.minor)
+                .min_by_key(|tier| tier.price.minor)
+                .map(|tier| NextStep::Upgrade { tier })
+        }
+        OfferKind::Retainer(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_listing;
+
+    /// Two bundles at one price (the case matching by amount got wrong), and a membership
+    /// whose tiers are listed out of price order.
+    fn listing() -> Listing {
+        parse_listing(
+            r#"{"version": 1, "id": "candles", "title": "Candles", "currency": "EUR",
+                "offers": [
+                  {"id": "lavender", "kind": "bundle", "name": "Lavender", "price": 2400},
+                  {"id": "cedar", "kind": "bundle", "name": "Cedar", "price": 2400},
+                  {"id": "club", "kind": "retainer", "name": "Club", "tiers": [
+                    {"id": "monthly", "name": "Monthly", "price": 1500, "interval": "month"},
+                    {"id": "max", "name": "Max", "price": 4000, "interval": "month"},
+                    {"id": "plus", "name": "Plus", "price": 2500, "interval": "month"}]}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn ids<'a>(found: Option<(&'a Offer, Option<&'a Tier>)>) -> Option<(&'a str, Option<&'a str>)> {
+        found.map(|(offer, tier)| (offer.id.as_str(), tier.map(|tier| tier.id.as_str())))
+    }
+
+    #[test]
+    fn a_redirect_return_resumes_the_offer_it_kept_by_id() {
+        let listing = listing();
+        for (kept, resumed) in [
+            // Two offers at one price: the kept one, not the first with that price.
+            (Some(kept_offer("cedar", None)), Some(("cedar", None))),
+            (Some(kept_offer("lavender", None)), Some(("lavender", None))),
+            (
+                Some(kept_offer("club", Some("plus"))),
+                Some(("club", Some("plus"))),
+            ),
+            // Nothing kept (another browser, storage refused): no offer is named.
+            (None, None),
+            (Some(String::new()), None),
+            // Kept for a listing that changed since, or garbled: not guessed.
+            (Some(kept_offer("gone", None)), None),
+            (Some(kept_offer("club", Some("gone"))), None),
+            (Some(kept_offer("club", None)), None),
+            (Some(kept_offer("cedar", Some("plus"))), None),
+            (Some("club plus extra".to_string()), None),
+        ] {
+            assert_eq!(
+                ids(resume_offer(&listing, kept.as_deref())),
+                resumed,
+                "{kept:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_comes_next_after_each_purchase() {
+        let listing = listing();
+        let next = |offer, tier, held| match next_offer(&listing, offer, tier, held) {
+            Some(NextStep::Join { offer, tier }) => Some(format!("join {} {}", offer.id, tier.id)),
+            Some(NextStep::Upgrade { tier }) => Some(format!("upgrade {}", tier.id)),
+            None => None,
+        };
+        for (offer, tier, held, expected) in [
+            ("lavender", None, false, Some("join club monthly")),
+            ("cedar", None, true, Some("join club monthly")),
+            // The cheapest tier above, whatever the order of the list.
+            ("club", Some("monthly"), true, Some("upgrade plus")),
+            ("club", Some("plus"), true, Some("upgrade max")),
+            ("club", Some("max"), true, None),
+            // Without the customer token the card cannot upgrade anything.
+            ("club", Some("monthly"), false, None),
+            ("club", Some("gone"), true, None),
+            ("gone", None, true, None),
+        ] {
+            assert_eq!(
+                next(offer, tier, held).as_deref(),
+                expected,
+                "{offer} {tier:?} held={held}"
+            );
+        }
+        // A listing with no membership offers nothing after a bundle.
+        let bundles_only = parse_listing(
+            r#"{"version": 1, "id": "x", "title": "X", "currency": "EUR",
+                "offers": [{"id": "a", "kind": "bundle", "name": "A", "price": 100}]}"#,
+        )
+        .unwrap();
+        assert_eq!(next_offer(&bundles_only, "a", None, true), None);
+    }
+}
