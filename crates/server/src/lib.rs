@@ -12,6 +12,7 @@ pub mod html;
 pub mod http;
 pub mod import;
 pub mod live;
+pub mod openapi;
 pub mod routes;
 pub mod same_origin;
 pub mod scheduler;
@@ -209,6 +210,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi::serve))
         .route(
             "/v1/listings/{id}",
             get(listings::get_listing)
@@ -337,12 +339,22 @@ pub fn redacted_path(path: &str) -> String {
     path.to_string()
 }
 
+#[utoipa::path(
+    get, path = "/healthz", tag = "static", operation_id = "healthz",
+    description = "Liveness: the process answers (it does not ask the database).",
+    responses((status = 200, description = "Alive.", body = crate::openapi::schemas::Health))
+)]
 async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": mighty_core::VERSION }))
 }
 
 /// Readiness: this instance can reach its database (a load balancer sends traffic only to
 /// ready instances; `/healthz` says only that the process answers).
+#[utoipa::path(
+    get, path = "/readyz", tag = "static", operation_id = "readyz",
+    description = "Readiness: the database answers. What a load balancer should check.",
+    responses((status = 200, description = "Ready.", body = crate::openapi::schemas::Ready), (status = 503, description = "The database cannot be reached (`unavailable`).", body = crate::openapi::schemas::ErrorBody))
+)]
 async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, AppError> {

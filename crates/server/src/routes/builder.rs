@@ -24,6 +24,11 @@ fn field(name: &str, label: &str, value: &str, hint: &str) -> Markup {
     }
 }
 
+#[utoipa::path(
+    get, path = "/builder", tag = "pages", operation_id = "builder_page",
+    description = "The snippet builder: a listing form whose preview is the real widget.",
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String))
+)]
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = public_base(&state, &headers);
     let exponents: serde_json::Map<String, serde_json::Value> = Currency::all()
@@ -81,6 +86,10 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
     shell(&Layout::BUILDER, "Snippet builder", StatusCode::OK, body)
 }
 
+#[utoipa::path(
+    get, path = "/builder/assets/builder.js", tag = "pages", operation_id = "builder_script",
+    responses((status = 200, description = "The builder's script.", content_type = "text/javascript", body = String))
+)]
 pub async fn script() -> Response {
     (
         [

@@ -119,6 +119,22 @@ async fn verify_attribution(
     Ok((creator, !revoked))
 }
 
+#[utoipa::path(
+    post, path = "/v1/checkout/sessions", tag = "checkout", operation_id = "create_checkout_session",
+    description = "Starts a checkout (SPEC section 4), priced from the stored listing. Idempotent: a replay with the same key and body gets the stored answer (and the `session_secret` again); the same key with another body is 409 `idempotency_conflict`. A drop's stock is reserved for 30 minutes. CORS: the listing's `allowed_origins`.",
+    params(("Idempotency-Key" = String, Header, description = "One key per shopper intent; retries reuse it. Required.")),
+    request_body = crate::openapi::schemas::CheckoutRequest,
+    responses(
+        (status = 201, description = "The session.", body = crate::openapi::schemas::CheckoutSessionCreated),
+        (status = 400, description = "`malformed_body`, or the `Idempotency-Key` is missing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 409, description = "`sold_out`, `drop_closed` or `idempotency_conflict`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `field` names what to fix (offer, tier, quantity, return_url).", body = crate::openapi::schemas::ErrorBody),
+        (status = 429, description = "`rate_limited` (a sandbox fault), with `Retry-After`: retry with the same key.", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait."))),
+        (status = 503, description = "`unavailable`: retry with the same key.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn create_session(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -399,6 +415,19 @@ async fn fault_response(fault: FaultMode, cors: HeaderMap) -> Response {
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/checkout/sessions/{id}", tag = "checkout", operation_id = "get_checkout_session",
+    description = "A session's status and amounts. `customer_token` only with the `Mighty-Session-Secret` of the 201 answer: a session id alone never yields it. An open session past its time is expired first. CORS: the listing's `allowed_origins`.",
+    params(
+        ("id" = String, Path, description = "The session id."),
+        ("Mighty-Session-Secret" = Option<String>, Header, description = "The `session_secret` of the 201 answer."),
+    ),
+    responses(
+        (status = 200, description = "The session.", body = crate::openapi::schemas::CheckoutSessionState),
+        (status = 403, description = "`origin_not_allowed`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such session.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn get_session(
     State(state): State<AppState>,
     Path(id): Path<String>,

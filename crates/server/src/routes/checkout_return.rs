@@ -22,6 +22,16 @@ pub struct ReturnQuery {
     result: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/checkout/return/{session_id}", tag = "live", operation_id = "checkout_return_page",
+    description = "Where Stripe Checkout sends the shopper back: asks Stripe whether the session is paid, then posts to the opener (popup) or goes back to `return_url` with `mighty_session`.",
+    params(
+        ("session_id" = String, Path, description = "Mighty's session id."),
+        ("result" = Option<String>, Query, description = "`success` or `cancel`."),
+    ),
+    extensions(("x-mighty-mode" = json!("live"))),
+    responses((status = 200, description = "The return page.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn page(
     State(state): State<AppState>,
     Path(session_id): Path<String>,

@@ -52,6 +52,20 @@ pub fn creator_link(page: &str, handle: &str, token: &str) -> String {
     format!("{path}?{}{fragment}", parameters.join("&"))
 }
 
+#[utoipa::path(
+    post, path = "/v1/listings/{id}/creator-links", tag = "creators", operation_id = "create_creator_link",
+    description = "A signed creator link for one of the listing's creators (SPEC section 5), valid 365 days unless revoked.",
+    params(("id" = String, Path, description = "The listing id.")),
+    request_body = crate::openapi::schemas::NewCreatorLink,
+    security(("seller" = [])),
+    responses(
+        (status = 201, description = "The link.", body = crate::openapi::schemas::CreatorLink),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `handle` is not a creator of the listing, or `page` is not an http(s) URL.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -118,6 +132,18 @@ pub fn qr_svg(url: &str) -> Result<String, String> {
         .build())
 }
 
+#[utoipa::path(
+    delete, path = "/v1/listings/{id}/creator-links/{handle}", tag = "creators", operation_id = "revoke_creator_links",
+    description = "Revokes every link issued to that creator so far (issued at or before this second), their creator-view links included.",
+    params(("id" = String, Path, description = "The listing id."), ("handle" = String, Path, description = "The creator's handle.")),
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "Revoked.", body = crate::openapi::schemas::CreatorLinksRevoked),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

@@ -28,6 +28,20 @@ pub struct NewView {
     handle: String,
 }
 
+#[utoipa::path(
+    post, path = "/v1/listings/{id}/creator-views", tag = "creators", operation_id = "create_creator_view",
+    description = "A signed read-only link for one creator: their views, sales and fee for this listing.",
+    params(("id" = String, Path, description = "The listing id.")),
+    request_body = crate::openapi::schemas::NewCreatorView,
+    security(("seller" = [])),
+    responses(
+        (status = 201, description = "The link.", body = crate::openapi::schemas::CreatorView),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: not a creator of the listing.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -57,6 +71,12 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/creator/{token}", tag = "pages", operation_id = "creator_view_page",
+    description = "A creator's read-only page; 403 (a page saying why) once their links are revoked or while they are not among the listing's creators.",
+    params(("token" = String, Path, description = "The signed creator-view token.")),
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match render(&state, &token).await {
         Ok(response) => response,

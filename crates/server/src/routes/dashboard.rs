@@ -74,6 +74,16 @@ fn sign_in_page(error: Option<&AppError>) -> Response {
 
 /// The sign-in form's post (same-origin only: no signing a browser into another account).
 /// Wrong tokens count towards the address's failed attempts (`throttle`).
+#[utoipa::path(
+    post, path = "/dashboard/sign-in", tag = "pages", operation_id = "dashboard_sign_in",
+    description = "Signs in with the seller token (same-origin form posts only): sets the session cookie and goes to the dashboard; a wrong token shows the form again.",
+    request_body(content = crate::openapi::schemas::SignInForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: `Set-Cookie: mighty_seller=...; HttpOnly; SameSite=Strict`, `Location: /dashboard`."),
+        (status = 200, description = "The form again, saying why.", content_type = "text/html", body = String),
+        (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))),
+    )
+)]
 pub async fn sign_in(
     _same_origin: SameOrigin,
     State(state): State<AppState>,
@@ -128,6 +138,11 @@ pub async fn sign_in(
 }
 
 /// The sign-out form's post (same-origin only).
+#[utoipa::path(
+    post, path = "/dashboard/sign-out", tag = "pages", operation_id = "dashboard_sign_out",
+    description = "Ends the session (same-origin form posts only).",
+    responses((status = 303, description = "Signed out: the cookie cleared, `Location: /dashboard`."), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn sign_out(
     _same_origin: SameOrigin,
     State(state): State<AppState>,
@@ -146,6 +161,12 @@ pub async fn sign_out(
     response
 }
 
+#[utoipa::path(
+    get, path = "/dashboard", tag = "pages", operation_id = "dashboard_page",
+    description = "The seller's dashboard, or the sign-in form without a session.",
+    security((), ("dashboard_session" = [])),
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let seller = match signed_in(&state, &headers).await {
         Ok(Some(seller)) => seller,
@@ -406,6 +427,13 @@ async fn tables(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/dashboard/listings/{id}", tag = "pages", operation_id = "dashboard_listing_page",
+    description = "A listing's funnel, revenue, cohorts and sell-through: SVG charts and their tables.",
+    params(("id" = String, Path, description = "The listing id.")),
+    security(("dashboard_session" = [])),
+    responses((status = 200, description = "The page (the sign-in form without a session).", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn listing(
     State(state): State<AppState>,
     Path(listing_id): Path<String>,
@@ -519,6 +547,13 @@ fn parse_amount(text: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+#[utoipa::path(
+    get, path = "/dashboard/listings/{id}/{file}", tag = "pages", operation_id = "dashboard_export",
+    description = "A table of the listing's page as CSV (`csv_export.rs`: quoted, formula-neutralised).",
+    params(("id" = String, Path, description = "The listing id."), ("file" = String, Path, description = "`segments.csv`, `revenue.csv` or `cohorts.csv`.")),
+    security(("dashboard_session" = [])),
+    responses((status = 200, description = "The CSV.", content_type = "text/csv", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn export(
     State(state): State<AppState>,
     Path((listing_id, file)): Path<(String, String)>,
@@ -574,6 +609,10 @@ pub async fn export(
     response
 }
 
+#[utoipa::path(
+    get, path = "/dashboard/assets/dashboard.css", tag = "pages", operation_id = "dashboard_stylesheet",
+    responses((status = 200, description = "The dashboard's stylesheet.", content_type = "text/css", body = String))
+)]
 pub async fn asset() -> Response {
     (
         [

@@ -248,6 +248,21 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/events", tag = "measurement", operation_id = "collect_events",
+    description = "An event batch (SPEC section 6), any `Content-Type` (`text/plain` avoids a preflight). A batch with `Origin` must come from the `allowed_origins` of each of its listings; one without must carry the seller token of its listings' seller. De-duplicated by event id; stored before the answer. 120 batches a minute per client.",
+    request_body(content = crate::openapi::schemas::EventBatch, content_type = "text/plain"),
+    security((), ("seller" = [])),
+    responses(
+        (status = 200, description = "Stored.", body = crate::openapi::schemas::EventsAccepted),
+        (status = 400, description = "`malformed_body`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "`unauthorized`: a batch without `Origin` needs the seller token.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`origin_not_allowed` or `forbidden`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "`too_large`: over 100 events or 64 KB.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `field` names the event and field (`events[3].type`).", body = crate::openapi::schemas::ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`.", body = crate::openapi::schemas::ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait."))),
+    )
+)]
 pub async fn collect(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,

@@ -99,6 +99,16 @@ pub fn prepare_listing(text: &str, path_id: Option<&str>) -> Result<PreparedList
     })
 }
 
+#[utoipa::path(
+    get, path = "/v1/listings/{id}", tag = "listings", operation_id = "get_listing",
+    description = "The listing document with `drop.remaining`, `server_time` and `test_mode`; `allowed_origins` is not served. CORS: the listing's `allowed_origins` (`Cache-Control: no-store`).",
+    params(("id" = String, Path, description = "The listing id, `[A-Za-z0-9_-]{1,64}`.")),
+    responses(
+        (status = 200, description = "The document.", body = crate::openapi::schemas::ListingDocument),
+        (status = 403, description = "`origin_not_allowed`: the page's origin is not on the listing's `allowed_origins` (CORS-readable).", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn get_listing(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -136,6 +146,22 @@ pub async fn get_listing(
     response
 }
 
+#[utoipa::path(
+    put, path = "/v1/listings/{id}", tag = "listings", operation_id = "put_listing",
+    description = "Creates (201) or replaces (200) a listing of the calling seller: the document plus `allowed_origins`, validated by core (422 names the JSON path).",
+    params(("id" = String, Path, description = "The listing id; the document's `id` must equal it (or is taken from it).")),
+    request_body = crate::openapi::schemas::StoredListing,
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "Replaced: the stored document.", body = crate::openapi::schemas::StoredListing),
+        (status = 201, description = "Created: the stored document.", body = crate::openapi::schemas::StoredListing),
+        (status = 400, description = "`malformed_body`: not JSON.", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "`too_large`: over 64 KB.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `field` is the JSON path of the first problem, `message` lists them all.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn put_listing(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

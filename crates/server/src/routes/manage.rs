@@ -43,6 +43,12 @@ async fn subscription_for(
     })
 }
 
+#[utoipa::path(
+    get, path = "/manage/{customer_token}", tag = "pages", operation_id = "manage_page",
+    description = "The shopper's page: their membership, upgrade and cancel buttons (plain forms).",
+    params(("customer_token" = String, Path, description = "The customer token.")),
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn page(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -153,6 +159,13 @@ async fn render(
 }
 
 /// The upgrade form's post (same-origin only: an upgrade is a charge).
+#[utoipa::path(
+    post, path = "/manage/{customer_token}/upgrade", tag = "pages", operation_id = "manage_upgrade",
+    description = "The manage page's upgrade form (same-origin only).",
+    params(("customer_token" = String, Path, description = "The customer token.")),
+    request_body(content = crate::openapi::schemas::ManageUpgradeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The page after the change.", content_type = "text/html", body = String), (status = 303, description = "Back to the manage page."), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn upgrade(
     _same_origin: SameOrigin,
     State(state): State<AppState>,
@@ -181,6 +194,12 @@ pub async fn upgrade(
 }
 
 /// The cancel form's post (same-origin only).
+#[utoipa::path(
+    post, path = "/manage/{customer_token}/cancel", tag = "pages", operation_id = "manage_cancel",
+    description = "The manage page's cancel form (same-origin only).",
+    params(("customer_token" = String, Path, description = "The customer token.")),
+    responses((status = 200, description = "The page after the change.", content_type = "text/html", body = String), (status = 303, description = "Back to the manage page."), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn cancel(
     _same_origin: SameOrigin,
     State(state): State<AppState>,

@@ -16,6 +16,20 @@ use crate::http::{QueryParams, RawBody, SellerAuth, owned_listing};
 use crate::store::Order;
 
 /// `{"<handle>": <minor units>, ...}`: what each creator is paid.
+#[utoipa::path(
+    put, path = "/v1/listings/{id}/creator-fees", tag = "measurement", operation_id = "put_creator_fees",
+    description = "What each creator is paid, for CAC payback.",
+    params(("id" = String, Path, description = "The listing id.")),
+    request_body = crate::openapi::schemas::CreatorFees,
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "Saved.", body = crate::openapi::schemas::CreatorFeesSaved),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: not a creator of the listing, or not a whole number ≥ 0.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn put_creator_fees(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -101,6 +115,24 @@ pub fn payment_from_order(order: &Order) -> Option<Payment> {
     })
 }
 
+#[utoipa::path(
+    get, path = "/v1/metrics", tag = "measurement", operation_id = "get_metrics",
+    description = "The KPIs of a listing per creator × variant over [from, to): views, paid commits, conversion with a Wilson 95 % interval, 30-day repeat rate, recurring revenue per active customer, revenue; variant comparisons; CAC payback per creator; drop sell-through.",
+    params(
+        ("listing" = String, Query, description = "The listing id. Required."),
+        ("from" = Option<String>, Query, description = "RFC 3339 (default: 30 days before `to`)."),
+        ("to" = Option<String>, Query, description = "RFC 3339 (default: now)."),
+    ),
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "The KPIs.", body = crate::openapi::schemas::Metrics),
+        (status = 400, description = "`malformed_body`: unreadable query parameters.", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `listing` missing, or `from`/`to` not RFC 3339.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn metrics(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

@@ -16,6 +16,19 @@ pub struct OrderFilter {
     listing: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/v1/orders", tag = "orders", operation_id = "list_orders",
+    description = "Every payment of the seller (purchases, renewals, upgrade charges) with attribution, email and shipping.",
+    params(("listing" = Option<String>, Query, description = "Only this listing's.")),
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "The orders, oldest first.", body = crate::openapi::schemas::Orders),
+        (status = 400, description = "`malformed_body`: unreadable query parameters.", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -31,6 +44,19 @@ pub async fn list(
     Ok(Json(json!({ "orders": orders })))
 }
 
+#[utoipa::path(
+    post, path = "/v1/orders/{id}/refund", tag = "orders", operation_id = "refund_order",
+    description = "Refunds once (webhook `order.refunded`).",
+    params(("id" = String, Path, description = "The order id.")),
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "The refunded order.", body = crate::openapi::schemas::Order),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's order.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such order.", body = crate::openapi::schemas::ErrorBody),
+        (status = 409, description = "`conflict`: already refunded.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn refund(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

@@ -482,6 +482,13 @@ async fn page_get(
     Ok(form_page(&session, &HashMap::new(), &[]))
 }
 
+#[utoipa::path(
+    get, path = "/pay/{session_id}", tag = "sandbox", operation_id = "pay_page",
+    description = "The hosted sandbox pay page (test cards in docs/server.md), or its receipt once settled (personal data only for the browser that paid).",
+    params(("session_id" = String, Path, description = "The checkout session id.")),
+    extensions(("x-mighty-mode" = json!("sandbox"))),
+    responses((status = 200, description = "The form or the receipt.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn page(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
@@ -502,6 +509,14 @@ fn error_page(error: AppError) -> Response {
 
 /// The pay form's post (same-origin only, `same_origin`). A payment this post settles makes
 /// this browser the payer: it gets the receipt cookie.
+#[utoipa::path(
+    post, path = "/pay/{session_id}", tag = "sandbox", operation_id = "pay_submit",
+    description = "The pay form's post (same-origin only): pays, declines, or shows the form again with each error next to its field (422). The browser that pays gets the receipt cookie.",
+    params(("session_id" = String, Path, description = "The checkout session id.")),
+    request_body(content = crate::openapi::schemas::PayForm, content_type = "application/x-www-form-urlencoded"),
+    extensions(("x-mighty-mode" = json!("sandbox"))),
+    responses((status = 200, description = "The receipt.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
+)]
 pub async fn submit(
     _same_origin: SameOrigin,
     State(state): State<AppState>,
@@ -551,6 +566,11 @@ pub async fn submit(
     }
 }
 
+#[utoipa::path(
+    get, path = "/pay/assets/{file}", tag = "pages", operation_id = "pay_asset",
+    params(("file" = String, Path, description = "The pay page's stylesheet or script.")),
+    responses((status = 200, description = "The file.", content(("text/css"), ("text/javascript"))), (status = 404, description = "No such file.", body = crate::openapi::schemas::ErrorBody))
+)]
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
         "pay.css" => (

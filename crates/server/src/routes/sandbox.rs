@@ -31,6 +31,18 @@ fn sandbox_only(state: &AppState) -> Result<(), AppError> {
     }
 }
 
+#[utoipa::path(
+    post, path = "/sandbox/clock/advance", tag = "sandbox", operation_id = "advance_sandbox_clock",
+    description = "Moves the calling seller's clock forward (their sessions, subscriptions, drops, renewals; no other seller's); their expiries and renewals run at once.",
+    request_body = crate::openapi::schemas::ClockAdvance,
+    security(("seller" = [])),
+    extensions(("x-mighty-mode" = json!("sandbox"))),
+    responses(
+        (status = 200, description = "The seller's clock now.", body = crate::openapi::schemas::ClockAdvanced),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `seconds` out of range.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn advance_clock(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -64,6 +76,20 @@ pub struct NewFault {
     count: i64,
 }
 
+#[utoipa::path(
+    post, path = "/sandbox/faults", tag = "sandbox", operation_id = "set_sandbox_fault",
+    description = "Makes the listing's next `count` checkout requests fail on purpose.",
+    request_body = crate::openapi::schemas::SandboxFault,
+    security(("seller" = [])),
+    extensions(("x-mighty-mode" = json!("sandbox"))),
+    responses(
+        (status = 200, description = "Armed (or disarmed with 0).", body = crate::openapi::schemas::SandboxFault),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such listing.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: unknown `mode`, or `count` out of range.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn set_fault(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

@@ -18,6 +18,17 @@ use crate::stripe::Event;
 /// Stripe's events can be larger than the API's 64 KB bodies (an invoice with its lines).
 pub const BODY_LIMIT_BYTES: usize = 512 * 1024;
 
+#[utoipa::path(
+    post, path = "/v1/partners/stripe/webhook", tag = "live", operation_id = "receive_stripe_event",
+    description = "Stripe's events (docs/server.md, Live mode), verified with `Stripe-Signature`; each event id handled once. Bodies up to 512 KB.",
+    request_body(content = Object, content_type = "application/json", description = "A Stripe event."),
+    security(("stripe_signature" = [])),
+    extensions(("x-mighty-mode" = json!("live"))),
+    responses(
+        (status = 200, description = "Handled (or handled before).", body = crate::openapi::schemas::StripeEventReceived),
+        (status = 400, description = "The signature does not verify, or the body is not an event: nothing changed.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -222,6 +222,24 @@ pub async fn change_tier(
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/subscriptions/{id}/upgrade", tag = "subscriptions", operation_id = "upgrade_subscription",
+    description = "Moves the subscription to a higher-priced tier of the same retainer, charging `amount_due` now (SPEC section 4); never a second subscription. Idempotent by key.",
+    params(
+        ("id" = String, Path, description = "The subscription id."),
+        ("Idempotency-Key" = String, Header, description = "Required."),
+    ),
+    request_body = crate::openapi::schemas::UpgradeRequest,
+    security(("customer" = []), ("seller" = [])),
+    responses(
+        (status = 200, description = "Upgraded.", body = crate::openapi::schemas::UpgradeResponse),
+        (status = 401, description = "`unauthorized`: no token, or an unknown one.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden` (another customer's or seller's token) or `origin_not_allowed`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such subscription.", body = crate::openapi::schemas::ErrorBody),
+        (status = 409, description = "`idempotency_conflict`, or the subscription is canceled.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: not a higher tier of this retainer.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -263,6 +281,18 @@ pub async fn upgrade(
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", operation_id = "cancel_subscription",
+    description = "Cancels at once (in live mode on Stripe first).",
+    params(("id" = String, Path, description = "The subscription id.")),
+    security(("customer" = []), ("seller" = [])),
+    responses(
+        (status = 200, description = "The canceled subscription.", body = crate::openapi::schemas::Subscription),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden` or `origin_not_allowed`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such subscription.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -299,6 +329,18 @@ pub async fn cancel_now(
 
 /// `GET /v1/subscriptions/{id}`: readable from the listing's directory origins, so the
 /// widget can show what an upgrade costs before making it.
+#[utoipa::path(
+    get, path = "/v1/subscriptions/{id}", tag = "subscriptions", operation_id = "get_subscription",
+    description = "The subscription and its current period (what the widget prices an upgrade from).",
+    params(("id" = String, Path, description = "The subscription id.")),
+    security(("customer" = []), ("seller" = [])),
+    responses(
+        (status = 200, description = "The subscription.", body = crate::openapi::schemas::Subscription),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden` or `origin_not_allowed`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such subscription.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn get_subscription(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -20,6 +20,17 @@ pub struct NewWebhook {
     url: String,
 }
 
+#[utoipa::path(
+    post, path = "/v1/webhooks", tag = "webhooks", operation_id = "create_webhook",
+    description = "Registers a receiver of the seller's webhooks (see `webhooks`). Live mode refuses loopback, private and link-local destinations.",
+    request_body = crate::openapi::schemas::NewWebhook,
+    security(("seller" = [])),
+    responses(
+        (status = 201, description = "The receiver and its signing secret.", body = crate::openapi::schemas::WebhookEndpoint),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 422, description = "`invalid_request`: `url` is not an http(s) URL, or not allowed.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -72,6 +83,18 @@ async fn own_endpoint(
     Ok(endpoint)
 }
 
+#[utoipa::path(
+    delete, path = "/v1/webhooks/{id}", tag = "webhooks", operation_id = "delete_webhook",
+    description = "Removes a receiver; events not yet delivered to it are given up.",
+    params(("id" = String, Path, description = "The receiver's id.")),
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "Removed.", body = crate::openapi::schemas::WebhookRemoved),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such receiver.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -87,6 +110,18 @@ pub async fn remove(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", operation_id = "webhook_deliveries",
+    description = "Every event's state and every attempt (status, error, duration).",
+    params(("id" = String, Path, description = "The receiver's id.")),
+    security(("seller" = [])),
+    responses(
+        (status = 200, description = "The delivery log.", body = crate::openapi::schemas::Deliveries),
+        (status = 401, description = "`unauthorized`.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "`forbidden`: another seller's.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No such receiver.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

@@ -2,6 +2,7 @@
 //! and helpers for the requests the tests make.
 #![allow(dead_code)]
 
+pub mod described;
 pub mod openapi;
 pub mod receiver;
 pub mod stripe;
@@ -140,7 +141,27 @@ impl TestServer {
         server
     }
 
+    /// Sends `request` to the app; the answer must be what the server's OpenAPI description
+    /// says (`described.rs`), or the test fails naming the difference.
     pub async fn send(&self, request: Request<Body>) -> Response {
+        let (method, path) = (request.method().clone(), request.uri().path().to_string());
+        let response = self.send_unchecked(request).await;
+        if let Err(difference) = described::check(
+            &self.state.config().mode,
+            &method,
+            &path,
+            response.status,
+            &response.headers,
+            &response.body,
+        ) {
+            panic!("not as the OpenAPI description says: {difference}");
+        }
+        response
+    }
+
+    /// Sends `request` without checking the answer against the description: for answers
+    /// broken on purpose (the sandbox's `malformed` fault).
+    pub async fn send_unchecked(&self, request: Request<Body>) -> Response {
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         Response {

@@ -23,6 +23,31 @@ impl Delivery {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
     }
+
+    /// The delivery against the description's `webhooks` entry of its type: the body's
+    /// schema, and the signature and event id headers it declares.
+    pub fn check_described(&self) -> Result<(), String> {
+        let description = super::described::description(&mighty_server::config::Mode::Sandbox);
+        let event: serde_json::Value = serde_json::from_slice(&self.body)
+            .map_err(|error| format!("the body is not JSON: {error}"))?;
+        let event_type = event["type"].as_str().unwrap_or_default();
+        let webhook = &description.document["webhooks"][event_type]["post"];
+        if webhook.is_null() {
+            return Err(format!("the event type {event_type:?} is not described"));
+        }
+        let schema = &webhook["requestBody"]["content"]["application/json"]["schema"];
+        description
+            .validate(schema, &event)
+            .map_err(|errors| format!("{event_type}:\n{errors}\nbody: {event}"))?;
+        if self.signature.is_empty()
+            || self.event_id_header != event["id"].as_str().unwrap_or_default()
+        {
+            return Err(format!(
+                "{event_type}: the Mighty-Signature or Mighty-Event-Id header is missing or wrong"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Default)]
@@ -33,8 +58,16 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// Every delivery so far; each must be what the server's OpenAPI description says of
+    /// its event type (`webhooks`), or the test fails naming the difference.
     pub fn received(&self) -> Vec<Delivery> {
-        self.deliveries.lock().unwrap().clone()
+        let deliveries = self.deliveries.lock().unwrap().clone();
+        for delivery in &deliveries {
+            if let Err(difference) = delivery.check_described() {
+                panic!("a webhook delivery is not as the OpenAPI description says: {difference}");
+            }
+        }
+        deliveries
     }
 
     pub fn types(&self) -> Vec<String> {
