@@ -17,8 +17,10 @@ use crate::{slim, tools};
 
 /// SPEC section 8: the loader.
 pub const LOADER_BUDGET_GZIP: usize = 3 * 1024;
-/// SPEC section 8: the widget's wasm + JS.
-pub const WIDGET_BUDGET_GZIP: usize = 120 * 1024;
+/// SPEC section 8: the widget's wasm + JS, with gloo-net and serde-wasm-bindgen (issue 14
+/// raised it from 120 KiB for these two only; measured, they cost 3,737 B and 1,108 B, and
+/// the rest of the widget stays under 120 KiB).
+pub const WIDGET_BUDGET_GZIP: usize = 125 * 1024;
 
 pub struct FileSize {
     pub name: String,
@@ -52,7 +54,7 @@ impl SizeReport {
                 budget: LOADER_BUDGET_GZIP,
             },
             BudgetCheck {
-                name: "widget wasm + JS gzip <= 120 KB",
+                name: "widget wasm + JS gzip <= 125 KB",
                 measured: self.glue.gzip + self.wasm.gzip,
                 budget: WIDGET_BUDGET_GZIP,
             },
@@ -513,14 +515,14 @@ mod tests {
         let within = SizeReport {
             loader: size(3072),
             glue: size(20_000),
-            wasm: size(102_880),
+            wasm: size(108_000),
             css: size(3_000),
         };
         assert!(within.enforce().is_ok());
         let over = SizeReport {
             loader: size(3073),
             glue: size(20_000),
-            wasm: size(102_881),
+            wasm: size(108_001),
             css: size(3_000),
         };
         let message = over.enforce().unwrap_err();
@@ -529,7 +531,7 @@ mod tests {
             "{message}"
         );
         assert!(
-            message.contains("widget wasm + JS gzip <= 120 KB: 122881 bytes"),
+            message.contains("widget wasm + JS gzip <= 125 KB: 128001 bytes"),
             "{message}"
         );
     }

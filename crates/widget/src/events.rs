@@ -1,65 +1,42 @@
 //! The DOM events of SPEC section 2, dispatched on the host element, bubbling and composed,
 //! with a `detail` whose field names are public API.
 
-use js_sys::{Object, Reflect};
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, Element};
 
 /// `error` in an event's detail.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
 }
 
-/// `event.detail`; absent fields are left out rather than set to `null`.
-#[derive(Clone, Debug, Default)]
+/// `event.detail`; absent fields are left out rather than set to `null` (`listing_id` is
+/// always there: `null` for errors found before the listing is known).
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct EventDetail {
     pub listing_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tier_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,
 }
 
-fn set(object: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), value);
-}
-
 impl EventDetail {
-    /// The plain object a page's listener reads. Built with `Reflect` rather than
-    /// serde-wasm-bindgen: a handful of fields do not justify its code size.
+    /// The plain object a page's listener reads, through serde-wasm-bindgen (`None` as
+    /// `null`, structs as plain objects).
     fn to_js(&self) -> JsValue {
-        let object = Object::new();
-        set(
-            &object,
-            "listing_id",
-            &self
-                .listing_id
-                .as_deref()
-                .map_or(JsValue::NULL, JsValue::from_str),
-        );
-        let optional = [
-            ("offer_id", &self.offer_id),
-            ("tier_id", &self.tier_id),
-            ("session_id", &self.session_id),
-            ("creator", &self.creator),
-            ("variant", &self.variant),
-        ];
-        for (key, value) in optional {
-            if let Some(value) = value {
-                set(&object, key, &JsValue::from_str(value));
-            }
-        }
-        if let Some(error) = &self.error {
-            let error_object = Object::new();
-            set(&error_object, "code", &JsValue::from_str(&error.code));
-            set(&error_object, "message", &JsValue::from_str(&error.message));
-            set(&object, "error", &error_object);
-        }
-        object.into()
+        self.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .unwrap_or(JsValue::NULL)
     }
 }
 

@@ -1,11 +1,11 @@
-//! The widget's one way to talk HTTP: `fetch` through web-sys, with a timeout. Written here
-//! rather than taken from gloo-net: the widget needs GET and JSON POST with a few headers, and
-//! this is a fraction of gloo-net's wasm.
+//! The widget's one way to talk HTTP: gloo-net's `fetch` (the product's specified client),
+//! with an `AbortSignal.timeout` for the time limit, and what the widget needs of an answer
+//! (status, body text, `Retry-After`).
 
-use wasm_bindgen::JsCast;
+use gloo_net::http::{Method, Request, RequestBuilder};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
+use web_sys::AbortSignal;
 
 #[wasm_bindgen]
 extern "C" {
@@ -67,41 +67,38 @@ pub async fn fetch_with(
             FetchFailure::Network
         }
     };
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_signal(Some(&signal));
-    let request_headers = Headers::new().map_err(|_| FetchFailure::Network)?;
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| FetchFailure::Network)?;
+    let mut builder = RequestBuilder::new(url)
+        .method(method)
+        .abort_signal(Some(&signal));
     for (name, value) in headers {
-        request_headers
-            .set(name, value)
-            .map_err(|_| FetchFailure::Network)?;
+        builder = builder.header(name, value);
     }
-    if let Some((content_type, body)) = body {
-        request_headers
-            .set("Content-Type", content_type)
-            .map_err(|_| FetchFailure::Network)?;
-        init.set_body(&JsValue::from_str(body));
+    let request = match body {
+        Some((content_type, text)) => builder.header("Content-Type", content_type).body(text),
+        None => builder.build(),
     }
-    if keepalive {
+    .map_err(|_| FetchFailure::Network)?;
+    // gloo-net's builder has no `keepalive`: the request is copied with it set.
+    let request = if keepalive {
+        let init = web_sys::RequestInit::new();
         // web-sys has no setter for `keepalive` yet.
         let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
-    }
-    init.set_headers(&request_headers);
-    let request = Request::new_with_str_and_init(url, &init).map_err(|_| FetchFailure::Network)?;
-    let window = web_sys::window().ok_or(FetchFailure::Network)?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .map_err(|_| failure(&signal))?
-        .unchecked_into();
-    let text_promise = response.text().map_err(|_| FetchFailure::Network)?;
-    let text = JsFuture::from(text_promise)
-        .await
-        .map_err(|_| failure(&signal))?;
+        let raw = web_sys::Request::from(request);
+        Request::from(
+            web_sys::Request::new_with_request_and_init(&raw, &init)
+                .map_err(|_| FetchFailure::Network)?,
+        )
+    } else {
+        request
+    };
+    let response = request.send().await.map_err(|_| failure(&signal))?;
+    let body = response.text().await.map_err(|_| failure(&signal))?;
     Ok(Answer {
-        retry_after: response.headers().get("Retry-After").ok().flatten(),
+        retry_after: response.headers().get("Retry-After"),
         status: response.status(),
         status_text: response.status_text(),
-        body: text.as_string().unwrap_or_default(),
+        body,
     })
 }
 
