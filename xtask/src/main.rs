@@ -4,6 +4,7 @@
 mod bench;
 mod dist;
 mod integrity;
+mod npm;
 mod postgres;
 mod release;
 mod run;

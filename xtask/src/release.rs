@@ -1,12 +1,16 @@
 //! `cargo xtask dist` after the bundle: what a release adds beside the files `dist.rs` writes,
 //! without changing them: the Subresource Integrity hashes and the exact-version loader
-//! (`integrity.rs`). `dist/` stays flat: a CDN serves it as it is, under `/v1/` (see
-//! `docs/DEPLOY.md`).
+//! (`integrity.rs`), and the npm package's files (`npm.rs`). `dist/` stays flat: a CDN serves
+//! it as it is, under `/v1/` (see `docs/DEPLOY.md`), and `npm publish dist/` publishes it.
 
 use std::path::PathBuf;
 
 use crate::run::workspace_root;
-use crate::{dist, integrity};
+use crate::{dist, integrity, npm};
+
+/// The major version of the embed contract the bundle implements: the folder a CDN serves it
+/// under (`mighty-server` serves `dist/` at `/dist/v1/` too).
+pub const MAJOR_VERSION: &str = "v1";
 
 /// Where `dist.rs` wrote the bundle: `MIGHTY_DIST_DIR`, else `dist/`.
 pub fn dist_dir() -> PathBuf {
@@ -16,6 +20,7 @@ pub fn dist_dir() -> PathBuf {
 /// The bundle (`dist::build`), then the release's own files beside it.
 pub fn build() -> Result<dist::SizeReport, String> {
     let report = dist::build()?;
-    integrity::write(&dist_dir())?;
+    let release = integrity::write(&dist_dir())?;
+    npm::lay_out(&dist_dir(), &release)?;
     Ok(report)
 }

@@ -2,7 +2,8 @@
 //! server's again on a throwaway PostgreSQL cluster with the multi-instance tests, the lints
 //! (rustfmt, clippy with warnings as errors), browser
 //! unit tests (wasm-bindgen-test in headless Chromium), the size budgets of the production
-//! bundle, and the end-to-end suite (Playwright driving Chromium against the real server).
+//! bundle, the end-to-end suite (Playwright driving Chromium against the real server), and
+//! the integrators' kit (the npm package packed, its TypeScript declarations checked).
 //! Ends with one line `N passed, N failed`.
 
 use std::io::{BufRead, BufReader};
@@ -85,6 +86,8 @@ pub fn run_all(only: &[String]) -> Result<(), String> {
             &mut total,
         );
     }
+
+    step("integrators' kit", &mut integrators_kit, &mut total);
 
     if !broken_steps.is_empty() {
         eprintln!(
@@ -280,6 +283,23 @@ fn end_to_end_tests() -> Result<Tally, String> {
     let tally = count_node_results(&lines);
     if !success && tally.failed == 0 {
         return Err("node --test did not run".to_string());
+    }
+    Ok(tally)
+}
+
+/// The npm package in `dist/` (`npm.rs`): packed, its declarations type-checked, imported
+/// under Node. The bundler and SPA examples run in the end-to-end tests.
+fn integrators_kit() -> Result<Tally, String> {
+    tools::ensure_node_packages()?;
+    let mut tally = Tally::default();
+    for (name, outcome) in crate::npm::kit_checks(&crate::release::dist_dir()) {
+        match outcome {
+            Ok(()) => tally.passed += 1,
+            Err(message) => {
+                eprintln!("xtask: {name}: {message}");
+                tally.failed += 1;
+            }
+        }
     }
     Ok(tally)
 }
