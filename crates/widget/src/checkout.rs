@@ -1,10 +1,11 @@
 //! The one-click checkout in the browser (SPEC section 4). Every decision (what an answer
 //! means, when to retry, which messages and URLs to trust) is core's `checkout` module; this
 //! file does the I/O around it: the popup opened inside the click, the POST with its
-//! Idempotency-Key, polling and the popup's message, the redirect return, and what the
-//! shopper is told at each step (one [`Panel`] in the card, announced by the live region).
+//! Idempotency-Key, polling and the popup's message, and what the shopper is told at each
+//! step (one [`Panel`] in the card, announced by the live region). The card's state is
+//! `shop.rs`'s, the redirect return `redirect.rs`'s, the page's URL `page_url.rs`'s.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use mighty_core::checkout::{
@@ -12,415 +13,27 @@ use mighty_core::checkout::{
     accept_popup_message, backoff_ms, classify_parsed_answer, may_open, may_retry, price_changed,
     session_state_from_value,
 };
-use mighty_core::drops::{DropPhase, ServerClock, drop_phase, offer_open};
+use mighty_core::drops::{DropPhase, drop_phase, offer_open};
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
 use mighty_core::protocol::{
     CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SESSION_SECRET_HEADER,
-    SessionStatus, params,
+    SessionStatus,
 };
 use mighty_core::{Listing, Money, Offer, Timestamp};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, MessageEvent, ShadowRoot, Window};
+use web_sys::{MessageEvent, Window};
 
-use crate::events::{ErrorDetail, EventDetail, dispatch};
+use crate::events::EventDetail;
 use crate::format::Formatter;
 use crate::http::{self, FetchFailure};
 use crate::i18n::{t, tf};
 use crate::json;
+use crate::page_url::page_url_without_our_parameters;
+use crate::redirect::keep_for_return;
+use crate::shop::{Action, Intent, Panel, PendingSession, Shop, Tone};
 use crate::upgrade::{Membership, change_tier, manage_link};
-
-/// What the card says about the checkout, with at most two buttons and a link.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Panel {
-    pub tone: Tone,
-    pub text: String,
-    pub primary: Option<(String, Action)>,
-    pub secondary: Option<(String, Action)>,
-    /// Label and URL, e.g. the shopper's manage page.
-    pub link: Option<(String, String)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Tone {
-    #[default]
-    Info,
-    Success,
-    Error,
-}
-
-impl Tone {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tone::Info => "info",
-            Tone::Success => "success",
-            Tone::Error => "error",
-        }
-    }
-}
-
-/// What a panel button does.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// Try the same intent again, with the same Idempotency-Key (nothing is charged twice).
-    Retry,
-    /// Start a new intent (new key) for an offer, e.g. after a decline or as the upsell.
-    Buy {
-        offer_id: String,
-        tier_id: Option<String>,
-    },
-    /// Go on to the partner although the price changed.
-    Continue,
-    /// Show what moving the membership to `tier_id` costs now (prorated), before doing it.
-    PreviewUpgrade { tier_id: String },
-    /// Move the membership to `tier_id` (the same subscription, never a second one).
-    Upgrade { tier_id: String },
-    /// Drop the pending checkout.
-    Dismiss,
-}
-
-/// One shopper intent: what they chose, the price they were shown, its key, and the
-/// session once it has ended (for the events' `session_id`).
-#[derive(Clone, Debug)]
-pub(crate) struct Intent {
-    offer_id: String,
-    tier_id: Option<String>,
-    shown: Money,
-    key: String,
-    session_id: Option<String>,
-}
-
-/// A created session waiting for the shopper's word after a price change.
-struct PendingSession {
-    intent: Intent,
-    created: CheckoutSessionCreated,
-    popup: Option<Window>,
-}
-
-/// Everything one widget's checkout needs; shared by its buttons and its async tasks.
-///
-/// What changes after the card is drawn (this panel, a sold-out offer, the drop line) is
-/// written straight into the card's DOM rather than through leptos signals: measured, the
-/// reactive system and its views cost 25 KB gzip of wasm, which the size budget cannot carry.
-pub struct Shop {
-    pub host: Element,
-    /// The widget's shadow root: the card's elements are looked up in it.
-    pub root: ShadowRoot,
-    pub listing: Listing,
-    /// The absolute partner endpoint, if the listing or the host gives one.
-    pub endpoint: Option<String>,
-    pub mode: CheckoutMode,
-    pub formatter: Formatter,
-    /// The catalog language of the widget's locale (`en`, `fr`, `es`, `de`).
-    pub lang: &'static str,
-    /// Countdowns and drop phases follow the server's clock (`server_time`).
-    clock: ServerClock,
-    /// A checkout is under way: further clicks are ignored (a double click makes one session).
-    busy: Cell<bool>,
-    /// The last intent, for the Retry button.
-    last_intent: RefCell<Option<Intent>>,
-    pending: RefCell<Option<PendingSession>>,
-    /// What the panel's two buttons do.
-    panel_actions: RefCell<(Option<Action>, Option<Action>)>,
-    /// The shopper's membership after a paid retainer: the upgrade path's subject.
-    pub(crate) membership: RefCell<Option<Membership>>,
-    /// The card's DOM listeners (clicks, the demo), removed with the shop.
-    pub listeners: RefCell<crate::listeners::Listeners>,
-    /// Index in `listing.creators` of the creator whose demo is shown (the variant).
-    pub shown_creator: Cell<usize>,
-    /// The creator link (or UTM visit) that counts for this listing, if any.
-    pub touch: RefCell<Option<mighty_core::attribution::Touch>>,
-    pub demo_paused_by_shopper: Cell<bool>,
-    pub demo_play_reported: Cell<bool>,
-    pub demo_failed: Cell<bool>,
-    /// The testimonial line is hovered or focused: it does not rotate.
-    pub quote_paused: Cell<bool>,
-    /// The card is at least half visible now.
-    pub visible: Cell<bool>,
-    /// `mighty:view` was dispatched for this mount.
-    pub view_reported: Cell<bool>,
-    /// Counts the card's visibility changes: a view needs one second without any.
-    pub visibility_changes: Cell<u32>,
-    /// The host's `data-mighty-events` endpoint (absolute), where events are beaconed.
-    beacons_to: RefCell<Option<String>>,
-    /// `data-mighty-consent="required"`: no beacons until `Mighty.consent(true)`.
-    consent_required: Cell<bool>,
-}
-
-impl Shop {
-    pub fn new(
-        host: Element,
-        root: ShadowRoot,
-        listing: Listing,
-        endpoint: Option<String>,
-        mode: CheckoutMode,
-        formatter: Formatter,
-    ) -> Rc<Shop> {
-        let listing_server_time = listing.server_time;
-        let lang = mighty_core::i18n::catalog_language(formatter.locale());
-        Rc::new(Shop {
-            host,
-            root,
-            listing,
-            endpoint,
-            mode,
-            formatter,
-            clock: ServerClock::new(listing_server_time, js_sys::Date::now() as i64),
-            lang,
-            busy: Cell::new(false),
-            last_intent: RefCell::new(None),
-            pending: RefCell::new(None),
-            panel_actions: RefCell::new((None, None)),
-            membership: RefCell::new(None),
-            listeners: RefCell::new(crate::listeners::Listeners::default()),
-            shown_creator: Cell::new(0),
-            touch: RefCell::new(None),
-            demo_paused_by_shopper: Cell::new(false),
-            demo_play_reported: Cell::new(false),
-            demo_failed: Cell::new(false),
-            quote_paused: Cell::new(false),
-            visible: Cell::new(false),
-            view_reported: Cell::new(false),
-            visibility_changes: Cell::new(0),
-            beacons_to: RefCell::new(None),
-            consent_required: Cell::new(false),
-        })
-    }
-
-    /// `english` in the shopper's language.
-    #[inline(never)]
-    pub fn t(&self, english: &str) -> String {
-        t(self.lang, english)
-    }
-
-    /// Takes who brought the shopper and which creator they see first (see `attribution`).
-    pub fn set_attribution(
-        &self,
-        touch: Option<mighty_core::attribution::Touch>,
-        variant: Option<String>,
-    ) {
-        if let Some(index) = variant.and_then(|handle| {
-            self.listing
-                .creators
-                .iter()
-                .position(|creator| creator.handle == handle)
-        }) {
-            self.shown_creator.set(index);
-        }
-        *self.touch.borrow_mut() = touch;
-    }
-
-    /// Where the card's events are beaconed, and whether that waits for consent.
-    pub fn measure(&self, beacons_to: Option<String>, consent_required: bool) {
-        *self.beacons_to.borrow_mut() = beacons_to;
-        self.consent_required.set(consent_required);
-    }
-
-    /// Dispatches `mighty:<name>` on the host and beacons it (SPEC sections 2 and 6): every
-    /// event the card reports goes both ways.
-    pub fn report(&self, name: &str, detail: &EventDetail) {
-        dispatch(&self.host, name, detail);
-        let beacons_to = self.beacons_to.borrow();
-        let consent_required = self.consent_required.get();
-        let Some(endpoint) = beacons_to.as_deref() else {
-            return;
-        };
-        if consent_required && !crate::consent_given() {
-            return;
-        }
-        crate::beacons::record(
-            endpoint,
-            &mighty_core::protocol::MeasurementEvent {
-                id: new_idempotency_key(),
-                event_type: name.to_owned(),
-                listing_id: self.listing.id.clone(),
-                creator: detail.creator.clone(),
-                variant: detail.variant.clone(),
-                visitor_id: crate::attribution::visitor(consent_required),
-                at: crate::beacons::now_rfc3339(),
-            },
-        );
-    }
-
-    /// The handle of the creator whose demo is shown, if the listing has creators.
-    pub fn variant(&self) -> Option<String> {
-        let creator = self.listing.creators.get(self.shown_creator.get())?;
-        Some(creator.handle.clone())
-    }
-
-    /// The server's time now.
-    pub fn server_now(&self) -> Timestamp {
-        self.clock.now(js_sys::Date::now() as i64)
-    }
-
-    /// The first element of the card matching `selector`.
-    pub fn find(&self, selector: &str) -> Option<Element> {
-        self.root.query_selector(selector).ok().flatten()
-    }
-
-    /// Shows `panel` (or clears it): the text goes into the `status` live region, the buttons
-    /// into the actions row; the primary button takes the focus when `focus` is set.
-    pub(crate) fn show_panel(self: &Rc<Shop>, panel: Option<Panel>, focus: bool) {
-        let (Some(container), Some(status), Some(actions)) = (
-            self.find(".panel"),
-            self.find("[part=status]"),
-            self.find(".actions"),
-        ) else {
-            return;
-        };
-        let panel = panel.unwrap_or_default();
-        let _ = container.set_attribute("data-tone", panel.tone.as_str());
-        status.set_text_content(Some(&panel.text));
-        actions.set_text_content(None);
-        let document = crate::dom::document();
-        let mut first: Option<web_sys::HtmlElement> = None;
-        let mut chosen = (None, None);
-        for (choice, class, slot) in [
-            (panel.primary, "buy", "primary"),
-            (panel.secondary, "plain", "secondary"),
-        ] {
-            let Some((label, action)) = choice else {
-                continue;
-            };
-            let Ok(button) = document.create_element("button") else {
-                continue;
-            };
-            let _ = button.set_attribute("type", "button");
-            let _ = button.set_attribute("data-action", slot);
-            button.set_class_name(class);
-            button.set_text_content(Some(&label));
-            let _ = actions.append_child(&button);
-            if slot == "primary" {
-                chosen.0 = Some(action);
-                first = Some(button.unchecked_into());
-            } else {
-                chosen.1 = Some(action);
-            }
-        }
-        *self.panel_actions.borrow_mut() = chosen;
-        if let Some((label, url)) = panel.link
-            && let Ok(link) = document.create_element("a")
-        {
-            let _ = link.set_attribute("href", &url);
-            let _ = link.set_attribute("target", "_blank");
-            let _ = link.set_attribute("rel", "noopener");
-            link.set_text_content(Some(&label));
-            let _ = actions.append_child(&link);
-        }
-        if focus && let Some(button) = first {
-            let _ = button.focus();
-        } else if panel.tone != Tone::Info {
-            self.restore_focus();
-        }
-    }
-
-    /// After a checkout ends with nothing to press, the focus goes back to the offer's
-    /// checkout button, unless the shopper has moved on to something else on the page.
-    fn restore_focus(&self) {
-        let document = crate::dom::document();
-        let page_focus = document.active_element();
-        let lost = page_focus.is_none_or(|active| {
-            active == self.host || document.body().is_some_and(|body| *body == active)
-        });
-        let in_card = self.root.active_element().is_some();
-        let Some(intent) = self.last_intent.borrow().clone() else {
-            return;
-        };
-        if lost && !in_card {
-            let selector = format!("[data-offer-id=\"{}\"] [part=checkout]", intent.offer_id);
-            if let Some(button) = self.find(&selector) {
-                let _ = button.unchecked_into::<web_sys::HtmlElement>().focus();
-            }
-        }
-    }
-
-    pub(crate) fn show(self: &Rc<Shop>, panel: Panel) {
-        let focus = panel.primary.is_some();
-        self.show_panel(Some(panel), focus);
-    }
-
-    /// Marks an offer sold out: its checkout button says so and is disabled.
-    fn mark_sold_out(&self, offer_id: &str) {
-        if let Some(button) = self.find(&format!("[data-offer-id=\"{offer_id}\"] [part=checkout]"))
-        {
-            let _ = button.set_attribute("disabled", "");
-            button.set_text_content(Some(&self.t("Sold out")));
-        }
-    }
-
-    pub(crate) fn working(self: &Rc<Shop>, text: &str) {
-        self.show(Panel {
-            text: text.to_string(),
-            ..Panel::default()
-        });
-    }
-
-    /// The detail every event of this card carries: the listing and the shown creator.
-    pub fn event_detail(&self) -> EventDetail {
-        self.detail(None)
-    }
-
-    fn detail(&self, intent: Option<&Intent>) -> EventDetail {
-        EventDetail {
-            listing_id: Some(self.listing.id.clone()),
-            offer_id: intent.map(|intent| intent.offer_id.clone()),
-            tier_id: intent.and_then(|intent| intent.tier_id.clone()),
-            session_id: intent.and_then(|intent| intent.session_id.clone()),
-            creator: self
-                .touch
-                .borrow()
-                .as_ref()
-                .and_then(|touch| touch.creator.clone()),
-            variant: self.variant(),
-            ..EventDetail::default()
-        }
-    }
-
-    /// The price shown for an offer (and tier), which the partner's amount is checked against.
-    fn shown_price(&self, offer_id: &str, tier_id: Option<&str>) -> Option<Money> {
-        let offer = self
-            .listing
-            .offers
-            .iter()
-            .find(|offer| offer.id == offer_id)?;
-        match &offer.kind {
-            OfferKind::Bundle(bundle) => Some(bundle.price),
-            OfferKind::Retainer(retainer) => retainer
-                .tiers
-                .iter()
-                .find(|tier| Some(tier.id.as_str()) == tier_id)
-                .map(|tier| tier.price),
-        }
-    }
-
-    /// Says why nothing happens and tells the page (`mighty:checkout-error`).
-    pub(crate) fn fail(
-        self: &Rc<Shop>,
-        intent: Option<&Intent>,
-        code: &str,
-        message: String,
-        retry: Option<Action>,
-    ) {
-        self.busy.set(false);
-        self.report(
-            "checkout-error",
-            &EventDetail {
-                error: Some(ErrorDetail {
-                    code: code.to_string(),
-                    message: message.clone(),
-                }),
-                ..self.detail(intent)
-            },
-        );
-        self.show(Panel {
-            tone: Tone::Error,
-            text: message,
-            primary: retry.map(|action| (self.t("Try again"), action)),
-            ..Panel::default()
-        });
-    }
-}
 
 /// The panel's primary (or secondary) button was pressed.
 pub fn act_on_panel(shop: &Rc<Shop>, primary: bool) {
@@ -760,32 +373,6 @@ fn unreachable_message(lang: &str, reason: RetryReason) -> (&'static str, String
         ),
     }
 }
-
-/// What a redirect-mode checkout keeps until the shopper is back, in `sessionStorage` (this
-/// tab only, gone with it), strictly necessary for the purchase and so kept before consent
-/// too (SPEC section 4): the session's secret (`mighty_session_secret:<id>`) and the offer it
-/// is for (`mighty_session_offer:<id>`, core's `card::kept_offer`).
-fn session_key(what: &str, session_id: &str) -> String {
-    format!("mighty_session_{what}:{session_id}")
-}
-
-fn keep_for_return(what: &str, session_id: &str, value: &str) {
-    if let Some(storage) =
-        web_sys::window().and_then(|window| window.session_storage().ok().flatten())
-    {
-        let _ = storage.set_item(&session_key(what, session_id), value);
-    }
-}
-
-/// What was kept for `session_id`, removed as it is read (one return, one use).
-fn take_from_return(what: &str, session_id: &str) -> Option<String> {
-    let storage = web_sys::window()?.session_storage().ok().flatten()?;
-    let key = session_key(what, session_id);
-    let value = storage.get_item(&key).ok().flatten();
-    let _ = storage.remove_item(&key);
-    value
-}
-
 /// Sends the shopper to the partner's page: the popup, or the page itself.
 async fn go_to_partner(
     shop: &Rc<Shop>,
@@ -906,7 +493,7 @@ async fn watch_popup(
 /// `GET {checkout}/{session_id}`, with the session's secret when this browser holds it (the
 /// only way the partner gives the customer token); `None` when there is no usable answer
 /// (the caller polls on).
-async fn session_state(
+pub(crate) async fn session_state(
     endpoint: &str,
     session_id: &str,
     secret: Option<&str>,
@@ -926,7 +513,7 @@ async fn session_state(
 }
 
 /// A session ended: paid (the confirmation, with what comes next), declined or expired.
-fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
+pub(crate) fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
     shop.busy.set(false);
     let intent = &Intent {
         session_id: Some(state.session_id.clone()),
@@ -1015,125 +602,6 @@ fn next_offer(shop: &Shop, intent: &Intent) -> Option<(String, Action)> {
         NextStep::Upgrade { tier } => Some(crate::upgrade::upgrade_to(shop, tier)),
     }
 }
-
-/// Back from the partner's page in redirect mode: the URL carries `mighty_session` and
-/// `mighty_listing` names this listing. Asks for the session, shows the result, and removes
-/// the `mighty_*` parameters from the address bar.
-pub fn resume_after_redirect(shop: &Rc<Shop>) {
-    let Some(search) = web_sys::window().and_then(|window| window.location().search().ok()) else {
-        return;
-    };
-    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
-        return;
-    };
-    let (Some(session_id), Some(listing_id)) =
-        (query.get(params::SESSION), query.get(params::LISTING))
-    else {
-        return;
-    };
-    if listing_id != shop.listing.id {
-        return;
-    }
-    let Some(endpoint) = shop.endpoint.clone() else {
-        return;
-    };
-    shop.busy.set(true);
-    let shop = shop.clone();
-    // A task: it runs once the card is in the page.
-    crate::spawn(async move {
-        shop.working(&shop.t("Checking your payment…"));
-        let secret = take_from_return("secret", &session_id);
-        let kept = take_from_return("offer", &session_id);
-        let mut state = None;
-        for attempt in 1..=3 {
-            state = session_state(&endpoint, &session_id, secret.as_deref()).await;
-            if state.is_some() {
-                break;
-            }
-            http::sleep(backoff_ms(attempt + 1, None).unwrap_or(1_000)).await;
-        }
-        remove_our_parameters();
-        let Some(state) = state else {
-            shop.busy.set(false);
-            shop.show(Panel {
-                tone: Tone::Error,
-                text: shop.t("We could not confirm your payment just now; your receipt email has the details."),
-                ..Panel::default()
-            });
-            return;
-        };
-        // The session does not say which offer it was for: the checkout kept it, by id, for
-        // this return (core decides; two offers may share a price). Without it the
-        // confirmation names no offer.
-        let (offer_id, tier_id) = mighty_core::card::resume_offer(&shop.listing, kept.as_deref())
-            .map(|(offer, tier)| (offer.id.clone(), tier.map(|tier| tier.id.clone())))
-            .unwrap_or_default();
-        let intent = Intent {
-            offer_id,
-            tier_id,
-            shown: Money::new(state.amount, shop.listing.currency),
-            key: String::new(),
-            session_id: None,
-        };
-        match state.status {
-            SessionStatus::Open => {
-                shop.busy.set(false);
-                shop.show(Panel {
-                    text: shop.t("Your payment was not completed. Nothing was charged."),
-                    ..Panel::default()
-                });
-            }
-            _ => finish(&shop, &intent, state),
-        }
-    });
-}
-
-/// The page URL without any `mighty_*` parameter, plus `mighty_listing=<id>` when given
-/// (SPEC section 4's `return_url`). Without the fragment: a partner that appends
-/// `&mighty_session=…` to the URL would otherwise put it inside the fragment.
-pub(crate) fn page_url_without_our_parameters(listing_id: Option<&str>) -> String {
-    let href = web_sys::window()
-        .and_then(|window| window.location().href().ok())
-        .unwrap_or_default();
-    let Ok(url) = web_sys::Url::new(&href) else {
-        return href;
-    };
-    strip_our_parameters(&url);
-    if let Some(id) = listing_id {
-        url.search_params().append(params::LISTING, id);
-    }
-    url.set_hash("");
-    url.href()
-}
-
-fn strip_our_parameters(url: &web_sys::Url) {
-    let query = url.search_params();
-    let ours: Vec<String> = js_sys::Array::from(&query.keys().into())
-        .iter()
-        .filter_map(|key| key.as_string())
-        .filter(|key| key.starts_with(params::PREFIX))
-        .collect();
-    for key in ours {
-        query.delete(&key);
-    }
-}
-
-fn remove_our_parameters() {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let Ok(href) = window.location().href() else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::new(&href) else {
-        return;
-    };
-    strip_our_parameters(&url);
-    if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
-    }
-}
-
 /// An amount the partner stated, in its currency.
 fn price_of(formatter: &Formatter, minor: i64, code: &str) -> String {
     match mighty_core::money::Currency::from_code(code) {

@@ -12,8 +12,8 @@ use mighty_core::listing::Creator;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlMediaElement};
 
-use crate::checkout::Shop;
 use crate::i18n::tf;
+use crate::shop::Shop;
 
 /// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
 /// card is in the page.

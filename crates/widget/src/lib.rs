@@ -17,7 +17,10 @@ mod i18n;
 mod json;
 mod listeners;
 mod loading;
+mod page_url;
+mod redirect;
 mod share;
+mod shop;
 mod style;
 mod turns;
 mod upgrade;
@@ -38,9 +41,9 @@ use mighty_core::{ConfigErrors, HostConfig, Theme};
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
-use crate::checkout::Shop;
 use crate::events::{ErrorDetail, EventDetail, dispatch};
 use crate::format::Formatter;
+use crate::shop::Shop;
 use crate::view::{ConfigNotice, ListingCard, LoadingCard};
 
 /// One mounted host.
@@ -302,7 +305,7 @@ fn show_card(
         );
         put_view(&drawn_host, view);
         keep_shop(&drawn_host, shop.clone());
-        checkout::resume_after_redirect(&shop);
+        redirect::resume_after_redirect(&shop);
         checkout::run_drop_clock(&shop);
         i18n::translate_card(&drawn_root, shop.lang);
         // Listeners and the player start once the card is in the page.

@@ -12,8 +12,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, Event, EventTarget, IntersectionObserver};
 
-use crate::checkout::{self, Shop};
+use crate::checkout;
 use crate::demo;
+use crate::shop::Shop;
 
 /// What reacts to an event: plain functions, so one closure type serves every listener.
 pub type Handler = fn(&Rc<Shop>, &Event);

@@ -8,8 +8,9 @@ use wasm_bindgen::prelude::*;
 
 use mighty_core::protocol::params;
 
-use crate::checkout::{Panel, Shop, page_url_without_our_parameters};
 use crate::i18n::tf;
+use crate::page_url::page_url_without_our_parameters;
+use crate::shop::{Panel, Shop};
 
 /// The share action: the Web Share API where the browser has it, else the link copied to
 /// the clipboard, with a visible confirmation (or the link to copy by hand); `mighty:share`.

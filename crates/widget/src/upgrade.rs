@@ -9,10 +9,11 @@ use mighty_core::{Money, Timestamp};
 
 use mighty_core::checkout::ATTEMPT_TIMEOUT_MS;
 
-use crate::checkout::{Action, Panel, Shop, Tone, new_idempotency_key};
+use crate::checkout::new_idempotency_key;
 use crate::http;
 use crate::i18n::tf;
 use crate::json;
+use crate::shop::{Action, Panel, Shop, Tone};
 
 /// A paid membership: what the upgrade path acts on, with the customer token it needs.
 #[derive(Clone, Debug)]

@@ -10,9 +10,10 @@ use mighty_core::listing::{OfferKind, Tier};
 use mighty_core::trust::badge_look;
 use mighty_core::{ConfigErrors, Offer, Theme, Timestamp};
 
-use crate::checkout::{self, Shop};
+use crate::checkout;
 use crate::format::Formatter;
 use crate::i18n::{per_interval, t, tf};
+use crate::shop::Shop;
 
 /// The compact card: title, seller, rating, summary, offers. Fixed height (see
 /// `CARD_HEIGHT_PX`); offers scroll inside it.
