@@ -143,7 +143,12 @@ pub fn kit_checks(dist_dir: &Path) -> Vec<(&'static str, Result<(), String>)> {
         "tsc --noEmit --strict tests/types",
         crate::run::run_command(
             std::process::Command::new(root.join("node_modules/.bin/tsc"))
-                .args(["--project", "tests/types/tsconfig.json"])
+                .args([
+                    "--noEmit",
+                    "--strict",
+                    "--project",
+                    "tests/types/tsconfig.json",
+                ])
                 .current_dir(&root),
         ),
     ));
