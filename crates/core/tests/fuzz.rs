@@ -396,8 +396,15 @@ fn document_of(listing: &Listing) -> Value {
                         |source| json!({ "src": source.src, "type": optional(&source.media_type) }),
                     )
                     .collect();
+                // The aspect as a ratio the document may carry, one per kind.
+                let aspect = match demo.aspect.as_str() {
+                    "tall" => "9:16",
+                    "square" => "1:1",
+                    _ => "16:9",
+                };
                 json!({ "src": sources, "poster": optional(&demo.poster),
-                        "captions": optional(&demo.captions), "duration_s": demo.duration_s })
+                        "captions": optional(&demo.captions), "duration_s": demo.duration_s,
+                        "aspect": aspect })
             });
             json!({ "handle": creator.handle, "name": creator.name,
                     "avatar": optional(&creator.avatar), "demo": demo })
