@@ -21,7 +21,8 @@ commands:
   test    run every test (native, on PostgreSQL, lints, browser unit, size budgets,
           end-to-end); `test WORD...` runs only the steps whose names contain a word
   dist    build the production bundle into dist/ and print its size report
-  bench   run the benchmarks and print their tables";
+  bench   run the benchmarks and print their tables; `bench widget` runs only the
+          widget's (sizes with each part's cost, and the browser benchmarks)";
 
 fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_default();
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
         "demo" => run::demo(),
         "test" => test::run_all(&std::env::args().skip(2).collect::<Vec<_>>()),
         "dist" => release::build().and_then(|report| report.enforce()),
-        "bench" => bench::run(),
+        "bench" => bench::run(&std::env::args().skip(2).collect::<Vec<_>>()),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
