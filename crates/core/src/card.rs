@@ -1,9 +1,75 @@
-//! The card's decisions around a purchase, data in and data out: which offer a redirect-mode
-//! return resumes, and what the card offers next once one is paid. The widget does the I/O
+//! The card's decisions around a purchase, data in and data out: where its checkout stands
+//! ([`CheckoutPhase`], changed only by named events), which offer a redirect-mode return
+//! resumes, and what the card offers next once one is paid. The widget does the I/O
 //! (sessionStorage, the partner) and draws the answer; nothing here touches a browser.
 
 use crate::listing::{OfferKind, Tier};
 use crate::{Listing, Offer};
+
+/// Where a card's checkout stands: one value instead of flags. Only [`CheckoutPhase::after`]
+/// changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckoutPhase {
+    /// Nothing under way: a checkout button starts one.
+    #[default]
+    Idle,
+    /// The session is being created (the POST and its retries).
+    Opening,
+    /// The partner's price differs from the one shown: waiting for Continue or Cancel.
+    AwaitingShopper,
+    /// The shopper is on the partner's page (the popup, or the page itself in redirect mode).
+    WithPartner,
+    /// Back from a redirect-mode checkout: asking the partner how it ended.
+    Checking,
+    /// A membership is being moved to another tier (its price first, then the change).
+    ChangingTier,
+}
+
+/// What happens to a card's checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutEvent {
+    /// A checkout button (or Try again, Buy again) was pressed.
+    Press,
+    /// The session exists, at another price than the one shown.
+    PriceChanged,
+    /// The shopper is sent to the partner's page.
+    ToPartner,
+    /// The shopper accepted the new price.
+    Continue,
+    /// The shopper turned the new price down.
+    Dismiss,
+    /// The page came back from the partner with a session to check.
+    ReturnFound,
+    /// An upgrade (or its price) was asked for.
+    TierChange,
+    /// It ended: paid, declined, expired, refused, unreachable, closed, or a tier changed.
+    Ended,
+}
+
+impl CheckoutPhase {
+    /// The phase after `event`, or `None` when the event does not apply now: a second press
+    /// while a checkout is under way is ignored (a double click makes one session).
+    pub fn after(self, event: CheckoutEvent) -> Option<CheckoutPhase> {
+        use CheckoutEvent as Event;
+        use CheckoutPhase as Phase;
+        Some(match (self, event) {
+            (Phase::Idle, Event::Press) => Phase::Opening,
+            (Phase::Idle, Event::ReturnFound) => Phase::Checking,
+            (Phase::Idle, Event::TierChange) => Phase::ChangingTier,
+            (Phase::Opening, Event::PriceChanged) => Phase::AwaitingShopper,
+            (Phase::Opening | Phase::AwaitingShopper, Event::ToPartner) => Phase::WithPartner,
+            (Phase::AwaitingShopper, Event::Continue) => Phase::WithPartner,
+            (Phase::AwaitingShopper, Event::Dismiss) => Phase::Idle,
+            (_, Event::Ended) => Phase::Idle,
+            _ => return None,
+        })
+    }
+
+    /// Whether a checkout (or a tier change) is under way: the card's buttons wait.
+    pub fn is_busy(self) -> bool {
+        self != CheckoutPhase::Idle
+    }
+}
 
 /// What a redirect-mode checkout keeps (in `sessionStorage`, beside the session's secret)
 /// for the return: the offer and, for a membership, the tier, as `"<offer>"` or
@@ -106,6 +172,61 @@ mod tests {
 
     fn ids<'a>(found: Option<(&'a Offer, Option<&'a Tier>)>) -> Option<(&'a str, Option<&'a str>)> {
         found.map(|(offer, tier)| (offer.id.as_str(), tier.map(|tier| tier.id.as_str())))
+    }
+
+    #[test]
+    fn the_checkout_phase_changes_only_by_its_events() {
+        use CheckoutEvent::*;
+        use CheckoutPhase::*;
+        let phases = [
+            Idle,
+            Opening,
+            AwaitingShopper,
+            WithPartner,
+            Checking,
+            ChangingTier,
+        ];
+        let events = [
+            Press,
+            PriceChanged,
+            ToPartner,
+            Continue,
+            Dismiss,
+            ReturnFound,
+            TierChange,
+            Ended,
+        ];
+        // Every pair not listed here does not apply (None).
+        let allowed = [
+            (Idle, Press, Opening),
+            (Idle, ReturnFound, Checking),
+            (Idle, TierChange, ChangingTier),
+            (Opening, PriceChanged, AwaitingShopper),
+            (Opening, ToPartner, WithPartner),
+            (AwaitingShopper, ToPartner, WithPartner),
+            (AwaitingShopper, Continue, WithPartner),
+            (AwaitingShopper, Dismiss, Idle),
+            (Idle, Ended, Idle),
+            (Opening, Ended, Idle),
+            (AwaitingShopper, Ended, Idle),
+            (WithPartner, Ended, Idle),
+            (Checking, Ended, Idle),
+            (ChangingTier, Ended, Idle),
+        ];
+        for phase in phases {
+            for event in events {
+                let expected = allowed
+                    .iter()
+                    .find(|(from, on, _)| *from == phase && *on == event)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(phase.after(event), expected, "{phase:?} on {event:?}");
+            }
+        }
+        // A double click: the second press finds a checkout under way and is ignored.
+        let opening = Idle.after(Press).unwrap();
+        assert!(opening.is_busy());
+        assert_eq!(opening.after(Press), None);
+        assert!(!Idle.is_busy());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use mighty_core::card::CheckoutEvent;
 use mighty_core::checkout::{
     ATTEMPT_TIMEOUT_MS, CheckoutAnswer, POLL_INTERVAL_MS, PopupMessage, RetryReason,
     accept_popup_message, backoff_ms, classify_parsed_answer, may_open, may_retry, price_changed,
@@ -63,7 +64,9 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
         Action::Buy { offer_id, tier_id } => buy(shop, offer_id, tier_id),
         Action::Continue => {
             let pending = shop.pending.borrow_mut().take();
-            if let Some(pending) = pending {
+            if let Some(pending) = pending
+                && shop.step(CheckoutEvent::Continue)
+            {
                 let shop = shop.clone();
                 crate::spawn(async move {
                     go_to_partner(&shop, pending.intent, pending.created, pending.popup).await;
@@ -72,13 +75,13 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
         }
         // One at a time: a second press while one runs is ignored.
         Action::PreviewUpgrade { tier_id } | Action::Upgrade { tier_id }
-            if !shop.busy.replace(true) =>
+            if shop.step(CheckoutEvent::TierChange) =>
         {
             let confirm = matches!(action, Action::Upgrade { .. });
             let shop = shop.clone();
             crate::spawn(async move {
                 change_tier(&shop, tier_id, confirm).await;
-                shop.busy.set(false);
+                shop.settle();
             });
         }
         Action::PreviewUpgrade { .. } | Action::Upgrade { .. } => {}
@@ -88,7 +91,7 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
             {
                 let _ = popup.close();
             }
-            shop.busy.set(false);
+            shop.step(CheckoutEvent::Dismiss);
             shop.show_panel(None, false);
         }
     }
@@ -131,10 +134,8 @@ pub fn offer_selected(shop: &Shop, offer_id: Option<String>, tier_id: Option<Str
 
 /// An offer's `checkout` button was pressed: the tier is the checked one of its radios.
 pub fn buy_from_card(shop: &Rc<Shop>, offer_id: &str) {
-    let tier_id = shop
-        .find(&format!("[data-offer-id=\"{offer_id}\"] input:checked"))
-        .and_then(|input| input.get_attribute("value"));
-    if !shop.busy.get() {
+    let tier_id = crate::handles::checked_tier(&shop.root, offer_id);
+    if !shop.busy() {
         offer_selected(shop, Some(offer_id.to_string()), tier_id.clone());
     }
     buy(shop, offer_id.to_string(), tier_id);
@@ -151,7 +152,7 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
         let mut last_phase = None;
         loop {
             let Some(shop) = shop.upgrade() else { return };
-            let Some(line) = shop.find("[part=drop]") else {
+            let Some(line) = crate::handles::drop_line(&shop.root) else {
                 return;
             };
             if !line.is_connected() {
@@ -163,8 +164,7 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
             if last_phase.is_some_and(|last| last != kind) {
                 let now = shop.server_now();
                 for offer in &shop.listing.offers {
-                    let selector = format!("[data-offer-id=\"{}\"] [part=checkout]", offer.id);
-                    if let Some(button) = shop.find(&selector) {
+                    if let Some(button) = crate::handles::checkout_button(&shop.root, &offer.id) {
                         let (open, label) = button_state(shop.lang, &shop.listing, offer, now);
                         let _ = button.toggle_attribute_with_force("disabled", !open);
                         button.set_text_content(Some(&label));
@@ -180,7 +180,7 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
 
 /// The `checkout` button of an offer: a new intent with a new Idempotency-Key.
 pub fn buy(shop: &Rc<Shop>, offer_id: String, tier_id: Option<String>) {
-    if shop.busy.get() {
+    if shop.busy() {
         return;
     }
     let Some(shown) = shop.shown_price(&offer_id, tier_id.as_deref()) else {
@@ -197,7 +197,7 @@ pub fn buy(shop: &Rc<Shop>, offer_id: String, tier_id: Option<String>) {
 }
 
 fn begin(shop: &Rc<Shop>, intent: Intent) {
-    if shop.busy.replace(true) {
+    if !shop.step(CheckoutEvent::Press) {
         return;
     }
     *shop.last_intent.borrow_mut() = Some(intent.clone());
@@ -305,6 +305,7 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
             secondary: Some((shop.t("Cancel"), Action::Dismiss)),
             ..Panel::default()
         });
+        shop.step(CheckoutEvent::PriceChanged);
         *shop.pending.borrow_mut() = Some(PendingSession {
             intent,
             created,
@@ -380,6 +381,7 @@ async fn go_to_partner(
     created: CheckoutSessionCreated,
     popup: Option<Window>,
 ) {
+    shop.step(CheckoutEvent::ToPartner);
     let Some(popup) = popup else {
         shop.working(&shop.t("Taking you to the secure checkout…"));
         if let Some(secret) = &created.session_secret {
@@ -474,7 +476,7 @@ async fn watch_popup(
                 break;
             }
             _ if closed => {
-                shop.busy.set(false);
+                shop.settle();
                 shop.show(Panel {
                     text: shop
                         .t("The checkout window was closed before paying. Nothing was charged."),
@@ -514,7 +516,7 @@ pub(crate) async fn session_state(
 
 /// A session ended: paid (the confirmation, with what comes next), declined or expired.
 pub(crate) fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
-    shop.busy.set(false);
+    shop.settle();
     let intent = &Intent {
         session_id: Some(state.session_id.clone()),
         ..intent.clone()

@@ -12,6 +12,7 @@ use mighty_core::listing::Creator;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlMediaElement};
 
+use crate::handles::{self, DemoPart};
 use crate::i18n::tf;
 use crate::shop::Shop;
 
@@ -92,7 +93,11 @@ pub fn with_demo(creators: &[Creator]) -> impl Iterator<Item = (usize, &Creator)
 }
 
 fn video_of(shop: &Shop) -> Option<HtmlMediaElement> {
-    shop.find(".demo .video").map(JsCast::unchecked_into)
+    handles::video(&shop.root)
+}
+
+fn part(shop: &Shop, part: DemoPart) -> Option<Element> {
+    handles::demo_part(&shop.root, part)
 }
 
 /// Whether the page asks for reduced motion: then nothing plays on its own.
@@ -212,7 +217,7 @@ pub fn toggle_play(shop: &Rc<Shop>) {
 }
 
 pub fn toggle_sound(shop: &Rc<Shop>) {
-    let (Some(video), Some(button)) = (video_of(shop), shop.find(".demo .sound")) else {
+    let (Some(video), Some(button)) = (video_of(shop), part(shop, DemoPart::SoundButton)) else {
         return;
     };
     let muted = !video.muted();
@@ -226,7 +231,7 @@ pub fn toggle_sound(shop: &Rc<Shop>) {
 }
 
 fn set_play_label(shop: &Shop, playing: bool) {
-    if let Some(button) = shop.find(".demo .play") {
+    if let Some(button) = part(shop, DemoPart::PlayButton) {
         let _ = button.set_attribute("data-on", if playing { "true" } else { "false" });
     }
 }
@@ -250,8 +255,8 @@ fn on_ended(shop: &Rc<Shop>) {
 fn on_progress(shop: &Shop) {
     let (Some(video), Some(progress), Some(bar)) = (
         video_of(shop),
-        shop.find(".demo .progress"),
-        shop.find(".demo .progress-fill"),
+        part(shop, DemoPart::Progress),
+        part(shop, DemoPart::ProgressFill),
     ) else {
         return;
     };
@@ -284,7 +289,7 @@ fn on_cue_change(shop: &Rc<Shop>, event: &web_sys::Event) {
         .and_then(|cues| cues.get(0))
         .and_then(|cue| cue.dyn_into::<web_sys::VttCue>().ok())
         .map(|cue| cue.text());
-    if let Some(line) = shop.find(".demo .captions") {
+    if let Some(line) = part(shop, DemoPart::Captions) {
         line.set_text_content(text.as_deref());
     }
 }
@@ -297,7 +302,7 @@ fn on_failed(shop: &Shop) {
     {
         video.set_cross_origin(None);
         // This creator's captions go (the track stays for the next creator's).
-        if let Some(track) = shop.find(".demo track") {
+        if let Some(track) = part(shop, DemoPart::Track) {
             let _ = track.remove_attribute("src");
         }
         video.load();
@@ -306,10 +311,10 @@ fn on_failed(shop: &Shop) {
         return;
     }
     shop.demo_failed.set(true);
-    if let Some(figure) = shop.find(".demo") {
+    if let Some(figure) = handles::demo(&shop.root) {
         let _ = figure.class_list().add_1("broken");
     }
-    if let Some(message) = shop.find(".demo .failed") {
+    if let Some(message) = part(shop, DemoPart::Failed) {
         message.set_text_content(Some(&shop.t("This demo cannot play here.")));
     }
 }
@@ -331,11 +336,11 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
     shop.shown_creator.set(index);
     shop.demo_play_reported.set(false);
     shop.demo_failed.set(false);
-    if let Some(figure) = shop.find(".demo") {
+    if let Some(figure) = handles::demo(&shop.root) {
         let _ = figure.class_list().remove_1("broken");
     }
-    for selector in [".demo .failed", ".demo .captions"] {
-        if let Some(message) = shop.find(selector) {
+    for emptied in [DemoPart::Failed, DemoPart::Captions] {
+        if let Some(message) = part(shop, emptied) {
             message.set_text_content(None);
         }
     }
@@ -357,25 +362,21 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
         "aria-label",
         Some(&tf(shop.lang, "Demo by {name}", &[("name", &creator.name)])),
     );
-    set(shop.find(".demo track"), "src", demo.captions.as_deref());
-    set(shop.find(".demo .avatar"), "src", creator.avatar.as_deref());
-    if let Some(figure) = shop.find(".demo") {
+    set(part(shop, DemoPart::Track), "src", demo.captions.as_deref());
+    set(
+        part(shop, DemoPart::Avatar),
+        "src",
+        creator.avatar.as_deref(),
+    );
+    if let Some(figure) = handles::demo(&shop.root) {
         let _ = figure.set_attribute("data-aspect", demo.aspect.as_str());
     }
-    if let Some(name) = shop.find(".demo .by-name") {
+    if let Some(name) = part(shop, DemoPart::CreatorName) {
         name.set_text_content(Some(&creator.name));
     }
-    if let Ok(chips) = shop.root.query_selector_all(".creators .chip") {
-        for position in 0..chips.length() {
-            if let Some(chip) = chips
-                .item(position)
-                .and_then(|node| node.dyn_into::<Element>().ok())
-            {
-                let pressed =
-                    chip.get_attribute("data-creator").as_deref() == Some(&creator.handle);
-                let _ = chip.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
-            }
-        }
+    for (chip, handle) in handles::creator_chips(&shop.root) {
+        let pressed = handle == creator.handle;
+        let _ = chip.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
     }
     set_source(shop, &video, index);
     shop.demo_paused_by_shopper.set(false);

@@ -63,30 +63,16 @@ pub fn translate_card(root: &web_sys::ShadowRoot, language: &str) {
     if language == "en" {
         return;
     }
-    for (selector, attribute) in [
-        ("[data-i18n]", None),
-        ("[data-i18n-label]", Some("aria-label")),
-    ] {
-        let Ok(found) = root.query_selector_all(selector) else {
-            continue;
-        };
-        for index in 0..found.length() {
-            let Some(element) = found
-                .item(index)
-                .and_then(|node| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(node).ok())
-            else {
-                continue;
-            };
-            match attribute {
-                Some(name) => {
-                    if let Some(english) = element.get_attribute(name) {
-                        let _ = element.set_attribute(name, &t(language, &english));
-                    }
+    for (element, attribute) in crate::handles::translatable(root) {
+        match attribute {
+            Some(name) => {
+                if let Some(english) = element.get_attribute(name) {
+                    let _ = element.set_attribute(name, &t(language, &english));
                 }
-                None => {
-                    let english = element.text_content().unwrap_or_default();
-                    element.set_text_content(Some(&t(language, &english)));
-                }
+            }
+            None => {
+                let english = element.text_content().unwrap_or_default();
+                element.set_text_content(Some(&t(language, &english)));
             }
         }
     }

@@ -12,6 +12,7 @@ mod demo;
 mod dom;
 pub mod events;
 mod format;
+mod handles;
 mod http;
 mod i18n;
 mod json;

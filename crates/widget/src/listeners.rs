@@ -13,8 +13,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Element, Event, EventTarget, IntersectionObserver};
 
 use crate::checkout;
-use crate::demo;
 use crate::shop::Shop;
+use crate::{demo, handles};
 
 /// What reacts to an event: plain functions, so one closure type serves every listener.
 pub type Handler = fn(&Rc<Shop>, &Event);
@@ -80,24 +80,15 @@ pub fn wire_card(shop: &Rc<Shop>) {
 
 /// A tier was chosen: `mighty:offer-select`.
 fn on_change(shop: &Rc<Shop>, event: &Event) {
-    let Some(input) = event
-        .target()
-        .and_then(|target| target.dyn_into::<Element>().ok())
-    else {
-        return;
-    };
-    let offer = input
-        .closest("[data-offer-id]")
-        .ok()
-        .flatten()
-        .and_then(|offer| offer.get_attribute("data-offer-id"));
-    checkout::offer_selected(shop, offer, input.get_attribute("value"));
+    if let Some((offer, tier)) = handles::chosen_tier(event) {
+        checkout::offer_selected(shop, offer, tier);
+    }
 }
 
 /// One observer per card: at least half visible, the demo plays and, after one second,
 /// `mighty:view` is dispatched (once per mount); less, the demo pauses.
 fn watch_visibility(shop: &Rc<Shop>) {
-    let Some(card) = shop.find(".card") else {
+    let Some(card) = handles::card(&shop.root) else {
         return;
     };
     let weak = Rc::downgrade(shop);
@@ -139,41 +130,22 @@ fn watch_visibility(shop: &Rc<Shop>) {
 
 /// Routes a click to what its button does. Disabled buttons get no clicks.
 fn on_click(shop: &Rc<Shop>, event: &Event) {
-    let Some(button) = event
-        .target()
-        .and_then(|target| target.dyn_into::<Element>().ok())
-        .and_then(|element| element.closest("button").ok().flatten())
-    else {
-        return;
-    };
-    let attribute = |name: &str| button.get_attribute(name);
-    if attribute("part").as_deref() == Some("share") {
-        crate::share::share(shop);
-    } else if attribute("part").as_deref() == Some("checkout") {
-        let offer = button
-            .closest("[data-offer-id]")
-            .ok()
-            .flatten()
-            .and_then(|offer| offer.get_attribute("data-offer-id"));
-        if let Some(offer_id) = offer {
-            checkout::buy_from_card(shop, &offer_id);
-        }
-    } else if let Some(action) = attribute("data-action") {
-        checkout::act_on_panel(shop, action == "primary");
-    } else if let Some(handle) = attribute("data-creator") {
-        demo::switch_to(shop, &handle);
-    } else if button.class_list().contains("reviews-toggle") {
-        toggle_reviews(shop, &button);
-    } else if button.class_list().contains("play") {
-        demo::toggle_play(shop);
-    } else if button.class_list().contains("sound") {
-        demo::toggle_sound(shop);
+    use handles::Clicked;
+    match handles::clicked(event) {
+        Some(Clicked::Share) => crate::share::share(shop),
+        Some(Clicked::Checkout { offer_id }) => checkout::buy_from_card(shop, &offer_id),
+        Some(Clicked::Panel { primary }) => checkout::act_on_panel(shop, primary),
+        Some(Clicked::Creator { handle }) => demo::switch_to(shop, &handle),
+        Some(Clicked::ReviewsToggle(button)) => toggle_reviews(shop, &button),
+        Some(Clicked::Play) => demo::toggle_play(shop),
+        Some(Clicked::Sound) => demo::toggle_sound(shop),
+        None => {}
     }
 }
 
 /// Shows every review in place of the offers, or the offers again.
 fn toggle_reviews(shop: &Shop, button: &Element) {
-    let (Some(offers), Some(details)) = (shop.find(".offers"), shop.find(".details")) else {
+    let Some((offers, details)) = handles::offers_and_reviews(&shop.root) else {
         return;
     };
     let open = details.has_attribute("hidden");
@@ -189,7 +161,7 @@ fn toggle_reviews(shop: &Shop, button: &Element) {
 /// when the page asks for reduced motion.
 pub fn rotate_testimonials(shop: &Rc<Shop>) {
     let count = shop.listing.trust.testimonials.len();
-    let Some(quote) = shop.find(".quote") else {
+    let Some(quote) = handles::quote(&shop.root) else {
         return;
     };
     if count < 2 || demo::reduced_motion() {
@@ -214,7 +186,7 @@ pub fn rotate_testimonials(shop: &Rc<Shop>) {
                 continue;
             }
             shown = (shown + 1) % count;
-            if let Some(quote) = shop.find(".quote") {
+            if let Some(quote) = handles::quote(&shop.root) {
                 let testimonial = &shop.listing.trust.testimonials[shown];
                 quote
                     .set_text_content(Some(&crate::view::testimonial_text(shop.lang, testimonial)));

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use mighty_core::Money;
+use mighty_core::card::CheckoutEvent;
 use mighty_core::checkout::backoff_ms;
 use mighty_core::protocol::{SessionStatus, params};
 
@@ -59,7 +60,9 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     let Some(endpoint) = shop.endpoint.clone() else {
         return;
     };
-    shop.busy.set(true);
+    if !shop.step(CheckoutEvent::ReturnFound) {
+        return;
+    }
     let shop = shop.clone();
     // A task: it runs once the card is in the page.
     crate::spawn(async move {
@@ -76,7 +79,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
         }
         remove_our_parameters();
         let Some(state) = state else {
-            shop.busy.set(false);
+            shop.settle();
             shop.show(Panel {
                 tone: Tone::Error,
                 text: shop.t("We could not confirm your payment just now; your receipt email has the details."),
@@ -99,7 +102,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
         };
         match state.status {
             SessionStatus::Open => {
-                shop.busy.set(false);
+                shop.settle();
                 shop.show(Panel {
                     text: shop.t("Your payment was not completed. Nothing was charged."),
                     ..Panel::default()

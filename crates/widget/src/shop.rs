@@ -1,6 +1,6 @@
 //! The card's state after its first render, one value per card ([`Shop`]): the listing and
 //! how it is sold here (endpoint, mode, formatter, language, the server's clock), where the
-//! checkout stands (busy, the last intent, a session waiting for the shopper's word), the
+//! checkout stands (its phase, the last intent, a session waiting for the shopper's word), the
 //! membership it bought, the demo's and the measurement's state, and the few DOM handles and
 //! writes the card needs after leptos drew it (the checkout [`Panel`], a sold-out button).
 //! What each state means is decided elsewhere: core, `checkout`, `demo`, `listeners`.
@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use mighty_core::card::{CheckoutEvent, CheckoutPhase};
 use mighty_core::drops::ServerClock;
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
@@ -19,6 +20,7 @@ use web_sys::{Element, ShadowRoot, Window};
 use crate::checkout::new_idempotency_key;
 use crate::events::{ErrorDetail, EventDetail, dispatch};
 use crate::format::Formatter;
+use crate::handles;
 use crate::i18n::t;
 use crate::upgrade::Membership;
 
@@ -107,8 +109,9 @@ pub struct Shop {
     pub lang: &'static str,
     /// Countdowns and drop phases follow the server's clock (`server_time`).
     pub(crate) clock: ServerClock,
-    /// A checkout is under way: further clicks are ignored (a double click makes one session).
-    pub(crate) busy: Cell<bool>,
+    /// Where the checkout stands (core's `card::CheckoutPhase`); changed only by [`Shop::step`]
+    /// and [`Shop::settle`]. Busy, further clicks are ignored (a double click makes one session).
+    pub(crate) phase: Cell<CheckoutPhase>,
     /// The last intent, for the Retry button.
     pub(crate) last_intent: RefCell<Option<Intent>>,
     pub(crate) pending: RefCell<Option<PendingSession>>,
@@ -159,7 +162,7 @@ impl Shop {
             formatter,
             clock: ServerClock::new(listing_server_time, js_sys::Date::now() as i64),
             lang,
-            busy: Cell::new(false),
+            phase: Cell::new(CheckoutPhase::Idle),
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
             panel_actions: RefCell::new((None, None)),
@@ -240,24 +243,37 @@ impl Shop {
         Some(creator.handle.clone())
     }
 
+    /// Moves the checkout to its phase after `event` (core decides); `false`, and nothing
+    /// changes, when the event does not apply now (a press while a checkout is under way).
+    pub(crate) fn step(&self, event: CheckoutEvent) -> bool {
+        match self.phase.get().after(event) {
+            Some(next) => {
+                self.phase.set(next);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The checkout ended, whatever phase it was in.
+    pub(crate) fn settle(&self) {
+        self.step(CheckoutEvent::Ended);
+    }
+
+    /// Whether a checkout (or a tier change) is under way.
+    pub(crate) fn busy(&self) -> bool {
+        self.phase.get().is_busy()
+    }
+
     /// The server's time now.
     pub fn server_now(&self) -> Timestamp {
         self.clock.now(js_sys::Date::now() as i64)
     }
 
-    /// The first element of the card matching `selector`.
-    pub fn find(&self, selector: &str) -> Option<Element> {
-        self.root.query_selector(selector).ok().flatten()
-    }
-
     /// Shows `panel` (or clears it): the text goes into the `status` live region, the buttons
     /// into the actions row; the primary button takes the focus when `focus` is set.
     pub(crate) fn show_panel(self: &Rc<Shop>, panel: Option<Panel>, focus: bool) {
-        let (Some(container), Some(status), Some(actions)) = (
-            self.find(".panel"),
-            self.find("[part=status]"),
-            self.find(".actions"),
-        ) else {
+        let Some((container, status, actions)) = handles::panel(&self.root) else {
             return;
         };
         let panel = panel.unwrap_or_default();
@@ -268,8 +284,8 @@ impl Shop {
         let mut first: Option<web_sys::HtmlElement> = None;
         let mut chosen = (None, None);
         for (choice, class, slot) in [
-            (panel.primary, "buy", "primary"),
-            (panel.secondary, "plain", "secondary"),
+            (panel.primary, "buy", handles::PRIMARY),
+            (panel.secondary, "plain", handles::SECONDARY),
         ] {
             let Some((label, action)) = choice else {
                 continue;
@@ -278,11 +294,11 @@ impl Shop {
                 continue;
             };
             let _ = button.set_attribute("type", "button");
-            let _ = button.set_attribute("data-action", slot);
+            handles::mark_panel_button(&button, slot);
             button.set_class_name(class);
             button.set_text_content(Some(&label));
             let _ = actions.append_child(&button);
-            if slot == "primary" {
+            if slot == handles::PRIMARY {
                 chosen.0 = Some(action);
                 first = Some(button.unchecked_into());
             } else {
@@ -318,11 +334,11 @@ impl Shop {
         let Some(intent) = self.last_intent.borrow().clone() else {
             return;
         };
-        if lost && !in_card {
-            let selector = format!("[data-offer-id=\"{}\"] [part=checkout]", intent.offer_id);
-            if let Some(button) = self.find(&selector) {
-                let _ = button.unchecked_into::<web_sys::HtmlElement>().focus();
-            }
+        if lost
+            && !in_card
+            && let Some(button) = handles::checkout_button(&self.root, &intent.offer_id)
+        {
+            let _ = button.unchecked_into::<web_sys::HtmlElement>().focus();
         }
     }
 
@@ -333,8 +349,7 @@ impl Shop {
 
     /// Marks an offer sold out: its checkout button says so and is disabled.
     pub(crate) fn mark_sold_out(&self, offer_id: &str) {
-        if let Some(button) = self.find(&format!("[data-offer-id=\"{offer_id}\"] [part=checkout]"))
-        {
+        if let Some(button) = handles::checkout_button(&self.root, offer_id) {
             let _ = button.set_attribute("disabled", "");
             button.set_text_content(Some(&self.t("Sold out")));
         }
@@ -393,7 +408,7 @@ impl Shop {
         message: String,
         retry: Option<Action>,
     ) {
-        self.busy.set(false);
+        self.settle();
         self.report(
             "checkout-error",
             &EventDetail {
