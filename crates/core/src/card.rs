@@ -71,6 +71,133 @@ impl CheckoutPhase {
     }
 }
 
+/// What the card tells the shopper about a checkout, moment by moment (the text is the
+/// widget's, in the shopper's language; what the panel does is decided here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// The session is being created.
+    Opening,
+    /// The partner was slow or busy: trying again with the same key.
+    SlowToAnswer,
+    /// The page itself goes to the partner (redirect mode).
+    ToPartnerPage,
+    /// The partner's page is open in the popup.
+    InPopup,
+    /// Back from the partner: asking how it ended.
+    Checking,
+    /// The session exists at another price than the one shown.
+    PriceChanged,
+    /// The shopper closed the popup before paying.
+    PopupClosed,
+    /// Paid; `next_offer` when something follows (the membership, the next tier).
+    Paid { next_offer: bool },
+    /// The payment was declined.
+    Declined,
+    /// The session expired before the payment.
+    Expired,
+    /// Back from the partner with the session still open: not paid.
+    NotCompleted,
+    /// Back from the partner, but the partner could not be asked.
+    Unconfirmed,
+    /// No usable answer after every attempt (network, timeout, 5xx, 429).
+    Unreachable,
+    /// The partner refused the checkout (409, 422); `conflict` for a dead idempotency key.
+    Refused { conflict: bool },
+    /// The listing names no checkout endpoint.
+    NoEndpoint,
+    /// The partner's `redirect_url` is not one a shopper may be sent to.
+    InsecureRedirect,
+    /// The popup could not be sent to the partner's page.
+    PopupFailed,
+}
+
+/// How a panel reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Success,
+    Error,
+}
+
+/// A panel button, by what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelButton {
+    /// The same intent again, with the same Idempotency-Key: nothing is charged twice.
+    SameKey,
+    /// A new intent for the same offer, with a new key (the old session ended or is dead).
+    NewKey,
+    /// Go on at the new price.
+    Continue,
+    /// Turn the new price down.
+    Cancel,
+    /// What comes next after a purchase ([`next_offer`]).
+    NextOffer,
+}
+
+/// What the panel does at a [`Moment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PanelPlan {
+    pub tone: Tone,
+    pub primary: Option<PanelButton>,
+    pub secondary: Option<PanelButton>,
+    /// The checkout is over ([`CheckoutEvent::Ended`]): the offers' buttons act again.
+    pub ends: bool,
+    /// The `mighty:checkout-error` code this moment reports, when it is the card's own (the
+    /// partner's refusals and the unreachable reasons carry theirs).
+    pub error_code: Option<&'static str>,
+}
+
+/// The panel of each moment of a checkout.
+pub fn panel_for(moment: Moment) -> PanelPlan {
+    use PanelButton::*;
+    let plan = |tone, primary, secondary, ends, error_code| PanelPlan {
+        tone,
+        primary,
+        secondary,
+        ends,
+        error_code,
+    };
+    match moment {
+        Moment::Opening
+        | Moment::SlowToAnswer
+        | Moment::ToPartnerPage
+        | Moment::InPopup
+        | Moment::Checking => plan(Tone::Info, None, None, false, None),
+        Moment::PriceChanged => plan(Tone::Info, Some(Continue), Some(Cancel), false, None),
+        Moment::PopupClosed => plan(Tone::Info, Some(SameKey), None, true, None),
+        Moment::Paid { next_offer } => plan(
+            Tone::Success,
+            next_offer.then_some(NextOffer),
+            None,
+            true,
+            None,
+        ),
+        Moment::Declined => plan(
+            Tone::Error,
+            Some(NewKey),
+            None,
+            true,
+            Some("payment_failed"),
+        ),
+        Moment::Expired => plan(
+            Tone::Error,
+            Some(NewKey),
+            None,
+            true,
+            Some("session_expired"),
+        ),
+        Moment::NotCompleted => plan(Tone::Info, None, None, true, None),
+        Moment::Unconfirmed => plan(Tone::Error, None, None, true, None),
+        Moment::Unreachable => plan(Tone::Error, Some(SameKey), None, true, None),
+        Moment::Refused { conflict } => {
+            plan(Tone::Error, conflict.then_some(NewKey), None, true, None)
+        }
+        Moment::NoEndpoint => plan(Tone::Error, None, None, true, Some("no_checkout")),
+        Moment::InsecureRedirect => plan(Tone::Error, None, None, true, Some("insecure_redirect")),
+        Moment::PopupFailed => plan(Tone::Error, Some(SameKey), None, true, Some("popup_failed")),
+    }
+}
+
 /// What a redirect-mode checkout keeps (in `sessionStorage`, beside the session's secret)
 /// for the return: the offer and, for a membership, the tier, as `"<offer>"` or
 /// `"<offer> <tier>"` (ids are `[A-Za-z0-9_-]`, so a space cannot be part of one).
@@ -227,6 +354,120 @@ mod tests {
         assert!(opening.is_busy());
         assert_eq!(opening.after(Press), None);
         assert!(!Idle.is_busy());
+    }
+
+    #[test]
+    fn each_moment_has_its_panel() {
+        use PanelButton::*;
+        use Tone::*;
+        // (moment, tone, primary, secondary, ends, error code)
+        let table = [
+            (Moment::Opening, Info, None, None, false, None),
+            (Moment::SlowToAnswer, Info, None, None, false, None),
+            (Moment::ToPartnerPage, Info, None, None, false, None),
+            (Moment::InPopup, Info, None, None, false, None),
+            (Moment::Checking, Info, None, None, false, None),
+            (
+                Moment::PriceChanged,
+                Info,
+                Some(Continue),
+                Some(Cancel),
+                false,
+                None,
+            ),
+            // Reopening a closed popup reuses the key: nothing was charged, nothing will twice.
+            (Moment::PopupClosed, Info, Some(SameKey), None, true, None),
+            (
+                Moment::Paid { next_offer: true },
+                Success,
+                Some(NextOffer),
+                None,
+                true,
+                None,
+            ),
+            (
+                Moment::Paid { next_offer: false },
+                Success,
+                None,
+                None,
+                true,
+                None,
+            ),
+            // A declined or expired session is over: trying again is a new intent, a new key.
+            (
+                Moment::Declined,
+                Error,
+                Some(NewKey),
+                None,
+                true,
+                Some("payment_failed"),
+            ),
+            (
+                Moment::Expired,
+                Error,
+                Some(NewKey),
+                None,
+                true,
+                Some("session_expired"),
+            ),
+            (Moment::NotCompleted, Info, None, None, true, None),
+            (Moment::Unconfirmed, Error, None, None, true, None),
+            // No answer after the retries: the same key again, so a late success is not doubled.
+            (Moment::Unreachable, Error, Some(SameKey), None, true, None),
+            (
+                Moment::Refused { conflict: false },
+                Error,
+                None,
+                None,
+                true,
+                None,
+            ),
+            (
+                Moment::Refused { conflict: true },
+                Error,
+                Some(NewKey),
+                None,
+                true,
+                None,
+            ),
+            (
+                Moment::NoEndpoint,
+                Error,
+                None,
+                None,
+                true,
+                Some("no_checkout"),
+            ),
+            (
+                Moment::InsecureRedirect,
+                Error,
+                None,
+                None,
+                true,
+                Some("insecure_redirect"),
+            ),
+            (
+                Moment::PopupFailed,
+                Error,
+                Some(SameKey),
+                None,
+                true,
+                Some("popup_failed"),
+            ),
+        ];
+        for (moment, tone, primary, secondary, ends, error_code) in table {
+            assert_eq!(
+                panel_for(moment),
+                PanelPlan {
+                    tone,
+                    primary,
+                    secondary,
+                    ends,
+                    error_code
+                },
+                "{moment:?}"
+            );
+        }
     }
 
     #[test]

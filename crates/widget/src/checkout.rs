@@ -8,7 +8,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use mighty_core::card::CheckoutEvent;
+use mighty_core::card::{CheckoutEvent, Moment};
 use mighty_core::checkout::{
     ATTEMPT_TIMEOUT_MS, CheckoutAnswer, POLL_INTERVAL_MS, PopupMessage, RetryReason,
     accept_popup_message, backoff_ms, classify_parsed_answer, may_open, may_retry, price_changed,
@@ -33,7 +33,7 @@ use crate::i18n::{t, tf};
 use crate::json;
 use crate::page_url::page_url_without_our_parameters;
 use crate::redirect::keep_for_return;
-use crate::shop::{Action, Intent, Panel, PendingSession, Shop, Tone};
+use crate::shop::{Action, Intent, PendingSession, Shop, Told};
 use crate::upgrade::{Membership, change_tier, manage_link};
 
 /// The panel's primary (or secondary) button was pressed.
@@ -202,11 +202,11 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
     }
     *shop.last_intent.borrow_mut() = Some(intent.clone());
     let Some(endpoint) = shop.endpoint.clone() else {
-        shop.fail(
+        shop.tell(
+            Moment::NoEndpoint,
             Some(&intent),
-            "no_checkout",
             shop.t("This listing cannot be bought here yet (it names no checkout endpoint)."),
-            None,
+            Told::default(),
         );
         return;
     };
@@ -216,7 +216,12 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
         CheckoutMode::Redirect => None,
     };
     shop.report("checkout-start", &shop.detail(Some(&intent)));
-    shop.working(&shop.t("Opening the secure checkout…"));
+    shop.tell(
+        Moment::Opening,
+        None,
+        shop.t("Opening the secure checkout…"),
+        Told::default(),
+    );
     let shop = shop.clone();
     crate::spawn(async move {
         create_session(&shop, &endpoint, intent, popup).await;
@@ -271,40 +276,42 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
                 let Some(wait) = wait else {
                     close(popup.as_ref());
                     let (code, message) = unreachable_message(shop.lang, reason);
-                    shop.fail(Some(&intent), code, message, Some(Action::Retry));
+                    let told = Told {
+                        code: Some(code.to_string()),
+                        ..Told::default()
+                    };
+                    shop.tell(Moment::Unreachable, Some(&intent), message, told);
                     return;
                 };
-                shop.working(&shop.t("The checkout is slow to answer; trying again…"));
+                let text = shop.t("The checkout is slow to answer; trying again…");
+                shop.tell(Moment::SlowToAnswer, None, text, Told::default());
                 http::sleep(wait).await;
             }
         }
     };
     if !may_open(crate::dom::web_url(&created.redirect_url).as_ref()) {
         close(popup.as_ref());
-        shop.fail(
+        shop.tell(
+            Moment::InsecureRedirect,
             Some(&intent),
-            "insecure_redirect",
             shop.t("The payment partner answered with an address that is not secure, so it was not opened. Nothing was charged."),
-            None,
+            Told::default(),
         );
         return;
     }
     if price_changed(intent.shown.minor, intent.shown.currency.code(), &created) {
         let now = price_of(&shop.formatter, created.amount, &created.currency);
         let was = shop.formatter.price(intent.shown);
-        shop.show(Panel {
-            text: tf(
-                shop.lang,
-                "The price is now {now} (it was {was} when this page loaded).",
-                &[("now", &now), ("was", &was)],
-            ),
-            primary: Some((
-                tf(shop.lang, "Continue at {now}", &[("now", &now)]),
-                Action::Continue,
-            )),
-            secondary: Some((shop.t("Cancel"), Action::Dismiss)),
-            ..Panel::default()
-        });
+        let text = tf(
+            shop.lang,
+            "The price is now {now} (it was {was} when this page loaded).",
+            &[("now", &now), ("was", &was)],
+        );
+        let told = Told {
+            continue_label: Some(tf(shop.lang, "Continue at {now}", &[("now", &now)])),
+            ..Told::default()
+        };
+        shop.tell(Moment::PriceChanged, None, text, told);
         shop.step(CheckoutEvent::PriceChanged);
         *shop.pending.borrow_mut() = Some(PendingSession {
             intent,
@@ -334,12 +341,15 @@ fn refused(shop: &Rc<Shop>, intent: &Intent, code: &str, message: String) {
             &[("code", code)],
         ),
     };
-    // A conflicting key is dead: the next try gets a new one.
-    let retry = (code == "idempotency_conflict").then(|| Action::Buy {
-        offer_id: intent.offer_id.clone(),
-        tier_id: intent.tier_id.clone(),
-    });
-    shop.fail(Some(intent), code, text, retry);
+    // A conflicting key is dead: the next try gets a new one (core's panel_for).
+    let moment = Moment::Refused {
+        conflict: code == "idempotency_conflict",
+    };
+    let told = Told {
+        code: Some(code.to_string()),
+        ..Told::default()
+    };
+    shop.tell(moment, Some(intent), text, told);
 }
 
 fn unreachable_message(lang: &str, reason: RetryReason) -> (&'static str, String) {
@@ -383,7 +393,8 @@ async fn go_to_partner(
 ) {
     shop.step(CheckoutEvent::ToPartner);
     let Some(popup) = popup else {
-        shop.working(&shop.t("Taking you to the secure checkout…"));
+        let text = shop.t("Taking you to the secure checkout…");
+        shop.tell(Moment::ToPartnerPage, None, text, Told::default());
         if let Some(secret) = &created.session_secret {
             keep_for_return("secret", &created.session_id, secret);
         }
@@ -396,18 +407,17 @@ async fn go_to_partner(
     };
     if popup.location().set_href(&created.redirect_url).is_err() {
         close(Some(&popup));
-        shop.fail(
+        shop.tell(
+            Moment::PopupFailed,
             Some(&intent),
-            "popup_failed",
             shop.t("The checkout window could not be opened."),
-            Some(Action::Retry),
+            Told::default(),
         );
         return;
     }
-    shop.working(
-        &shop
-            .t("Complete the payment in the checkout window. This card updates when you are done."),
-    );
+    let text =
+        shop.t("Complete the payment in the checkout window. This card updates when you are done.");
+    shop.tell(Moment::InPopup, None, text, Told::default());
     watch_popup(shop, &intent, &created, &popup).await;
 }
 
@@ -476,13 +486,9 @@ async fn watch_popup(
                 break;
             }
             _ if closed => {
-                shop.settle();
-                shop.show(Panel {
-                    text: shop
-                        .t("The checkout window was closed before paying. Nothing was charged."),
-                    primary: Some((shop.t("Reopen checkout"), Action::Retry)),
-                    ..Panel::default()
-                });
+                let text =
+                    shop.t("The checkout window was closed before paying. Nothing was charged.");
+                shop.tell(Moment::PopupClosed, None, text, Told::default());
                 break;
             }
             _ => {}
@@ -516,14 +522,9 @@ pub(crate) async fn session_state(
 
 /// A session ended: paid (the confirmation, with what comes next), declined or expired.
 pub(crate) fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionState) {
-    shop.settle();
     let intent = &Intent {
         session_id: Some(state.session_id.clone()),
         ..intent.clone()
-    };
-    let again = Action::Buy {
-        offer_id: intent.offer_id.clone(),
-        tier_id: intent.tier_id.clone(),
     };
     match state.status {
         SessionStatus::Paid => {
@@ -548,29 +549,33 @@ pub(crate) fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionSta
                 });
             }
             let manage = manage_link(shop);
-            shop.show(Panel {
-                tone: Tone::Success,
-                text: tf(
-                    shop.lang,
-                    "Paid {amount} for {name}. Thank you!",
-                    &[("amount", &amount), ("name", name)],
-                ),
-                primary: next_offer(shop, intent),
+            let text = tf(
+                shop.lang,
+                "Paid {amount} for {name}. Thank you!",
+                &[("amount", &amount), ("name", name)],
+            );
+            let next = next_offer(shop, intent);
+            let moment = Moment::Paid {
+                next_offer: next.is_some(),
+            };
+            let told = Told {
+                next,
                 link: manage,
-                ..Panel::default()
-            });
+                ..Told::default()
+            };
+            shop.tell(moment, Some(intent), text, told);
         }
-        SessionStatus::Failed => shop.fail(
+        SessionStatus::Failed => shop.tell(
+            Moment::Declined,
             Some(intent),
-            "payment_failed",
             shop.t("The payment was declined. Nothing was charged."),
-            Some(again),
+            Told::default(),
         ),
-        SessionStatus::Expired => shop.fail(
+        SessionStatus::Expired => shop.tell(
+            Moment::Expired,
             Some(intent),
-            "session_expired",
             shop.t("The checkout expired before the payment. Nothing was charged."),
-            Some(again),
+            Told::default(),
         ),
         SessionStatus::Open => {}
     }

@@ -5,14 +5,14 @@
 use std::rc::Rc;
 
 use mighty_core::Money;
-use mighty_core::card::CheckoutEvent;
+use mighty_core::card::{CheckoutEvent, Moment};
 use mighty_core::checkout::backoff_ms;
 use mighty_core::protocol::{SessionStatus, params};
 
 use crate::checkout::{finish, session_state};
 use crate::http;
 use crate::page_url::remove_our_parameters;
-use crate::shop::{Intent, Panel, Shop, Tone};
+use crate::shop::{Intent, Shop, Told};
 
 /// What a redirect-mode checkout keeps until the shopper is back, in `sessionStorage` (this
 /// tab only, gone with it), strictly necessary for the purchase and so kept before consent
@@ -66,7 +66,8 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     let shop = shop.clone();
     // A task: it runs once the card is in the page.
     crate::spawn(async move {
-        shop.working(&shop.t("Checking your payment…"));
+        let text = shop.t("Checking your payment…");
+        shop.tell(Moment::Checking, None, text, Told::default());
         let secret = take_from_return("secret", &session_id);
         let kept = take_from_return("offer", &session_id);
         let mut state = None;
@@ -79,12 +80,10 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
         }
         remove_our_parameters();
         let Some(state) = state else {
-            shop.settle();
-            shop.show(Panel {
-                tone: Tone::Error,
-                text: shop.t("We could not confirm your payment just now; your receipt email has the details."),
-                ..Panel::default()
-            });
+            let text = shop.t(
+                "We could not confirm your payment just now; your receipt email has the details.",
+            );
+            shop.tell(Moment::Unconfirmed, None, text, Told::default());
             return;
         };
         // The session does not say which offer it was for: the checkout kept it, by id, for
@@ -102,11 +101,8 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
         };
         match state.status {
             SessionStatus::Open => {
-                shop.settle();
-                shop.show(Panel {
-                    text: shop.t("Your payment was not completed. Nothing was charged."),
-                    ..Panel::default()
-                });
+                let text = shop.t("Your payment was not completed. Nothing was charged.");
+                shop.tell(Moment::NotCompleted, None, text, Told::default());
             }
             _ => finish(&shop, &intent, state),
         }

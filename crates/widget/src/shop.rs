@@ -8,7 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use mighty_core::card::{CheckoutEvent, CheckoutPhase};
+use mighty_core::card::{CheckoutEvent, CheckoutPhase, Moment, PanelButton};
 use mighty_core::drops::ServerClock;
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
@@ -41,6 +41,27 @@ pub enum Tone {
     Info,
     Success,
     Error,
+}
+
+impl From<mighty_core::card::Tone> for Tone {
+    fn from(tone: mighty_core::card::Tone) -> Tone {
+        match tone {
+            mighty_core::card::Tone::Info => Tone::Info,
+            mighty_core::card::Tone::Success => Tone::Success,
+            mighty_core::card::Tone::Error => Tone::Error,
+        }
+    }
+}
+
+/// What a [`Shop::tell`] panel needs beside its moment and text: the error code when it is
+/// not the card's own (the partner's refusal, why the partner was unreachable), the label of
+/// Continue (it names the new price), what comes next, and a link (the manage page).
+#[derive(Default)]
+pub(crate) struct Told {
+    pub code: Option<String>,
+    pub continue_label: Option<String>,
+    pub next: Option<(String, Action)>,
+    pub link: Option<(String, String)>,
 }
 
 impl Tone {
@@ -398,6 +419,66 @@ impl Shop {
                 .find(|tier| Some(tier.id.as_str()) == tier_id)
                 .map(|tier| tier.price),
         }
+    }
+
+    /// Tells the shopper where the checkout stands at `moment`: core's `card::panel_for`
+    /// decides the tone, the buttons, whether the checkout ends and the error it reports
+    /// (`mighty:checkout-error`); `text` is what the panel says.
+    pub(crate) fn tell(
+        self: &Rc<Shop>,
+        moment: Moment,
+        intent: Option<&Intent>,
+        text: String,
+        told: Told,
+    ) {
+        let plan = mighty_core::card::panel_for(moment);
+        if plan.ends {
+            self.settle();
+        }
+        if let Some(code) = told.code.as_deref().or(plan.error_code) {
+            self.report(
+                "checkout-error",
+                &EventDetail {
+                    error: Some(ErrorDetail {
+                        code: code.to_string(),
+                        message: text.clone(),
+                    }),
+                    ..self.detail(intent)
+                },
+            );
+        }
+        let mut next = told.next;
+        let mut continue_label = told.continue_label;
+        let mut button = |kind: Option<PanelButton>| -> Option<(String, Action)> {
+            Some(match kind? {
+                PanelButton::SameKey if moment == Moment::PopupClosed => {
+                    (self.t("Reopen checkout"), Action::Retry)
+                }
+                PanelButton::SameKey => (self.t("Try again"), Action::Retry),
+                PanelButton::NewKey => {
+                    let intent = intent?;
+                    (
+                        self.t("Try again"),
+                        Action::Buy {
+                            offer_id: intent.offer_id.clone(),
+                            tier_id: intent.tier_id.clone(),
+                        },
+                    )
+                }
+                PanelButton::Continue => (continue_label.take()?, Action::Continue),
+                PanelButton::Cancel => (self.t("Cancel"), Action::Dismiss),
+                PanelButton::NextOffer => next.take()?,
+            })
+        };
+        let primary = button(plan.primary);
+        let secondary = button(plan.secondary);
+        self.show(Panel {
+            tone: plan.tone.into(),
+            text,
+            primary,
+            secondary,
+            link: told.link,
+        });
     }
 
     /// Says why nothing happens and tells the page (`mighty:checkout-error`).
