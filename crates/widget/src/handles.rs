@@ -33,13 +33,17 @@ pub fn panel(root: &ShadowRoot) -> Option<(Element, Element, Element)> {
     ))
 }
 
-/// Which slot of the panel a button it wrote fills (`data-action`).
+/// Which slot of the panel a button fills (`data-action`).
 pub const PRIMARY: &str = "primary";
 pub const SECONDARY: &str = "secondary";
 
-/// Marks a panel button as its `slot` ([`PRIMARY`] or [`SECONDARY`]).
-pub fn mark_panel_button(button: &Element, slot: &str) {
-    let _ = button.set_attribute("data-action", slot);
+/// The first button of the panel's row (the primary one, which takes the focus).
+pub fn first_button(actions: &Element) -> Option<web_sys::HtmlElement> {
+    actions
+        .query_selector("button")
+        .ok()
+        .flatten()
+        .map(JsCast::unchecked_into)
 }
 
 /// The checkout button (`part="checkout"`) of an offer.

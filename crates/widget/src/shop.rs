@@ -136,6 +136,8 @@ pub struct Shop {
     /// The last intent, for the Retry button.
     pub(crate) last_intent: RefCell<Option<Intent>>,
     pub(crate) pending: RefCell<Option<PendingSession>>,
+    /// The panel's row of buttons as leptos drew it (dropping it unmounts them).
+    pub(crate) panel_view: RefCell<Option<Box<dyn std::any::Any>>>,
     /// What the panel's two buttons do.
     pub(crate) panel_actions: RefCell<(Option<Action>, Option<Action>)>,
     /// The shopper's membership after a paid retainer: the upgrade path's subject.
@@ -186,6 +188,7 @@ impl Shop {
             phase: Cell::new(CheckoutPhase::Idle),
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
+            panel_view: RefCell::new(None),
             panel_actions: RefCell::new((None, None)),
             membership: RefCell::new(None),
             listeners: RefCell::new(crate::listeners::Listeners::default()),
@@ -300,42 +303,29 @@ impl Shop {
         let panel = panel.unwrap_or_default();
         let _ = container.set_attribute("data-tone", panel.tone.as_str());
         status.set_text_content(Some(&panel.text));
+        // The row of buttons is a small leptos view re-rendered into its slot (measured: the
+        // same size as writing the buttons by hand, far less than signals); the status line
+        // stays one element, so screen readers announce each new text.
+        drop(self.panel_view.borrow_mut().take());
         actions.set_text_content(None);
-        let document = crate::dom::document();
-        let mut first: Option<web_sys::HtmlElement> = None;
-        let mut chosen = (None, None);
-        for (choice, class, slot) in [
-            (panel.primary, "buy", handles::PRIMARY),
-            (panel.secondary, "plain", handles::SECONDARY),
-        ] {
-            let Some((label, action)) = choice else {
-                continue;
-            };
-            let Ok(button) = document.create_element("button") else {
-                continue;
-            };
-            let _ = button.set_attribute("type", "button");
-            handles::mark_panel_button(&button, slot);
-            button.set_class_name(class);
-            button.set_text_content(Some(&label));
-            let _ = actions.append_child(&button);
-            if slot == handles::PRIMARY {
-                chosen.0 = Some(action);
-                first = Some(button.unchecked_into());
-            } else {
-                chosen.1 = Some(action);
+        let (primary, secondary) = (panel.primary, panel.secondary);
+        let primary_label = primary.as_ref().map(|(label, _)| label.clone());
+        let secondary_label = secondary.as_ref().map(|(label, _)| label.clone());
+        let link = panel.link;
+        let view = leptos::mount::mount_to(actions.clone().unchecked_into(), move || {
+            use leptos::prelude::*;
+            view! {
+                {primary_label.map(|label| view! { <button type="button" class="buy" data-action=handles::PRIMARY>{label}</button> })}
+                {secondary_label.map(|label| view! { <button type="button" class="plain" data-action=handles::SECONDARY>{label}</button> })}
+                {link.map(|(label, url)| view! { <a href=url target="_blank" rel="noopener">{label}</a> })}
             }
-        }
-        *self.panel_actions.borrow_mut() = chosen;
-        if let Some((label, url)) = panel.link
-            && let Ok(link) = document.create_element("a")
-        {
-            let _ = link.set_attribute("href", &url);
-            let _ = link.set_attribute("target", "_blank");
-            let _ = link.set_attribute("rel", "noopener");
-            link.set_text_content(Some(&label));
-            let _ = actions.append_child(&link);
-        }
+        });
+        *self.panel_view.borrow_mut() = Some(Box::new(view));
+        *self.panel_actions.borrow_mut() = (
+            primary.map(|(_, action)| action),
+            secondary.map(|(_, action)| action),
+        );
+        let first = handles::first_button(&actions);
         if focus && let Some(button) = first {
             let _ = button.focus();
         } else if panel.tone != Tone::Info {
