@@ -26,6 +26,7 @@ pub mod proration;
 pub mod protocol;
 pub mod signing;
 pub mod sources;
+pub mod stripe;
 pub mod time;
 pub mod trust;
 pub mod url;
