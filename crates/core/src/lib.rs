@@ -12,7 +12,9 @@
 pub mod attribution;
 pub mod beacon_queue;
 pub mod card;
+pub mod chart;
 pub mod checkout;
+pub mod concentration;
 pub mod drops;
 pub mod error;
 pub mod host;
