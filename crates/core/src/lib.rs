@@ -5,7 +5,8 @@
 //! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), the card's
 //! decisions around a purchase (`card`: the offer a redirect return resumes, what comes next), drop phases
 //! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
-//! upgrade proration (`proration`) and the KPI engine (`kpi`). No `web-sys`, no I/O: the
+//! upgrade proration (`proration`), pauses, lower tiers and saves (`retention`) and the KPI
+//! engine (`kpi`). No `web-sys`, no I/O: the
 //! widget and the server both call into this crate, so a rule lives once and is tested
 //! natively.
 
@@ -26,6 +27,7 @@ pub mod loading;
 pub mod money;
 pub mod proration;
 pub mod protocol;
+pub mod retention;
 pub mod signing;
 pub mod sources;
 pub mod stripe;
