@@ -5,12 +5,13 @@
 //! protocol types (`protocol`) and the widget's checkout decisions (`checkout`), the card's
 //! decisions around a purchase (`card`: the offer a redirect return resumes, what comes next), drop phases
 //! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
-//! upgrade proration (`proration`), pauses, lower tiers and saves (`retention`) and the KPI
-//! engine (`kpi`). No `web-sys`, no I/O: the
+//! upgrade proration (`proration`), pauses, lower tiers and saves (`retention`), the KPI engine
+//! (`kpi`) and the bundle variants' traffic allocation (`bandit`). No `web-sys`, no I/O: the
 //! widget and the server both call into this crate, so a rule lives once and is tested
 //! natively.
 
 pub mod attribution;
+pub mod bandit;
 pub mod beacon_queue;
 pub mod card;
 pub mod chart;
