@@ -75,10 +75,15 @@ export interface Trust {
 /** How a bundle reaches the shopper (SPEC 3.1): `pickup` needs the drop's `popup`. */
 export type Fulfilment = "ship" | "pickup";
 
-/** A variant of a bundle (SPEC 3.1): 2 to 4 per offer, ids unique within it. */
+/**
+ * A variant of a bundle (SPEC 3.1): 2 to 4 per offer, ids unique within it. What it sets
+ * replaces the offer's own price, `compare_at` and items.
+ */
 export interface OfferVariant {
   id: string;
+  /** Within the offer's `variant_bounds`, when it has them. */
   price?: Price;
+  compare_at?: Price;
   items?: string[];
   /** Added by the server that serves the document: the variant's current traffic share. */
   readonly share?: number;
@@ -96,7 +101,8 @@ export interface BundleOffer {
   /** Defaults to `["ship"]` when `ships` is true, else none. */
   fulfilment?: Fulfilment[];
   variants?: OfferVariant[];
-  variant_bounds?: { floor?: Price; ceiling?: Price };
+  /** The prices the seller allows the variants; `floor` ≤ `ceiling`. */
+  variant_bounds?: { floor: Price; ceiling: Price };
 }
 
 export type Interval = "day" | "week" | "month" | "year";
@@ -123,13 +129,16 @@ export type Offer = BundleOffer | RetainerOffer;
 /** A drop's pop-up stand (SPEC 3.1). */
 export interface Popup {
   name: string;
-  address?: string;
-  lat?: number;
-  lon?: number;
+  address: string;
+  /** Decimal degrees, -90 to 90. */
+  lat: number;
+  /** Decimal degrees, -180 to 180. */
+  lon: number;
+  /** RFC 3339 with an offset; before `closes_at`. */
   opens_at: DateTime;
   closes_at: DateTime;
   /** An IANA time zone name: `"Europe/Paris"`. */
-  timezone?: string;
+  timezone: string;
 }
 
 /** A drop gates the listing's bundles: a window and a stock. */

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::protocol::{CheckoutSessionCreated, CheckoutSessionState, SessionStatus};
+use crate::protocol::{CheckoutSessionCreated, CheckoutSessionState, Fulfilment, SessionStatus};
 use crate::url::WebUrl;
 
 /// At most three attempts in all, with the same Idempotency-Key.
@@ -127,6 +127,8 @@ pub fn session_state_from_value(value: &Value) -> Option<CheckoutSessionState> {
         server_time: text("server_time").unwrap_or_default(),
         subscription_id: text("subscription_id"),
         customer_token: text("customer_token"),
+        fulfilment: text("fulfilment").and_then(|word| Fulfilment::parse(&word)),
+        pickup_code: text("pickup_code").filter(|code| !code.is_empty()),
     })
 }
 

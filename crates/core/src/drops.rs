@@ -98,6 +98,7 @@ mod tests {
             ends_at: Timestamp(2_000),
             inventory: 50,
             remaining,
+            popup: None,
         }
     }
 

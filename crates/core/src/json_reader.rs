@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use crate::error::{ConfigError, ConfigErrorCode};
 use crate::listing::{
     ConfigErrors, RawCaseStudy, RawCheckout, RawCreator, RawDemo, RawDrop, RawListing, RawOffer,
-    RawPrice, RawRating, RawSeller, RawTestimonial, RawTier, RawTrust,
+    RawOfferVariant, RawPopup, RawPrice, RawRating, RawSeller, RawTestimonial, RawTier, RawTrust,
+    RawVariantBounds,
 };
 
 /// How a found value is named in messages: `the string "24.00"`, `the number 24.5`.
@@ -275,6 +276,9 @@ pub fn raw_listing_from_value(document: &Value) -> Result<RawListing, ConfigErro
             ends_at: reader.string(drop, "drop", "ends_at"),
             inventory: reader.whole_number(drop, "drop", "inventory"),
             remaining: reader.whole_number(drop, "drop", "remaining"),
+            popup: reader
+                .object(drop, "drop", "popup")
+                .map(|popup| read_popup(reader, popup)),
         }),
         checkout: reader
             .object(root, "", "checkout")
@@ -357,5 +361,35 @@ fn read_offer(reader: &mut Reader, offer: &Map<String, Value>, path: &str) -> Ra
             interval: reader.string(tier, path, "interval"),
             perks: reader.list_of_strings(tier, path, "perks"),
         }),
+        fulfilment: reader.list_of_strings(offer, path, "fulfilment"),
+        variants: reader.list_of_objects(offer, path, "variants", |reader, variant, path| {
+            RawOfferVariant {
+                id: reader.string(variant, path, "id"),
+                price: reader.price(variant, path, "price"),
+                compare_at: reader.price(variant, path, "compare_at"),
+                items: reader.list_of_strings(variant, path, "items"),
+                share: reader.number(variant, path, "share"),
+            }
+        }),
+        variant_bounds: reader.object(offer, path, "variant_bounds").map(|bounds| {
+            let path = join(path, "variant_bounds");
+            RawVariantBounds {
+                floor: reader.price(bounds, &path, "floor"),
+                ceiling: reader.price(bounds, &path, "ceiling"),
+            }
+        }),
+    }
+}
+
+fn read_popup(reader: &mut Reader, popup: &Map<String, Value>) -> RawPopup {
+    const PATH: &str = "drop.popup";
+    RawPopup {
+        name: reader.string(popup, PATH, "name"),
+        address: reader.string(popup, PATH, "address"),
+        lat: reader.number(popup, PATH, "lat"),
+        lon: reader.number(popup, PATH, "lon"),
+        opens_at: reader.string(popup, PATH, "opens_at"),
+        closes_at: reader.string(popup, PATH, "closes_at"),
+        timezone: reader.string(popup, PATH, "timezone"),
     }
 }

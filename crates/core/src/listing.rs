@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::ConfigError;
 use crate::money::{Currency, Money};
+use crate::protocol::Fulfilment;
 use crate::time::Timestamp;
 use crate::url::check_web_reference;
 
@@ -101,6 +102,28 @@ pub struct RawOffer {
     pub items: Option<Vec<String>>,
     pub ships: Option<bool>,
     pub tiers: Option<Vec<RawTier>>,
+    /// `["ship"]`, `["pickup"]` or both (SPEC section 3.1), as written.
+    pub fulfilment: Option<Vec<String>>,
+    pub variants: Option<Vec<RawOfferVariant>>,
+    pub variant_bounds: Option<RawVariantBounds>,
+}
+
+/// One of a bundle's offer variants (a price point or a composition), as written.
+#[derive(Debug, Clone, Default)]
+pub struct RawOfferVariant {
+    pub id: Option<String>,
+    pub price: Option<RawPrice>,
+    pub compare_at: Option<RawPrice>,
+    pub items: Option<Vec<String>>,
+    /// The traffic share the serving server added (0 to 1).
+    pub share: Option<f64>,
+}
+
+/// The prices a seller allows the offer variants, as written.
+#[derive(Debug, Clone, Default)]
+pub struct RawVariantBounds {
+    pub floor: Option<RawPrice>,
+    pub ceiling: Option<RawPrice>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -118,6 +141,19 @@ pub struct RawDrop {
     pub ends_at: Option<String>,
     pub inventory: Option<u64>,
     pub remaining: Option<u64>,
+    pub popup: Option<RawPopup>,
+}
+
+/// A drop's physical pop-up, as written.
+#[derive(Debug, Clone, Default)]
+pub struct RawPopup {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub opens_at: Option<String>,
+    pub closes_at: Option<String>,
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -259,14 +295,14 @@ pub struct CaseStudy {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     pub id: String,
     pub name: String,
     pub kind: OfferKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum OfferKind {
     /// A one-time purchase.
     Bundle(Bundle),
@@ -274,13 +310,123 @@ pub enum OfferKind {
     Retainer(Retainer),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     pub price: Money,
     /// The former or usual price, shown struck through; always above `price`.
     pub compare_at: Option<Money>,
     pub items: Vec<String>,
+    /// Whether the bundle may be shipped (`fulfilment` includes `ship`): the pay page asks
+    /// for a shipping address when the shopper chose shipping.
     pub ships: bool,
+    /// How the bundle may reach the shopper; empty for what is neither shipped nor picked up
+    /// (a digital good, a service).
+    pub fulfilment: FulfilmentOptions,
+    /// Two to four offer variants, or none when the bundle has one price and composition.
+    pub variants: Vec<OfferVariant>,
+    /// The prices the seller allows the variants (every variant's price lies within).
+    pub variant_bounds: Option<VariantBounds>,
+}
+
+/// Which fulfilments an offer allows (SPEC section 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FulfilmentOptions {
+    pub ship: bool,
+    pub pickup: bool,
+}
+
+impl FulfilmentOptions {
+    pub fn allows(self, fulfilment: Fulfilment) -> bool {
+        match fulfilment {
+            Fulfilment::Ship => self.ship,
+            Fulfilment::Pickup => self.pickup,
+        }
+    }
+
+    /// The allowed ones, shipping first.
+    pub fn list(self) -> Vec<Fulfilment> {
+        Fulfilment::ALL
+            .into_iter()
+            .filter(|fulfilment| self.allows(*fulfilment))
+            .collect()
+    }
+
+    /// Whether the shopper has a choice to make (both are allowed).
+    pub fn is_choice(self) -> bool {
+        self.ship && self.pickup
+    }
+
+    /// What a checkout that names no fulfilment gets: shipping when allowed (the offer's
+    /// usual way, and what every client before pick-up meant), else pick-up when that is the
+    /// only way, else none.
+    pub fn default_choice(self) -> Option<Fulfilment> {
+        if self.ship {
+            Some(Fulfilment::Ship)
+        } else if self.pickup {
+            Some(Fulfilment::Pickup)
+        } else {
+            None
+        }
+    }
+}
+
+/// One price point or composition of a bundle (SPEC section 3.1). What it leaves out is the
+/// offer's own: see [`Bundle::variant_price`] and [`Bundle::variant_items`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferVariant {
+    /// Unique within the offer.
+    pub id: String,
+    pub price: Option<Money>,
+    pub compare_at: Option<Money>,
+    pub items: Option<Vec<String>>,
+    /// The share of new visitors the serving server now shows it (0 to 1), when it said.
+    pub share: Option<f64>,
+}
+
+/// The prices a seller allows the offer variants; `floor <= ceiling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VariantBounds {
+    pub floor: Money,
+    pub ceiling: Money,
+}
+
+impl VariantBounds {
+    pub fn contains(self, price: Money) -> bool {
+        (self.floor.minor..=self.ceiling.minor).contains(&price.minor)
+    }
+}
+
+impl Bundle {
+    /// The offer variant with this id.
+    pub fn variant(&self, id: &str) -> Option<&OfferVariant> {
+        self.variants.iter().find(|variant| variant.id == id)
+    }
+
+    /// What a shopper shown `variant` pays: its own price, else the offer's.
+    pub fn variant_price(&self, variant: &OfferVariant) -> Money {
+        variant.price.unwrap_or(self.price)
+    }
+
+    /// The struck-through price shown with `variant`: its own, else the offer's.
+    pub fn variant_compare_at(&self, variant: &OfferVariant) -> Option<Money> {
+        variant.compare_at.or(self.compare_at)
+    }
+
+    /// What `variant` contains: its own items, else the offer's.
+    pub fn variant_items<'b>(&'b self, variant: &'b OfferVariant) -> &'b [String] {
+        variant.items.as_deref().unwrap_or(&self.items)
+    }
+
+    /// The price of the offer variant a checkout names (`offer_variant`), or of the offer
+    /// itself when it names none; `None` for an id the bundle does not have, which a partner
+    /// refuses (SPEC section 4). A bundle with variants still sells at its own price to a
+    /// checkout that names none (a client that predates variants).
+    pub fn price_for(&self, offer_variant: Option<&str>) -> Option<Money> {
+        match offer_variant {
+            None => Some(self.price),
+            Some(id) => self.variant(id).map(|variant| self.variant_price(variant)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,13 +484,73 @@ impl Interval {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Drop {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub inventory: u64,
     /// Live stock, added by the server that serves the document.
     pub remaining: Option<u64>,
+    /// Where shoppers meet the seller in person, and may pick up bundles.
+    pub popup: Option<Popup>,
+}
+
+/// A drop's physical pop-up (SPEC section 3.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Popup {
+    pub name: String,
+    pub address: String,
+    /// Degrees north, -90 to 90.
+    pub lat: f64,
+    /// Degrees east, -180 to 180.
+    pub lon: f64,
+    pub opens_at: Timestamp,
+    /// After `opens_at`.
+    pub closes_at: Timestamp,
+    /// An IANA time zone name (`Europe/Paris`), by its shape only: core carries no time zone
+    /// database; the browser's `Intl.DateTimeFormat` has one.
+    pub timezone: String,
+}
+
+/// The areas of the IANA time zone database's canonical names (`Area/Location`), plus
+/// `Etc` (`Etc/GMT+1`); `UTC` stands alone.
+const TIME_ZONE_AREAS: [&str; 11] = [
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+    "Etc",
+];
+
+/// Whether `name` has the shape of an IANA time zone name: `UTC`, or a known area and one
+/// or two more parts (`Europe/Paris`, `America/Argentina/Buenos_Aires`), each 1 to 14
+/// letters, digits, `_`, `-` or `+`, starting with a letter (the database's own rules for
+/// names). Whether the zone exists is for a time zone database to say; the shape catches
+/// `Paris`, `CET+1` and `Europe/ Paris`.
+pub fn is_time_zone_name(name: &str) -> bool {
+    if name == "UTC" {
+        return true;
+    }
+    let mut parts = name.split('/');
+    let Some(area) = parts.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = parts.collect();
+    TIME_ZONE_AREAS.contains(&area)
+        && (1..=2).contains(&rest.len())
+        && rest.iter().all(|part| {
+            (1..=14).contains(&part.len())
+                && part.starts_with(|first: char| first.is_ascii_alphabetic())
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'+'))
+        })
 }
 
 impl Offer {
@@ -926,6 +1132,8 @@ impl RawListing {
     }
 
     fn validate_offers(&self, problems: &mut Problems, currency: Option<Currency>) -> Vec<Offer> {
+        // Pick-up needs a pop-up; one written with mistakes is reported under `drop.popup`.
+        let has_popup = self.drop.as_ref().is_some_and(|drop| drop.popup.is_some());
         let raw_offers = match &self.offers {
             Some(offers) if !offers.is_empty() => offers,
             Some(_) => {
@@ -955,9 +1163,21 @@ impl RawListing {
             let name = problems.required_text(&format!("{at}.name"), &raw.name, "\"Candle trio\"");
             let kind = match raw.kind.as_deref() {
                 Some("bundle") => {
-                    validate_bundle(problems, &at, raw, currency).map(OfferKind::Bundle)
+                    validate_bundle(problems, &at, raw, currency, has_popup).map(OfferKind::Bundle)
                 }
                 Some("retainer") => {
+                    for (key, given) in [
+                        ("fulfilment", raw.fulfilment.is_some()),
+                        ("variants", raw.variants.is_some()),
+                        ("variant_bounds", raw.variant_bounds.is_some()),
+                    ] {
+                        if given {
+                            problems.add(
+                                format!("{at}.{key}"),
+                                "applies to bundle offers only; remove it from this retainer",
+                            );
+                        }
+                    }
                     validate_retainer(problems, &at, raw, currency).map(OfferKind::Retainer)
                 }
                 Some(other) => {
@@ -998,6 +1218,10 @@ impl RawListing {
                 format!("{remaining} is more than the inventory of {inventory}"),
             );
         }
+        let popup = raw
+            .popup
+            .as_ref()
+            .and_then(|popup| validate_popup(problems, popup));
         let (starts_at, ends_at) = (starts_at?, ends_at?);
         if ends_at <= starts_at {
             problems.add(
@@ -1013,8 +1237,84 @@ impl RawListing {
             ends_at,
             inventory,
             remaining: raw.remaining,
+            popup,
         })
     }
+}
+
+fn validate_popup(problems: &mut Problems, raw: &RawPopup) -> Option<Popup> {
+    const AT: &str = "drop.popup";
+    let name = problems.required_text(
+        &format!("{AT}.name"),
+        &raw.name,
+        "\"Croix-Rousse night market\"",
+    );
+    let address = problems.required_text(
+        &format!("{AT}.address"),
+        &raw.address,
+        "\"Place de la Croix-Rousse, 69004 Lyon\"",
+    );
+    let mut coordinate = |key: &str, value: Option<f64>, limit: f64, example: &str| {
+        let at = format!("{AT}.{key}");
+        match value {
+            Some(degrees) if degrees.is_finite() && degrees.abs() <= limit => Some(degrees),
+            Some(degrees) => {
+                problems.add(
+                    at,
+                    format!(
+                        "{} is outside -{limit} to {limit} degrees",
+                        number_text(degrees)
+                    ),
+                );
+                None
+            }
+            None => {
+                problems.add(
+                    at,
+                    format!("is missing; give it in decimal degrees, e.g. {example}"),
+                );
+                None
+            }
+        }
+    };
+    let lat = coordinate("lat", raw.lat, 90.0, "45.7745");
+    let lon = coordinate("lon", raw.lon, 180.0, "4.8320");
+    let opens_at = problems.timestamp(&format!("{AT}.opens_at"), &raw.opens_at);
+    let closes_at = problems.timestamp(&format!("{AT}.closes_at"), &raw.closes_at);
+    let timezone = match raw.timezone.as_deref().map(str::trim) {
+        Some(name) if is_time_zone_name(name) => Some(name.to_string()),
+        Some(name) => {
+            problems.add(
+                format!("{AT}.timezone"),
+                format!("\"{name}\" is not an IANA time zone name; write it like \"Europe/Paris\" or \"America/New_York\""),
+            );
+            None
+        }
+        None => {
+            problems.add(
+                format!("{AT}.timezone"),
+                "is missing; give the pop-up's IANA time zone, e.g. \"Europe/Paris\"",
+            );
+            None
+        }
+    };
+    let (opens_at, closes_at) = (opens_at?, closes_at?);
+    if closes_at <= opens_at {
+        problems.add(
+            format!("{AT}.closes_at"),
+            format!("{closes_at} is not after opens_at {opens_at}; a pop-up closes after it opens"),
+        );
+        return None;
+    }
+    Some(Popup {
+        name: name?,
+        address: address?,
+        lat: lat?,
+        lon: lon?,
+        opens_at,
+        closes_at,
+        timezone: timezone?,
+    })
 }
 
 fn validate_bundle(
@@ -1022,6 +1322,7 @@ fn validate_bundle(
     at: &str,
     raw: &RawOffer,
     currency: Option<Currency>,
+    has_popup: bool,
 ) -> Option<Bundle> {
     let price = problems.price(&format!("{at}.price"), &raw.price, currency);
     let compare_at = raw.compare_at.as_ref().and_then(|compare_at| {
@@ -1039,12 +1340,209 @@ fn validate_bundle(
         );
     }
     let items = problems.texts(&format!("{at}.items"), &raw.items);
+    let fulfilment = validate_fulfilment(problems, at, raw, has_popup);
+    let price = price?;
+    let variant_bounds = raw
+        .variant_bounds
+        .as_ref()
+        .and_then(|bounds| validate_variant_bounds(problems, at, bounds, currency));
+    let variants = validate_variants(
+        problems,
+        at,
+        raw,
+        currency,
+        (price, compare_at),
+        variant_bounds,
+    );
     Some(Bundle {
-        price: price?,
+        price,
         compare_at,
         items,
-        ships: raw.ships.unwrap_or(false),
+        ships: fulfilment.ship,
+        fulfilment,
+        variants: variants?,
+        variant_bounds,
     })
+}
+
+/// `fulfilment` as written, else what `ships` implies.
+fn validate_fulfilment(
+    problems: &mut Problems,
+    at: &str,
+    raw: &RawOffer,
+    has_popup: bool,
+) -> FulfilmentOptions {
+    let Some(written) = &raw.fulfilment else {
+        return FulfilmentOptions {
+            ship: raw.ships.unwrap_or(false),
+            pickup: false,
+        };
+    };
+    let mut options = FulfilmentOptions::default();
+    for (index, word) in written.iter().enumerate() {
+        match Fulfilment::parse(word.trim()) {
+            Some(Fulfilment::Ship) => options.ship = true,
+            Some(Fulfilment::Pickup) => options.pickup = true,
+            None => problems.add(
+                format!("{at}.fulfilment[{index}]"),
+                format!("\"{word}\" is not a fulfilment; use \"ship\" or \"pickup\""),
+            ),
+        }
+    }
+    if let Some(ships) = raw.ships
+        && ships != options.ship
+    {
+        let (says, lists) = if ships {
+            ("true", "does not list")
+        } else {
+            ("false", "lists")
+        };
+        problems.add(
+            format!("{at}.ships"),
+            format!("is {says} but fulfilment {lists} \"ship\"; remove \"ships\" (fulfilment says it all) or make them agree"),
+        );
+    }
+    if options.pickup && !has_popup {
+        problems.add(
+            format!("{at}.fulfilment"),
+            "lists \"pickup\" but the listing has no pop-up to pick up at; add drop.popup or remove \"pickup\"",
+        );
+    }
+    options
+}
+
+fn validate_variant_bounds(
+    problems: &mut Problems,
+    at: &str,
+    raw: &RawVariantBounds,
+    currency: Option<Currency>,
+) -> Option<VariantBounds> {
+    let at = format!("{at}.variant_bounds");
+    let floor = problems.price(&format!("{at}.floor"), &raw.floor, currency);
+    let ceiling = problems.price(&format!("{at}.ceiling"), &raw.ceiling, currency);
+    let (floor, ceiling) = (floor?, ceiling?);
+    if floor.minor > ceiling.minor {
+        problems.add(
+            format!("{at}.ceiling"),
+            format!(
+                "{} is below the floor {}; the ceiling is the highest price a variant may have",
+                ceiling.minor, floor.minor
+            ),
+        );
+        return None;
+    }
+    Some(VariantBounds { floor, ceiling })
+}
+
+/// The offer variants; `None` when one of them is wrong (the offer is then refused whole:
+/// a partner must never charge a price point it could not read).
+fn validate_variants(
+    problems: &mut Problems,
+    at: &str,
+    raw: &RawOffer,
+    currency: Option<Currency>,
+    (own_price, own_compare_at): (Money, Option<Money>),
+    bounds: Option<VariantBounds>,
+) -> Option<Vec<OfferVariant>> {
+    let Some(written) = &raw.variants else {
+        return Some(Vec::new());
+    };
+    let list_at = format!("{at}.variants");
+    if !(2..=4).contains(&written.len()) {
+        problems.add(
+            &list_at,
+            format!(
+                "has {} variants; give 2 to 4 (or none for a single price)",
+                written.len()
+            ),
+        );
+        return None;
+    }
+    let mut variants: Vec<OfferVariant> = Vec::new();
+    let mut all_valid = true;
+    for (index, variant) in written.iter().enumerate() {
+        let at = format!("{list_at}[{index}]");
+        let errors_before = problems.0.len();
+        let id = problems.id(&format!("{at}.id"), &variant.id, "offer variant id");
+        if let Some(id) = &id
+            && variants.iter().any(|known| &known.id == id)
+        {
+            problems.add(
+                format!("{at}.id"),
+                format!("\"{id}\" appears twice; each variant of an offer needs its own id"),
+            );
+        }
+        let price = variant
+            .price
+            .as_ref()
+            .and_then(|price| problems.price_value(&format!("{at}.price"), price, currency));
+        let compare_at = variant.compare_at.as_ref().and_then(|compare_at| {
+            problems.price_value(&format!("{at}.compare_at"), compare_at, currency)
+        });
+        let items = variant
+            .items
+            .as_ref()
+            .map(|_| problems.texts(&format!("{at}.items"), &variant.items));
+        let share = match variant.share {
+            Some(share) if (0.0..=1.0).contains(&share) => Some(share),
+            Some(share) => {
+                problems.add(
+                    format!("{at}.share"),
+                    format!("{} is outside 0 to 1", number_text(share)),
+                );
+                None
+            }
+            None => None,
+        };
+        let effective_price = price.unwrap_or(own_price);
+        if let Some(bounds) = bounds
+            && !bounds.contains(effective_price)
+        {
+            let where_from = if price.is_some() {
+                ""
+            } else {
+                " (the offer's own price)"
+            };
+            problems.add(
+                format!("{at}.price"),
+                format!(
+                    "{}{where_from} is outside variant_bounds {} to {}; set a price within them",
+                    effective_price.minor, bounds.floor.minor, bounds.ceiling.minor
+                ),
+            );
+        }
+        match (compare_at, own_compare_at) {
+            (Some(own), _) if own.minor <= effective_price.minor => problems.add(
+                format!("{at}.compare_at"),
+                format!(
+                    "{} is not above the variant's price {}; compare_at is the higher, usual price",
+                    own.minor, effective_price.minor
+                ),
+            ),
+            (None, Some(offers)) if offers.minor <= effective_price.minor => problems.add(
+                format!("{at}.price"),
+                format!(
+                    "{} is not below the offer's compare_at {}; lower it or give the variant its own compare_at",
+                    effective_price.minor, offers.minor
+                ),
+            ),
+            _ => {}
+        }
+        if problems.0.len() > errors_before {
+            all_valid = false;
+            continue;
+        }
+        if let Some(id) = id {
+            variants.push(OfferVariant {
+                id,
+                price,
+                compare_at,
+                items,
+                share,
+            });
+        }
+    }
+    all_valid.then_some(variants)
 }
 
 fn validate_retainer(

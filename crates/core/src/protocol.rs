@@ -45,6 +45,43 @@ pub struct CheckoutRequest {
     #[serde(default, deserialize_with = "null_as_default")]
     pub attribution: Attribution,
     pub return_url: String,
+    /// The bundle's offer variant the shopper was shown (SPEC section 3.1); the partner
+    /// charges that variant's stored price, never one from the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_variant: Option<String>,
+    /// What the shopper chose, for offers that allow both shipping and pick-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<Fulfilment>,
+}
+
+/// How a bundle reaches the shopper (SPEC sections 3.1 and 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fulfilment {
+    /// Sent to a shipping address.
+    Ship,
+    /// Collected at the drop's pop-up with a pick-up code.
+    Pickup,
+}
+
+impl Fulfilment {
+    /// Both, in the order a listing lists them by default.
+    pub const ALL: [Fulfilment; 2] = [Fulfilment::Ship, Fulfilment::Pickup];
+
+    /// `"ship"` or `"pickup"`, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fulfilment::Ship => "ship",
+            Fulfilment::Pickup => "pickup",
+        }
+    }
+
+    /// The JSON word back; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Fulfilment> {
+        Fulfilment::ALL
+            .into_iter()
+            .find(|fulfilment| fulfilment.as_str() == text)
+    }
 }
 
 fn one() -> u32 {
@@ -91,6 +128,17 @@ impl CheckoutRequest {
         field(&mut out, "term", utm.term.as_deref(), true);
         out.push_str("}}");
         field(&mut out, "return_url", Some(&self.return_url), true);
+        if self.offer_variant.is_some() {
+            field(
+                &mut out,
+                "offer_variant",
+                self.offer_variant.as_deref(),
+                true,
+            );
+        }
+        if let Some(fulfilment) = self.fulfilment {
+            field(&mut out, "fulfilment", Some(fulfilment.as_str()), true);
+        }
         out.push('}');
         out
     }
@@ -121,6 +169,10 @@ pub struct MeasurementEvent {
     pub creator: Option<String>,
     /// The shown creator's handle.
     pub variant: Option<String>,
+    /// The bundle offer variant shown (SPEC section 3.1), else `null` (always written, as
+    /// SPEC section 6 lists the field; a missing key reads as `null`).
+    #[serde(default)]
+    pub offer_variant: Option<String>,
     pub visitor_id: String,
     /// RFC 3339.
     pub at: String,
@@ -137,6 +189,12 @@ impl MeasurementEvent {
         field(&mut out, "listing_id", Some(&self.listing_id), true);
         field(&mut out, "creator", self.creator.as_deref(), true);
         field(&mut out, "variant", self.variant.as_deref(), true);
+        field(
+            &mut out,
+            "offer_variant",
+            self.offer_variant.as_deref(),
+            true,
+        );
         field(&mut out, "visitor_id", Some(&self.visitor_id), true);
         field(&mut out, "at", Some(&self.at), true);
         out.push('}');
@@ -233,6 +291,13 @@ pub struct CheckoutSessionState {
     pub subscription_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_token: Option<String>,
+    /// How the order reaches the shopper, for bundles that ship or are picked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<Fulfilment>,
+    /// A paid pick-up order's code, shown at the pop-up stand; like `customer_token`, only to
+    /// the holder of the session secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_code: Option<String>,
 }
 
 /// `POST {base}/v1/subscriptions/{id}/upgrade` body.
@@ -280,6 +345,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn request(text: String, tier: Option<String>, utm: Utm) -> CheckoutRequest {
+        let offer_variant = tier.as_ref().map(|_| text.clone());
         CheckoutRequest {
             listing_id: "candle-trio".into(),
             offer_id: text.clone(),
@@ -292,7 +358,9 @@ mod tests {
                 page: Some(format!("https://directory.example/?q={text}")),
                 utm,
             },
-            return_url: text,
+            return_url: text.clone(),
+            offer_variant,
+            fulfilment: None,
         }
     }
 
@@ -319,24 +387,65 @@ mod tests {
             };
             assert_eq!(upgrade.to_json(), serde_json::to_string(&upgrade).unwrap());
         }
+        let mut pickup = request("trio".into(), Some("x".into()), Utm::default());
+        pickup.fulfilment = Some(Fulfilment::Pickup);
         for case in [
             request("trio".into(), None, Utm::default()),
             request("a\"b\\c\n\u{1}é😀".into(), Some("monthly".into()), utm),
+            pickup,
         ] {
             assert_eq!(case.to_json(), serde_json::to_string(&case).unwrap());
         }
     }
 
     fn event(text: String, creator: Option<String>) -> MeasurementEvent {
+        let offer_variant = creator.as_ref().map(|_| "b".to_string());
         MeasurementEvent {
             id: text.clone(),
             event_type: "view".into(),
             listing_id: text.clone(),
             creator,
             variant: Some("ana".into()),
+            offer_variant,
             visitor_id: text,
             at: "2026-11-26T23:40:00.123Z".into(),
         }
+    }
+
+    #[test]
+    fn fulfilment_and_offer_variant_are_optional_and_lowercase() {
+        let body = r#"{"listing_id":"l","offer_id":"o","return_url":"https://d.example/"}"#;
+        let request: CheckoutRequest = serde_json::from_str(body).unwrap();
+        assert_eq!((request.offer_variant, request.fulfilment), (None, None));
+        let body = r#"{"listing_id":"l","offer_id":"o","return_url":"r","offer_variant":"b","fulfilment":"pickup"}"#;
+        let request: CheckoutRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(request.offer_variant.as_deref(), Some("b"));
+        assert_eq!(request.fulfilment, Some(Fulfilment::Pickup));
+        for refused in [r#""Pickup""#, r#""collect""#, "1"] {
+            let body = format!(
+                r#"{{"listing_id":"l","offer_id":"o","return_url":"r","fulfilment":{refused}}}"#
+            );
+            assert!(
+                serde_json::from_str::<CheckoutRequest>(&body).is_err(),
+                "{refused}"
+            );
+        }
+        for fulfilment in Fulfilment::ALL {
+            assert_eq!(Fulfilment::parse(fulfilment.as_str()), Some(fulfilment));
+            assert_eq!(
+                serde_json::to_string(&fulfilment).unwrap(),
+                format!("\"{}\"", fulfilment.as_str())
+            );
+        }
+        assert_eq!(Fulfilment::parse("Ship"), None);
+    }
+
+    #[test]
+    fn an_event_without_offer_variant_reads_as_null_and_writes_null() {
+        let body = r#"{"id":"e","type":"view","listing_id":"l","creator":null,"variant":null,"visitor_id":"v","at":"2026-11-26T23:40:00Z"}"#;
+        let event: MeasurementEvent = serde_json::from_str(body).unwrap();
+        assert_eq!(event.offer_variant, None);
+        assert!(event.to_json().contains(r#""offer_variant":null"#));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use crate::error::{ConfigError, ConfigErrorCode};
 use crate::host::HostConfig;
 use crate::listing::{
-    Bundle, ConfigErrors, Creator, Demo, Listing, MediaSource, Offer, OfferKind, Rating,
-    RawListing, RawOffer, RawPrice, RawSeller, RawTestimonial, RawTrust, Trust, check_text,
+    Bundle, ConfigErrors, Creator, Demo, FulfilmentOptions, Listing, MediaSource, Offer, OfferKind,
+    Rating, RawListing, RawOffer, RawPrice, RawSeller, RawTestimonial, RawTrust, Trust, check_text,
     is_valid_handle, is_valid_listing_id, parse_number, slugify, unknown_currency_message,
 };
 use crate::money::{Currency, Money};
@@ -221,6 +221,9 @@ pub fn listing_from_attributes(host: &HostConfig) -> Result<Listing, ConfigError
                 compare_at: None,
                 items: Vec::new(),
                 ships: false,
+                fulfilment: FulfilmentOptions::default(),
+                variants: Vec::new(),
+                variant_bounds: None,
             }),
         }],
         drop: None,

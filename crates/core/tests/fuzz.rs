@@ -418,7 +418,14 @@ fn document_of(listing: &Listing) -> Value {
             OfferKind::Bundle(bundle) => json!({
                 "id": offer.id, "kind": "bundle", "name": offer.name, "price": bundle.price.minor,
                 "compare_at": bundle.compare_at.map(|money| money.minor), "items": bundle.items,
-                "ships": bundle.ships }),
+                "ships": bundle.ships,
+                "fulfilment": bundle.fulfilment.list().iter().map(|way| way.as_str()).collect::<Vec<_>>(),
+                "variants": (!bundle.variants.is_empty()).then(|| bundle.variants.iter().map(|variant| json!({
+                    "id": variant.id, "price": variant.price.map(|money| money.minor),
+                    "compare_at": variant.compare_at.map(|money| money.minor),
+                    "items": variant.items, "share": variant.share })).collect::<Vec<_>>()),
+                "variant_bounds": bundle.variant_bounds.map(|bounds| json!({
+                    "floor": bounds.floor.minor, "ceiling": bounds.ceiling.minor })) }),
             OfferKind::Retainer(retainer) => json!({
                 "id": offer.id, "kind": "retainer", "name": offer.name,
                 "tiers": retainer.tiers.iter().map(|tier| json!({
@@ -443,9 +450,13 @@ fn document_of(listing: &Listing) -> Value {
             "badges": trust.badges,
         },
         "offers": offers,
-        "drop": listing.drop.map(|drop| json!({
+        "drop": listing.drop.as_ref().map(|drop| json!({
             "starts_at": drop.starts_at.to_rfc3339(), "ends_at": drop.ends_at.to_rfc3339(),
-            "inventory": drop.inventory, "remaining": drop.remaining })),
+            "inventory": drop.inventory, "remaining": drop.remaining,
+            "popup": drop.popup.as_ref().map(|popup| json!({
+                "name": popup.name, "address": popup.address, "lat": popup.lat, "lon": popup.lon,
+                "opens_at": popup.opens_at.to_rfc3339(), "closes_at": popup.closes_at.to_rfc3339(),
+                "timezone": popup.timezone })) })),
         "checkout": listing.checkout_endpoint.as_ref().map(|endpoint| json!({ "endpoint": endpoint })),
         "server_time": listing.server_time.map(Timestamp::to_rfc3339),
         "test_mode": listing.test_mode,

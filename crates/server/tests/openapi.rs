@@ -396,6 +396,8 @@ fn core_protocol_types_serialize_to_their_described_schemas() {
             },
         },
         return_url: "https://directory.example/lyon?mighty_listing=candle-trio".into(),
+        offer_variant: None,
+        fulfilment: None,
     };
     let created = CheckoutSessionCreated {
         session_id: "cs_1".into(),
@@ -414,6 +416,8 @@ fn core_protocol_types_serialize_to_their_described_schemas() {
         server_time: "2026-11-25T10:01:00Z".into(),
         subscription_id: Some("sub_1".into()),
         customer_token: Some("cus_1".into()),
+        fulfilment: None,
+        pickup_code: None,
     };
     let error = ErrorBody {
         error: ErrorDetail {
@@ -428,6 +432,7 @@ fn core_protocol_types_serialize_to_their_described_schemas() {
         listing_id: "candle-trio".into(),
         creator: None,
         variant: Some("ana".into()),
+        offer_variant: Some("b".into()),
         visitor_id: "v_1".into(),
         at: "2026-11-25T10:00:00Z".into(),
     };

@@ -144,7 +144,7 @@ pub fn buy_from_card(shop: &Rc<Shop>, offer_id: &str) {
 /// Keeps the drop line counting down (on the server's clock) while the card is on the page,
 /// and opens or closes the bundles' buttons when the phase changes.
 pub fn run_drop_clock(shop: &Rc<Shop>) {
-    let Some(the_drop) = shop.listing.drop else {
+    let Some(the_drop) = shop.listing.drop.clone() else {
         return;
     };
     let shop = Rc::downgrade(shop);
@@ -240,6 +240,8 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
             &page_url_without_our_parameters(None),
         ),
         return_url: page_url_without_our_parameters(Some(&shop.listing.id)),
+        offer_variant: None,
+        fulfilment: None,
     };
     let body = request.to_json();
     let mut attempts = 0;

@@ -255,6 +255,7 @@ impl Shop {
                 listing_id: self.listing.id.clone(),
                 creator: detail.creator.clone(),
                 variant: detail.variant.clone(),
+                offer_variant: None,
                 visitor_id: crate::attribution::visitor(consent_required),
                 at: crate::beacons::now_rfc3339(),
             },

@@ -289,20 +289,25 @@ pub enum Fulfilment {
     Pickup,
 }
 
+/// A bundle's price point or composition: what it sets replaces the offer's own.
 #[derive(ToSchema)]
 pub struct OfferVariant {
+    /// Unique within the offer.
     pub id: String,
+    /// Within `variant_bounds` when the offer has them.
     pub price: Option<Price>,
+    pub compare_at: Option<Price>,
     pub items: Option<Vec<String>>,
     /// Added by the server that serves the document: the variant's current traffic share.
     #[schema(minimum = 0, maximum = 1)]
     pub share: Option<f64>,
 }
 
+/// The prices the seller allows the variants; `floor` ≤ `ceiling`.
 #[derive(ToSchema)]
 pub struct VariantBounds {
-    pub floor: Option<Price>,
-    pub ceiling: Option<Price>,
+    pub floor: Price,
+    pub ceiling: Price,
 }
 
 #[derive(ToSchema)]
@@ -342,15 +347,18 @@ pub struct Drop {
 #[derive(ToSchema)]
 pub struct Popup {
     pub name: String,
-    pub address: Option<String>,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
+    pub address: String,
+    #[schema(minimum = -90, maximum = 90)]
+    pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
+    pub lon: f64,
+    /// RFC 3339 with an offset; before `closes_at`.
     #[schema(format = DateTime)]
     pub opens_at: String,
     #[schema(format = DateTime)]
     pub closes_at: String,
-    /// An IANA time zone name.
-    pub timezone: Option<String>,
+    /// An IANA time zone name (`Europe/Paris`), in which the card shows the times.
+    pub timezone: String,
 }
 
 #[derive(ToSchema)]
@@ -375,6 +383,13 @@ pub struct CheckoutRequest {
     /// The page to come back to, without `mighty_*` parameters, plus `mighty_listing`: an
     /// absolute `https` URL (`http` on localhost) on the listing's `allowed_origins`.
     pub return_url: String,
+    /// The bundle's offer variant shown (SPEC section 3.1); its stored price is charged, and
+    /// an id the offer does not have is refused with 422.
+    pub offer_variant: Option<String>,
+    /// What the shopper chose; one the offer does not allow is refused with 422 (`field`:
+    /// `fulfilment`). Without it, an offer that ships is shipped, a pick-up-only offer is
+    /// picked up.
+    pub fulfilment: Option<Fulfilment>,
 }
 
 /// Who brought the shopper (SPEC section 5).
@@ -441,6 +456,11 @@ pub struct CheckoutSessionState {
     pub subscription_id: Option<String>,
     /// Only with the right `Mighty-Session-Secret`: upgrades and cancels the membership.
     pub customer_token: Option<String>,
+    /// How a bundle that ships or is picked up reaches the shopper.
+    pub fulfilment: Option<Fulfilment>,
+    /// A paid pick-up order's code for the pop-up stand; only with the right
+    /// `Mighty-Session-Secret`.
+    pub pickup_code: Option<String>,
 }
 
 // --- subscriptions -------------------------------------------------------------------------

@@ -210,7 +210,10 @@ async fn create(
                     format!("\"{}\" is a bundle: it has no tiers", offer.id),
                 )));
             }
-            let window = listing.drop.map(|drop| (drop.starts_at.0, drop.ends_at.0));
+            let window = listing
+                .drop
+                .as_ref()
+                .map(|drop| (drop.starts_at.0, drop.ends_at.0));
             (
                 OfferKindName::Bundle,
                 bundle.price,
@@ -509,6 +512,8 @@ pub async fn get_session(
                     .is_some_and(|given| state.secrets().is_session_secret(&session.id, given))
             })
             .map(|subscription_id| state.secrets().customer_token(subscription_id)),
+        fulfilment: None,
+        pickup_code: None,
     };
     (cors, Json(body)).into_response()
 }

@@ -359,6 +359,7 @@ mod tests {
                 listing_id: "candle-studio".into(),
                 creator: (index % 2 == 0).then(|| "ana".into()),
                 variant: Some("theo".into()),
+                offer_variant: (index % 3 == 0).then(|| "b".into()),
                 visitor_id: "visitor-1".into(),
                 at: "2026-11-26T23:40:00.123Z".into(),
             })
