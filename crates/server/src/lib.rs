@@ -3,6 +3,7 @@
 //! (webhook delivery, expiries and renewals); `main.rs` only reads the environment.
 
 pub mod attribution;
+pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -583,6 +583,56 @@ pub struct Metrics {
     pub repeat_rate_30d: RepeatRate,
     #[schema(required = true)]
     pub drop: Option<DropSellThrough>,
+    pub funnel: Funnel,
+    pub concentration: RevenueConcentration,
+}
+
+/// Event counts and paid commits in [from, to), in the order a shopper goes.
+#[derive(ToSchema)]
+pub struct Funnel {
+    pub views: i64,
+    pub demo_plays: i64,
+    pub checkout_starts: i64,
+    /// First purchases, refunds excluded (as in `segments[].paid_commits`).
+    pub paid_commits: i64,
+}
+
+/// Not relying on one source: non-refunded revenue of the last 30 days of the seller's clock
+/// (`from` to `to`, whatever the query's range) by creator and by UTM source.
+#[derive(ToSchema)]
+pub struct RevenueConcentration {
+    #[schema(format = DateTime)]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub to: String,
+    /// The share above which one part warns: 0.6 (exactly 60 % does not).
+    pub limit: f64,
+    /// By the creator of the link, else the creator whose demo was shown.
+    pub by_creator: RevenueSplit,
+    /// By `attribution.utm.source`.
+    pub by_source: RevenueSplit,
+}
+
+#[derive(ToSchema)]
+pub struct RevenueSplit {
+    /// Minor units.
+    pub total: i64,
+    /// Largest first.
+    pub parts: Vec<RevenuePart>,
+    /// The named part over the limit, if one is: the dashboard's warning.
+    #[schema(required = true)]
+    pub dominant: Option<RevenuePart>,
+}
+
+#[derive(ToSchema)]
+pub struct RevenuePart {
+    /// The creator's handle or the UTM source; `null` for revenue credited to none.
+    #[schema(required = true)]
+    pub key: Option<String>,
+    /// Minor units.
+    pub revenue: i64,
+    /// Of the total, from 0 to 1.
+    pub share: f64,
 }
 
 #[derive(ToSchema)]

@@ -17,6 +17,10 @@ use serde_json::Value;
 
 use super::metrics::{compute, listing_payments};
 use crate::AppState;
+use crate::charts::{
+    Bar, FunnelStep, HeatCell, IntervalRow, Table, bar_chart, figure, funnel_chart, heat_map,
+    interval_chart, line_chart,
+};
 use crate::csv_export::Cell;
 use crate::error::AppError;
 use crate::html::{Layout, error_page, shell};
@@ -218,6 +222,18 @@ fn money(amount: i64, currency: &str) -> String {
     )
 }
 
+/// Minor units as major units for an axis tick ("1200" for 1 200.00 EUR; decimals only when
+/// the ticks are finer than one major unit).
+fn major_units(amount: f64, currency: &str) -> String {
+    let exponent = Currency::from_code(currency).map_or(2, |currency| currency.exponent());
+    let major = amount / 10f64.powi(i32::from(exponent));
+    if major.fract().abs() < 1e-9 {
+        format!("{major:.0}")
+    } else {
+        format!("{major:.2}")
+    }
+}
+
 fn label(segment: &Value) -> String {
     let creator = segment["creator"].as_str();
     let variant = segment["variant"].as_str();
@@ -230,124 +246,80 @@ fn label(segment: &Value) -> String {
     }
 }
 
-/// An accessible SVG chart: `<title>` and `<desc>` name it for screen readers.
-fn svg(id: &str, title: &str, description: &str, height: u32, content: Markup) -> Markup {
-    html! {
-        svg class="chart" viewBox={ "0 0 640 " (height) } role="img" aria-labelledby={ (id) "-title " (id) "-desc" } {
-            title id={ (id) "-title" } { (title) }
-            desc id={ (id) "-desc" } { (description) }
-            (content)
-        }
-    }
-}
+const DAY: i64 = 86_400;
+/// The charts' period: eight weeks ending at the seller's now.
+const WEEKS: usize = 8;
+/// The headline numbers' period (and the concentration's, `metrics::CONCENTRATION_DAYS`).
+const RECENT_DAYS: i64 = super::metrics::CONCENTRATION_DAYS;
 
-/// Horizontal bars: `(label, value)` scaled to the largest.
-fn bar_chart(id: &str, title: &str, rows: &[(String, f64, String)]) -> Markup {
-    let max = rows
-        .iter()
-        .map(|(_, value, _)| *value)
-        .fold(0.0, f64::max)
-        .max(1e-9);
-    let bars = html! {
-        @for (index, (name, value, shown)) in rows.iter().enumerate() {
-            @let y = 10 + index as u32 * 28;
-            @let width = (value / max * 330.0).max(1.0);
-            text x="0" y=(y + 14) class="label" { (name) }
-            rect x="200" y=(y) width=(format!("{width:.1}")) height="18" fill="#4b2bd6" {}
-            text x=(format!("{:.1}", 206.0 + width)) y=(y + 14) class="value" { (shown) }
-        }
-    };
-    let description = rows
-        .iter()
-        .map(|(name, _, shown)| format!("{name}: {shown}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    svg(id, title, &description, 20 + rows.len() as u32 * 28, bars)
-}
-
-/// Conversion with its interval: a dot at the rate, a line from low to high.
-fn interval_chart(id: &str, segments: &[Value]) -> Markup {
-    let max = segments
-        .iter()
-        .filter_map(|segment| segment["conversion"]["high"].as_f64())
-        .fold(0.0, f64::max)
-        .max(0.01);
-    let scale = |value: f64| format!("{:.1}", 200.0 + value / max * 400.0);
-    let points = segments.iter().enumerate().filter_map(|(index, segment)| {
-        let conversion = &segment["conversion"];
-        Some((
-            19 + index as u32 * 28,
-            label(segment),
-            conversion["value"].as_f64()?,
-            conversion["low"].as_f64()?,
-            conversion["high"].as_f64()?,
-        ))
-    });
-    let rows = html! {
-        @for (y, name, value, low, high) in points {
-            text x="0" y=(y + 5) class="label" { (name) }
-            line x1=(scale(low)) x2=(scale(high)) y1=(y) y2=(y) stroke="#57535f" stroke-width="2" {}
-            circle cx=(scale(value)) cy=(y) r="5" fill="#4b2bd6" {}
-        }
-    };
-    let description = segments
-        .iter()
-        .map(|segment| {
-            format!(
-                "{}: {} (95 % interval {} to {})",
-                label(segment),
-                percent(segment["conversion"]["value"].as_f64()),
-                percent(segment["conversion"]["low"].as_f64()),
-                percent(segment["conversion"]["high"].as_f64())
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    svg(
-        id,
-        "Conversion, views to paid commits, with 95 % intervals",
-        &description,
-        20 + segments.len() as u32 * 28,
-        rows,
+/// "30 Nov": a period's start, short enough for an axis.
+fn short_date(at: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let date = Timestamp(at).to_rfc3339();
+    let month = date[5..7].parse::<usize>().unwrap_or(1);
+    format!(
+        "{} {}",
+        date[8..10].trim_start_matches('0'),
+        MONTHS[month.clamp(1, 12) - 1]
     )
 }
 
-fn table(caption: &str, headers: &[&str], rows: &[Vec<String>], csv_href: &str) -> Markup {
-    html! {
-        table {
-            caption { (caption) " " a href=(csv_href) { "CSV" } }
-            thead { tr { @for header in headers { th scope="col" { (header) } } } }
-            tbody {
-                @for row in rows {
-                    tr { @for cell in row { td { (cell) } } }
-                }
-            }
-        }
-    }
+/// Everything a listing's page and its CSV files show, computed once per request from
+/// `/v1/metrics`'s numbers (`metrics::compute`) and core's KPI engine.
+struct Report {
+    title: String,
+    currency: String,
+    now: i64,
+    /// The metrics over the charts' eight weeks.
+    metrics: Value,
+    /// Non-refunded revenue of the last 30 days, and of the 30 days before.
+    revenue_recent: i64,
+    revenue_before: i64,
+    recent_funnel: Value,
+    recurring_per_customer: Option<i64>,
+    weeks: Vec<(i64, i64)>,
+    /// Cohort rows: (label, cells of the heat map).
+    cohort_cells: Vec<(String, Vec<HeatCell>)>,
+    segments: Table,
+    revenue: Table,
+    cohorts: Table,
+    funnel: Table,
 }
 
-/// The tables of a listing's dashboard: (name, headers, rows).
-struct Tables {
-    segments: (Vec<&'static str>, Vec<Vec<String>>),
-    revenue: (Vec<&'static str>, Vec<Vec<String>>),
-    cohorts: (Vec<&'static str>, Vec<Vec<String>>),
-}
-
-const WEEKS: usize = 8;
-
-async fn tables(
-    state: &AppState,
-    seller: &Seller,
-    listing_id: &str,
-) -> Result<(Value, Tables), AppError> {
+async fn report(state: &AppState, seller: &Seller, listing_id: &str) -> Result<Report, AppError> {
     let now = state.now_for(&seller.id).0;
-    let metrics = compute(state, &seller.id, listing_id, 0, now + 1).await?;
+    let origin = now - WEEKS as i64 * WEEK;
+    let recent_from = now - RECENT_DAYS * DAY;
+    let base = format!("/dashboard/listings/{listing_id}");
+    let metrics = compute(state, &seller.id, listing_id, origin, now + 1).await?;
+    let recent = compute(state, &seller.id, listing_id, recent_from, now + 1).await?;
     let (orders, payments) = listing_payments(state, &seller.id, listing_id).await?;
+    let lookup = listing_id.to_string();
+    let title = state
+        .store(move |store| store.listing(&lookup))
+        .await?
+        .and_then(|stored| {
+            stored
+                .document
+                .get("title")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .unwrap_or_else(|| listing_id.to_string());
     let currency = orders
         .first()
         .map(|order| order.currency.clone())
         .unwrap_or_else(|| "EUR".into());
     let refs: Vec<&kpi::Payment> = payments.iter().collect();
+    let revenue_between = |from: i64, to: i64| {
+        kpi::total(
+            refs.iter()
+                .filter(|payment| !payment.refunded && payment.at >= from && payment.at < to)
+                .map(|payment| payment.amount),
+        )
+    };
     let segments = metrics["segments"].as_array().cloned().unwrap_or_default();
     let segment_rows = segments
         .iter()
@@ -367,18 +339,19 @@ async fn tables(
             ]
         })
         .collect();
-    let origin = now - WEEKS as i64 * WEEK;
-    let revenue_rows = kpi::revenue_over_time(&refs, origin, WEEK, WEEKS)
-        .into_iter()
+    let weeks = kpi::revenue_over_time(&refs, origin, WEEK, WEEKS);
+    let revenue_rows = weeks
+        .iter()
         .map(|(start, sum)| {
             vec![
-                Timestamp(start).to_rfc3339()[..10].to_string(),
-                money(sum, &currency),
+                Timestamp(*start).to_rfc3339()[..10].to_string(),
+                money(*sum, &currency),
             ]
         })
         .collect();
-    let cohort_rows = kpi::cohorts(&refs, origin, WEEK, WEEKS - 1)
-        .into_iter()
+    let cohorts = kpi::cohorts(&refs, origin, WEEK, WEEKS - 1);
+    let cohort_rows = cohorts
+        .iter()
         .map(|cohort| {
             let mut row = vec![
                 Timestamp(cohort.start).to_rfc3339()[..10].to_string(),
@@ -393,43 +366,169 @@ async fn tables(
             row
         })
         .collect();
-    Ok((
+    // A cohort's week k is observable once it has begun: the last week of the eight is the
+    // current one.
+    let cohort_cells = cohorts
+        .iter()
+        .map(|cohort| {
+            let index = (cohort.start - origin) / WEEK;
+            let cells = cohort
+                .retained
+                .iter()
+                .enumerate()
+                .map(|(offset, kept)| {
+                    if index + offset as i64 + 1 <= WEEKS as i64 - 1 {
+                        let share = *kept as f64 / cohort.customers.max(1) as f64;
+                        HeatCell {
+                            share: Some(share),
+                            text: format!("{:.0} %", share * 100.0),
+                        }
+                    } else {
+                        HeatCell {
+                            share: None,
+                            text: String::new(),
+                        }
+                    }
+                })
+                .collect();
+            (
+                format!("{} ({})", short_date(cohort.start), cohort.customers),
+                cells,
+            )
+        })
+        .collect();
+    let funnel = &metrics["funnel"];
+    let funnel_rows = FUNNEL_STEPS
+        .iter()
+        .map(|(key, name)| vec![name.to_string(), funnel[*key].to_string()])
+        .collect();
+    let weeks_headers = [
+        "first purchase, week of",
+        "customers",
+        "week 1",
+        "week 2",
+        "week 3",
+        "week 4",
+        "week 5",
+        "week 6",
+        "week 7",
+    ];
+    Ok(Report {
+        title,
+        now,
+        revenue_recent: revenue_between(recent_from, now + 1),
+        revenue_before: revenue_between(recent_from - RECENT_DAYS * DAY, recent_from),
+        recent_funnel: recent["funnel"].clone(),
+        recurring_per_customer: kpi::recurring_revenue_per_active_customer(
+            &refs,
+            recent_from,
+            now + 1,
+        ),
+        weeks,
+        cohort_cells,
+        segments: Table::new(
+            "Per creator and variant",
+            &[
+                "segment",
+                "views",
+                "paid commits",
+                "conversion",
+                "95 % interval",
+                "30-day repeat",
+                "revenue",
+            ],
+            segment_rows,
+        )
+        .with_csv(format!("{base}/segments.csv")),
+        revenue: Table::new("Revenue per week", &["week of", "revenue"], revenue_rows)
+            .with_csv(format!("{base}/revenue.csv")),
+        cohorts: Table::new("Cohorts", &weeks_headers, cohort_rows)
+            .with_csv(format!("{base}/cohorts.csv")),
+        funnel: Table::new("Funnel, last 8 weeks", &["step", "count"], funnel_rows),
         metrics,
-        Tables {
-            segments: (
-                vec![
-                    "segment",
-                    "views",
-                    "paid commits",
-                    "conversion",
-                    "95 % interval",
-                    "30-day repeat",
-                    "revenue",
-                ],
-                segment_rows,
+        currency,
+    })
+}
+
+/// The funnel's steps: (`/v1/metrics` `funnel` key, name).
+const FUNNEL_STEPS: [(&str, &str); 4] = [
+    ("views", "Views"),
+    ("demo_plays", "Demo plays"),
+    ("checkout_starts", "Checkout starts"),
+    ("paid_commits", "Paid"),
+];
+
+/// A headline number: what it is, how much, and what it compares to.
+fn tile(name: &str, value: &str, note: &str) -> Markup {
+    html! {
+        div class="tile" {
+            dt { (name) }
+            dd {
+                span class="figure-value" { (value) }
+                @if !note.is_empty() { span class="hint" { (note) } }
+            }
+        }
+    }
+}
+
+/// "+12 % on the 30 days before" (nothing to compare with: no note).
+fn change(now: i64, before: i64) -> String {
+    if before <= 0 {
+        return "nothing the 30 days before".to_string();
+    }
+    let change = (now - before) as f64 / before as f64 * 100.0;
+    format!("{change:+.0} % on the 30 days before")
+}
+
+/// A concentration split as bars and its table; the part over 60 % drawn in the warning
+/// colour and named in a warning above.
+fn concentration_section(
+    id: &str,
+    what: &str,
+    split: &Value,
+    currency: &str,
+    unnamed: &str,
+) -> (Markup, Table) {
+    let parts = split["parts"].as_array().cloned().unwrap_or_default();
+    let name = |part: &Value| {
+        part["key"]
+            .as_str()
+            .map_or_else(|| unnamed.to_string(), String::from)
+    };
+    let dominant = split["dominant"]["key"].as_str();
+    let bars: Vec<Bar> = parts
+        .iter()
+        .map(|part| Bar {
+            label: name(part),
+            value: part["revenue"].as_f64().unwrap_or(0.0),
+            text: format!(
+                "{} · {:.0} %",
+                money(part["revenue"].as_i64().unwrap_or(0), currency),
+                part["share"].as_f64().unwrap_or(0.0) * 100.0
             ),
-            revenue: (vec!["week of", "revenue"], revenue_rows),
-            cohorts: (
-                vec![
-                    "first purchase, week of",
-                    "customers",
-                    "week 1",
-                    "week 2",
-                    "week 3",
-                    "week 4",
-                    "week 5",
-                    "week 6",
-                    "week 7",
-                ],
-                cohort_rows,
-            ),
-        },
-    ))
+            highlighted: part["key"].as_str().is_some() && part["key"].as_str() == dominant,
+        })
+        .collect();
+    let rows = parts
+        .iter()
+        .map(|part| {
+            vec![
+                name(part),
+                money(part["revenue"].as_i64().unwrap_or(0), currency),
+                percent(part["share"].as_f64()),
+            ]
+        })
+        .collect();
+    let title = format!("Revenue by {what}, last 30 days");
+    (
+        bar_chart(id, &title, &bars, None),
+        Table::new(&title, &[what, "revenue", "share"], rows),
+    )
 }
 
 #[utoipa::path(
     get, path = "/dashboard/listings/{id}", tag = "pages", operation_id = "dashboard_listing_page",
-    description = "A listing's funnel, revenue, cohorts and sell-through: SVG charts and their tables.",
+    description = "A listing's headline numbers (last 30 days), revenue per week, funnel, conversion per variant, revenue by creator and by source with the one-source warning, cohort retention and drop sell-through: SVG charts and their tables.",
     params(("id" = String, Path, description = "The listing id.")),
     security(("dashboard_session" = [])),
     responses((status = 200, description = "The page (the sign-in form without a session).", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
@@ -444,8 +543,8 @@ pub async fn listing(
         Ok(None) => return sign_in_page(None),
         Err(error) => return error.into_response(),
     };
-    let (metrics, tables) = match tables(&state, &seller, &listing_id).await {
-        Ok(result) => result,
+    let report = match report(&state, &seller, &listing_id).await {
+        Ok(report) => report,
         Err(error) => {
             return error_page(
                 &Layout::DASHBOARD,
@@ -455,80 +554,157 @@ pub async fn listing(
             );
         }
     };
+    let metrics = &report.metrics;
+    let currency = report.currency.as_str();
     let segments = metrics["segments"].as_array().cloned().unwrap_or_default();
-    let funnel: Vec<(String, f64, String)> = segments
-        .iter()
-        .flat_map(|segment| {
-            let (views, commits) = (
-                segment["views"].as_u64().unwrap_or(0),
-                segment["paid_commits"].as_u64().unwrap_or(0),
-            );
-            [
-                (
-                    format!("{} · views", label(segment)),
-                    views as f64,
-                    views.to_string(),
-                ),
-                (
-                    format!("{} · paid", label(segment)),
-                    commits as f64,
-                    commits.to_string(),
-                ),
-            ]
-        })
-        .collect();
-    let revenue: Vec<(String, f64, String)> = tables
-        .revenue
-        .1
-        .iter()
-        .map(|row| (row[0].clone(), parse_amount(&row[1]), row[1].clone()))
-        .collect();
     let comparisons = metrics["comparisons"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let base = format!("/dashboard/listings/{listing_id}");
+    let week_labels: Vec<String> = report
+        .weeks
+        .iter()
+        .map(|(start, _)| short_date(*start))
+        .collect();
+    let week_values: Vec<f64> = report.weeks.iter().map(|(_, sum)| *sum as f64).collect();
+    let revenue_description = report
+        .weeks
+        .iter()
+        .map(|(start, sum)| format!("week of {}: {}", short_date(*start), money(*sum, currency)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let funnel = &metrics["funnel"];
+    let funnel_steps: Vec<FunnelStep> = FUNNEL_STEPS
+        .iter()
+        .map(|(key, name)| FunnelStep {
+            label: name.to_string(),
+            count: funnel[*key].as_u64().unwrap_or(0),
+        })
+        .collect();
+    let intervals: Vec<IntervalRow> = segments
+        .iter()
+        .filter_map(|segment| {
+            let conversion = &segment["conversion"];
+            Some(IntervalRow {
+                label: label(segment),
+                value: conversion["value"].as_f64()?,
+                low: conversion["low"].as_f64()?,
+                high: conversion["high"].as_f64()?,
+            })
+        })
+        .collect();
+    let concentration = &metrics["concentration"];
+    let warnings: Vec<(String, &str, f64)> = [("by_creator", "creator"), ("by_source", "source")]
+        .into_iter()
+        .filter_map(|(key, what)| {
+            let dominant = &concentration[key]["dominant"];
+            Some((
+                dominant["key"].as_str()?.to_string(),
+                what,
+                dominant["share"].as_f64()?,
+            ))
+        })
+        .collect();
+    let (creator_chart, creator_table) = concentration_section(
+        "by-creator",
+        "creator",
+        &concentration["by_creator"],
+        currency,
+        "no creator",
+    );
+    let (source_chart, source_table) = concentration_section(
+        "by-source",
+        "source",
+        &concentration["by_source"],
+        currency,
+        "no UTM source",
+    );
+    let recent = &report.recent_funnel;
+    let recent_views = recent["views"].as_u64().unwrap_or(0);
+    let recent_paid = recent["paid_commits"].as_u64().unwrap_or(0);
+    let cohort_columns: Vec<String> = (1..WEEKS).map(|week| format!("week {week}")).collect();
     let body = html! {
         header class="bar" {
-            h1 { (listing_id) }
+            div {
+                h1 { (report.title) }
+                p class="hint" {
+                    (listing_id) " · now " (Timestamp(report.now).to_rfc3339()[..16].replace('T', " ")) " UTC on your clock"
+                }
+            }
             a href="/dashboard" { "All listings" }
         }
-        section {
-            h2 { "Funnel per creator and variant" }
-            (bar_chart("funnel", "Views and paid commits per creator and variant", &funnel))
-            (table("Funnel", &tables.segments.0, &tables.segments.1, &format!("{base}/segments.csv")))
+        section class="headline" aria-labelledby="headline-title" {
+            h2 id="headline-title" { "Last 30 days" }
+            dl class="tiles" {
+                (tile("Revenue", &money(report.revenue_recent, currency), &change(report.revenue_recent, report.revenue_before)))
+                (tile("Paid orders", &recent_paid.to_string(), "first purchases"))
+                (tile("Conversion", &percent((recent_views > 0).then(|| recent_paid as f64 / recent_views as f64)), &format!("of {recent_views} views")))
+                (tile("Recurring revenue", &report.recurring_per_customer.map_or("—".into(), |amount| money(amount, currency)), "per active member"))
+            }
+            @for (key, what, share) in &warnings {
+                p class="warning" {
+                    strong { "One " (what) " brings " (format!("{:.0} %", share * 100.0)) " of your revenue: " (key) "." }
+                    " Over 60 % from a single " (what) " is a risk if it stops: "
+                    @if *what == "creator" { "give another creator a link and a demo to share." }
+                    @else { "try a second channel (a newsletter, a partner directory)." }
+                }
+            }
         }
         section {
-            h2 { "Conversion" }
-            (interval_chart("conversion", &segments))
-            ul {
-                @for comparison in &comparisons {
-                    @let a = comparison["a"].as_str().unwrap_or("none");
-                    @let b = comparison["b"].as_str().unwrap_or("none");
-                    li {
-                        (b) " against " (a) ": "
-                        (comparison["difference"].as_f64().map_or("—".into(), |value| format!("{:+.1}", value * 100.0)))
-                        " points; probability " (b) " is better: "
-                        (percent(comparison["probability_b_beats_a"].as_f64()))
+            h2 { "Revenue per week" }
+            (figure(
+                line_chart("revenue", &format!("Revenue per week ({currency}), last 8 weeks"), &revenue_description, &week_labels, &week_values, &|amount| major_units(amount, currency)),
+                &report.revenue,
+            ))
+        }
+        section {
+            h2 { "Funnel" }
+            (figure(funnel_chart("funnel", "Funnel, last 8 weeks: views, demo plays, checkout starts, paid", &funnel_steps), &report.funnel))
+        }
+        section {
+            h2 { "Conversion per variant" }
+            @if intervals.is_empty() {
+                p class="hint" { "No views yet." }
+            } @else {
+                (figure(interval_chart("conversion", "Conversion, views to paid commits, with 95 % intervals", &intervals), &report.segments))
+            }
+            @if !comparisons.is_empty() {
+                ul {
+                    @for comparison in &comparisons {
+                        @let a = comparison["a"].as_str().unwrap_or("none");
+                        @let b = comparison["b"].as_str().unwrap_or("none");
+                        li {
+                            (b) " against " (a) ": "
+                            (comparison["difference"].as_f64().map_or("—".into(), |value| format!("{:+.1}", value * 100.0)))
+                            " points; probability " (b) " is better: "
+                            (percent(comparison["probability_b_beats_a"].as_f64()))
+                        }
                     }
                 }
             }
         }
         section {
-            h2 { "Revenue over time" }
-            (bar_chart("revenue", "Revenue per week", &revenue))
-            (table("Revenue per week", &tables.revenue.0, &tables.revenue.1, &format!("{base}/revenue.csv")))
+            h2 { "Where the revenue comes from" }
+            p class="hint" { "Last 30 days. More than 60 % from one creator or one source is flagged." }
+            div class="pair" {
+                (figure(creator_chart, &creator_table))
+                (figure(source_chart, &source_table))
+            }
         }
         section {
             h2 { "Cohort retention" }
-            p class="hint" { "Share of each week's new customers who paid again (renewals count) in the following weeks." }
-            (table("Cohorts", &tables.cohorts.0, &tables.cohorts.1, &format!("{base}/cohorts.csv")))
+            p class="hint" { "Share of each week's new customers who paid again (renewals count) in each following week." }
+            @if report.cohort_cells.is_empty() {
+                p class="hint" { "No customers yet." }
+            } @else {
+                (figure(heat_map("cohorts", "Cohort retention by week", "Rows: the week of a customer's first purchase (customers in brackets); columns: weeks after it; each cell the share who paid again that week.", &cohort_columns, &report.cohort_cells), &report.cohorts))
+            }
         }
         @if let Some(drop) = metrics["drop"].as_object() {
             @let through = drop.get("sell_through").and_then(Value::as_f64);
             section {
                 h2 { "Drop sell-through" }
-                (bar_chart("drop", "Drop sell-through", &[("Sold".to_string(), through.unwrap_or(0.0), percent(through))]))
+                (bar_chart("drop", "Drop sell-through", &[Bar { label: "Sold".to_string(), value: through.unwrap_or(0.0), text: percent(through), highlighted: false }], Some(1.0)))
                 p {
                     (drop.get("sold").unwrap_or(&Value::Null).to_string()) " of "
                     (drop.get("inventory").unwrap_or(&Value::Null).to_string()) " sold."
@@ -536,15 +712,7 @@ pub async fn listing(
             }
         }
     };
-    page(&listing_id, body, StatusCode::OK)
-}
-
-/// The number in "24.00 EUR", for chart lengths.
-fn parse_amount(text: &str) -> f64 {
-    text.split_whitespace()
-        .next()
-        .and_then(|number| number.parse().ok())
-        .unwrap_or(0.0)
+    page(&report.title, body, StatusCode::OK)
 }
 
 #[utoipa::path(
@@ -566,16 +734,16 @@ pub async fn export(
         }
         Err(error) => return error.into_response(),
     };
-    let (_, tables) = match tables(&state, &seller, &listing_id).await {
-        Ok(result) => result,
+    let report = match report(&state, &seller, &listing_id).await {
+        Ok(report) => report,
         Err(error) => return error.into_response(),
     };
     // The segments' label carries handles from visitors' events and checkouts: text. Every
     // other cell is a count, a rate, an amount or a date the server formatted.
     let (headers_row, rows, text_columns) = match file.as_str() {
-        "segments.csv" => (tables.segments.0, tables.segments.1, 1),
-        "revenue.csv" => (tables.revenue.0, tables.revenue.1, 0),
-        "cohorts.csv" => (tables.cohorts.0, tables.cohorts.1, 0),
+        "segments.csv" => (report.segments.headers, report.segments.rows, 1),
+        "revenue.csv" => (report.revenue.headers, report.revenue.rows, 0),
+        "cohorts.csv" => (report.cohorts.headers, report.cohorts.rows, 0),
         _ => {
             return AppError::NotFound(format!(
                 "no table {file}; use segments.csv, revenue.csv or cohorts.csv"
@@ -595,6 +763,7 @@ pub async fn export(
             })
             .collect()
     });
+    let headers_row: Vec<&str> = headers_row.iter().map(String::as_str).collect();
     let csv = match crate::csv_export::table(&headers_row, cells) {
         Ok(csv) => csv,
         Err(error) => return error.into_response(),

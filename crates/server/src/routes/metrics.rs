@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::Json;
 use axum::extract::{Path, State};
 use mighty_core::Timestamp;
+use mighty_core::concentration::{Concentration, LIMIT_PERCENT, Part, concentration};
 use mighty_core::kpi::{self, Payment, PaymentKind, Rate, Segment};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -117,7 +118,7 @@ pub fn payment_from_order(order: &Order) -> Option<Payment> {
 
 #[utoipa::path(
     get, path = "/v1/metrics", tag = "measurement", operation_id = "get_metrics",
-    description = "The KPIs of a listing per creator × variant over [from, to): views, paid commits, conversion with a Wilson 95 % interval, 30-day repeat rate, recurring revenue per active customer, revenue; variant comparisons; CAC payback per creator; drop sell-through.",
+    description = "The KPIs of a listing per creator × variant over [from, to): views, paid commits, conversion with a Wilson 95 % interval, 30-day repeat rate, recurring revenue per active customer, revenue; variant comparisons; CAC payback per creator; drop sell-through; the funnel (views → demo plays → checkout starts → paid commits); revenue by creator and by UTM source over the last 30 days of the seller's clock, with the part over 60 % if one is.",
     params(
         ("listing" = String, Query, description = "The listing id. Required."),
         ("from" = Option<String>, Query, description = "RFC 3339 (default: 30 days before `to`)."),
@@ -272,6 +273,18 @@ pub async fn compute(
         })
         .collect();
     let overall = kpi::repeat_rate(&payments.iter().collect::<Vec<_>>(), from, to, now);
+    let lookup = listing_id.clone();
+    let event_counts: BTreeMap<String, u64> = state
+        .store(move |store| store.event_type_counts(&lookup, from, to))
+        .await?
+        .into_iter()
+        .collect();
+    let count = |event_type: &str| event_counts.get(event_type).copied().unwrap_or(0);
+    let funnel = json!({
+        "views": count("view"), "demo_plays": count("demo-play"),
+        "checkout_starts": count("checkout-start"),
+        "paid_commits": kpi::conversion(0, &in_range).successes,
+    });
     let drop = stored.stock.map(|stock| json!({ "inventory": stock.inventory, "sold": stock.sold, "reserved": stock.reserved,
         "sell_through": kpi::sell_through(stock.sold.max(0) as u64, stock.inventory.max(0) as u64) }));
     Ok(json!({
@@ -283,5 +296,76 @@ pub async fn compute(
         "creators": creators,
         "repeat_rate_30d": { "customers": overall.customers, "repeated": overall.repeated, "eligible": overall.eligible, "value": overall.rate },
         "drop": drop,
+        "funnel": funnel,
+        "concentration": concentration_json(&orders, now),
     }))
+}
+
+/// How many days back the concentration figures look, on the seller's clock.
+pub const CONCENTRATION_DAYS: i64 = 30;
+
+/// Who brought an order: the creator of the link it came by, else the creator whose demo was
+/// shown (as for CAC payback).
+pub fn order_creator(order: &Order) -> Option<String> {
+    order.creator.clone().or_else(|| {
+        order
+            .attribution
+            .get("variant")
+            .and_then(Value::as_str)
+            .map(String::from)
+    })
+}
+
+/// The UTM source an order's checkout carried (renewals keep their subscription's).
+pub fn order_source(order: &Order) -> Option<String> {
+    order
+        .attribution
+        .pointer("/utm/source")
+        .and_then(Value::as_str)
+        .map(String::from)
+}
+
+/// Non-refunded revenue of the last [`CONCENTRATION_DAYS`] by creator and by UTM source,
+/// with core's rule (`concentration`): one creator or one source over 60 % is a warning.
+pub fn concentration_of(orders: &[Order], now: i64) -> (i64, Concentration, Concentration) {
+    let from = now - CONCENTRATION_DAYS * 86_400;
+    let recent: Vec<&Order> = orders
+        .iter()
+        .filter(|order| order.status != "refunded")
+        .filter(|order| {
+            Timestamp::parse_rfc3339(&order.created_at).is_ok_and(|at| at.0 >= from && at.0 <= now)
+        })
+        .collect();
+    (
+        from,
+        concentration(
+            recent
+                .iter()
+                .map(|order| (order_creator(order), order.amount)),
+        ),
+        concentration(
+            recent
+                .iter()
+                .map(|order| (order_source(order), order.amount)),
+        ),
+    )
+}
+
+fn concentration_json(orders: &[Order], now: i64) -> Value {
+    let (from, by_creator, by_source) = concentration_of(orders, now);
+    let part =
+        |part: &Part| json!({ "key": part.key, "revenue": part.revenue, "share": part.share });
+    let split = |split: &Concentration| {
+        json!({
+            "total": split.total,
+            "parts": split.parts.iter().map(part).collect::<Vec<_>>(),
+            "dominant": split.dominant.as_ref().map(part),
+        })
+    };
+    json!({
+        "from": Timestamp(from).to_rfc3339(), "to": Timestamp(now).to_rfc3339(),
+        "limit": LIMIT_PERCENT as f64 / 100.0,
+        "by_creator": split(&by_creator),
+        "by_source": split(&by_source),
+    })
 }

@@ -1567,6 +1567,35 @@ impl Store {
         })
     }
 
+    /// How many events of each type a listing has in `[from, to)` (the dashboard's funnel).
+    pub fn event_type_counts(
+        &self,
+        listing_id: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        self.run(async {
+            let rows = sqlx::query(
+                "SELECT type, COUNT(*) FROM events WHERE listing_id = $1 AND at >= $2 AND at < $3 \
+                 GROUP BY type ORDER BY type",
+            )
+            .bind(listing_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get(0)?,
+                        u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()?)
+        })
+    }
+
     pub fn set_creator_fees(&self, listing_id: &str, fees: &[(String, i64)]) -> StoreResult<()> {
         self.write(async |connection| {
             for (handle, fee) in fees {
