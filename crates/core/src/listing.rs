@@ -368,6 +368,31 @@ impl FulfilmentOptions {
             None
         }
     }
+
+    /// The fulfilment of a checkout that asked for `requested` (SPEC section 4): the one
+    /// asked for when the offer allows it, else the default; an error, in words for the
+    /// shopper, when the offer does not allow what was asked.
+    pub fn choose(self, requested: Option<Fulfilment>) -> Result<Option<Fulfilment>, String> {
+        match requested {
+            None => Ok(self.default_choice()),
+            Some(asked) if self.allows(asked) => Ok(Some(asked)),
+            Some(asked) => Err(match self.list().as_slice() {
+                [] => format!(
+                    "\"{}\" is not possible: this offer is neither shipped nor picked up",
+                    asked.as_str()
+                ),
+                [only] => format!(
+                    "\"{}\" is not offered for this offer; it is only {}",
+                    asked.as_str(),
+                    match only {
+                        Fulfilment::Ship => "shipped",
+                        Fulfilment::Pickup => "picked up at the pop-up",
+                    }
+                ),
+                _ => format!("\"{}\" is not offered for this offer", asked.as_str()),
+            }),
+        }
+    }
 }
 
 /// One price point or composition of a bundle (SPEC section 3.1). What it leaves out is the

@@ -46,6 +46,60 @@ pub fn display_pickup_code(code: &str) -> String {
     }
 }
 
+/// When a pop-up is open, in the wall-clock time its document was written in, for pages the
+/// server renders (no time zone database here; the card uses the browser's):
+/// `2026-12-05 10:00–16:00 (UTC+01:00)`, or both dates when it runs past midnight. `None`
+/// when either is not RFC 3339.
+pub fn wall_clock_span(opens_at: &str, closes_at: &str) -> Option<String> {
+    let opens = WallClock::read(opens_at)?;
+    let closes = WallClock::read(closes_at)?;
+    let zone = |offset: &str| match offset {
+        "Z" | "z" | "+00:00" | "-00:00" => "UTC".to_string(),
+        other => format!("UTC{other}"),
+    };
+    Some(
+        if opens.date == closes.date && opens.offset == closes.offset {
+            format!(
+                "{} {}–{} ({})",
+                opens.date,
+                opens.time,
+                closes.time,
+                zone(opens.offset)
+            )
+        } else {
+            format!(
+                "{} {} ({}) – {} {} ({})",
+                opens.date,
+                opens.time,
+                zone(opens.offset),
+                closes.date,
+                closes.time,
+                zone(closes.offset)
+            )
+        },
+    )
+}
+
+/// An RFC 3339 date-time as written: its date, hours and minutes, and offset.
+struct WallClock<'t> {
+    date: &'t str,
+    time: &'t str,
+    offset: &'t str,
+}
+
+impl<'t> WallClock<'t> {
+    fn read(text: &'t str) -> Option<WallClock<'t>> {
+        let text = text.trim();
+        crate::time::Timestamp::parse_rfc3339(text).ok()?;
+        let offset_at = text.rfind(['Z', 'z', '+', '-']).filter(|at| *at > 10)?;
+        Some(WallClock {
+            date: text.get(..10)?,
+            time: text.get(11..16)?,
+            offset: &text[offset_at..],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +148,31 @@ mod tests {
             pickup_code_from_random([32, 33, 255, 224, 64, 96]),
             "23Z222"
         );
+    }
+
+    #[test]
+    fn pop_up_times_as_written() {
+        for (opens, closes, shown) in [
+            (
+                "2026-12-05T10:00:00+01:00",
+                "2026-12-05T16:00:00+01:00",
+                Some("2026-12-05 10:00–16:00 (UTC+01:00)"),
+            ),
+            (
+                "2026-12-05T09:00:00Z",
+                "2026-12-05T15:30:00.5Z",
+                Some("2026-12-05 09:00–15:30 (UTC)"),
+            ),
+            (
+                "2026-12-05T22:00:00-05:00",
+                "2026-12-06T02:00:00-05:00",
+                Some("2026-12-05 22:00 (UTC-05:00) – 2026-12-06 02:00 (UTC-05:00)"),
+            ),
+            ("2026-12-05T10:00:00", "2026-12-05T16:00:00Z", None),
+            ("soon", "2026-12-05T16:00:00Z", None),
+        ] {
+            assert_eq!(wall_clock_span(opens, closes).as_deref(), shown, "{opens}");
+        }
     }
 
     proptest! {

@@ -515,3 +515,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_checkout_gets_the_fulfilment_it_asked_for_or_a_reason() {
+    let both = FulfilmentOptions {
+        ship: true,
+        pickup: true,
+    };
+    let ship_only = FulfilmentOptions {
+        ship: true,
+        pickup: false,
+    };
+    let pickup_only = FulfilmentOptions {
+        ship: false,
+        pickup: true,
+    };
+    let neither = FulfilmentOptions::default();
+    let (ship, pickup) = (Some(Fulfilment::Ship), Some(Fulfilment::Pickup));
+    for (options, requested, expected) in [
+        (both, None, Ok(ship)),
+        (both, ship, Ok(ship)),
+        (both, pickup, Ok(pickup)),
+        (ship_only, None, Ok(ship)),
+        (ship_only, ship, Ok(ship)),
+        (
+            ship_only,
+            pickup,
+            Err("\"pickup\" is not offered for this offer; it is only shipped"),
+        ),
+        (pickup_only, None, Ok(pickup)),
+        (
+            pickup_only,
+            ship,
+            Err("\"ship\" is not offered for this offer; it is only picked up at the pop-up"),
+        ),
+        (neither, None, Ok(None)),
+        (
+            neither,
+            ship,
+            Err("\"ship\" is not possible: this offer is neither shipped nor picked up"),
+        ),
+    ] {
+        assert_eq!(
+            options.choose(requested),
+            expected.map_err(String::from),
+            "{options:?} {requested:?}"
+        );
+    }
+}
