@@ -125,13 +125,69 @@ pub fn demo() -> Result<(), String> {
     let token =
         std::env::var("MIGHTY_SELLER_TOKEN").unwrap_or_else(|_| DEMO_SELLER_TOKEN.to_string());
     println!("xtask: starting the reference server (SQLite file mighty.db)");
-    println!("xtask: demo directory:    http://{address}/");
+    let mut server = cargo()
+        .args(["run", "--package", "mighty-server", "--"])
+        .env("MIGHTY_ADDR", &address)
+        .env("MIGHTY_SELLER_TOKEN", &token)
+        .env("MIGHTY_SEED_LISTINGS", "www/listings")
+        .spawn()
+        .map_err(|error| format!("could not start cargo run: {error}"))?;
+    // The first run compiles the server: wait for it to listen, or for it to stop.
+    while TcpStream::connect(&address).is_err() {
+        if let Some(status) = server.try_wait().map_err(|error| error.to_string())? {
+            return Err(format!("mighty-server stopped before listening ({status})"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let base_url = format!("http://{address}");
+    // The demo still runs without its history: say why it is missing, keep serving.
+    match seed_and_report(&base_url, &token) {
+        Ok(()) => {}
+        Err(message) => eprintln!("xtask: the dashboard's demo history was not seeded: {message}"),
+    }
+    println!("xtask: demo directory:    {base_url}/");
+    println!("xtask: seller dashboard:  {base_url}/dashboard (sign in with the token below)");
     println!("xtask: demo seller token: {token}");
-    run_command(
-        cargo()
-            .args(["run", "--package", "mighty-server", "--"])
-            .env("MIGHTY_ADDR", &address)
-            .env("MIGHTY_SELLER_TOKEN", &token)
-            .env("MIGHTY_SEED_LISTINGS", "www/listings"),
-    )
+    let status = server.wait().map_err(|error| error.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("mighty-server stopped ({status})"))
+    }
+}
+
+/// `cargo xtask seed [BASE_URL]`: the demo history into a running server.
+pub fn seed_command(base_url: Option<String>) -> Result<(), String> {
+    let base_url = base_url.unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
+    let token =
+        std::env::var("MIGHTY_SELLER_TOKEN").unwrap_or_else(|_| DEMO_SELLER_TOKEN.to_string());
+    seed_and_report(&base_url, &token)
+}
+
+fn seed_and_report(base_url: &str, token: &str) -> Result<(), String> {
+    let started = Instant::now();
+    match crate::seed::seed(base_url, token, &workspace_root())? {
+        None => println!(
+            "xtask: the demo history is already there ({base_url}/dashboard/listings/{})",
+            crate::seed::HISTORY_LISTING
+        ),
+        Some(seeded) => println!(
+            "xtask: seeded eight weeks of history in {:.1} s: {} events, {} paid checkouts ({} memberships), the seller's clock moved {} days{}; {base_url}/dashboard/listings/{}",
+            started.elapsed().as_secs_f64(),
+            seeded.events,
+            seeded.orders,
+            seeded.memberships,
+            seeded.clock_moved / 86_400,
+            if seeded.shifted_drops.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (drops moved with it: {})",
+                    seeded.shifted_drops.join(", ")
+                )
+            },
+            crate::seed::HISTORY_LISTING
+        ),
+    }
+    Ok(())
 }
