@@ -290,7 +290,9 @@ struct Report {
 
 async fn report(state: &AppState, seller: &Seller, listing_id: &str) -> Result<Report, AppError> {
     let now = state.now_for(&seller.id).0;
-    let origin = now - WEEKS as i64 * WEEK;
+    // Periods end just after now (`now + 1` exclusive, as the metrics' `to`): what was paid
+    // this very second is in the last week, not past its end.
+    let origin = now + 1 - WEEKS as i64 * WEEK;
     let recent_from = now - RECENT_DAYS * DAY;
     let base = format!("/dashboard/listings/{listing_id}");
     let metrics = compute(state, &seller.id, listing_id, origin, now + 1).await?;
@@ -377,7 +379,7 @@ async fn report(state: &AppState, seller: &Seller, listing_id: &str) -> Result<R
                 .iter()
                 .enumerate()
                 .map(|(offset, kept)| {
-                    if index + offset as i64 + 1 <= WEEKS as i64 - 1 {
+                    if index + offset as i64 + 1 < WEEKS as i64 {
                         let share = *kept as f64 / cohort.customers.max(1) as f64;
                         HeatCell {
                             share: Some(share),
