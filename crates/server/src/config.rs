@@ -158,6 +158,9 @@ pub struct StripeConfig {
     pub api_base: String,
     /// The key is a test key (`sk_test_`, `rk_test_`): listings and pages say test mode.
     pub test_mode: bool,
+    /// How often and how long each call to Stripe is tried (not configurable from the
+    /// environment: tests shorten it to hit timeouts over a socket).
+    pub retry: crate::stripe::RetryPolicy,
 }
 
 impl StripeConfig {
@@ -213,6 +216,7 @@ impl StripeConfig {
             webhook_secret: Secret::new(webhook_secret),
             api_base: parsed.as_str().trim_end_matches('/').to_string(),
             test_mode,
+            retry: crate::stripe::RetryPolicy::DEFAULT,
         })
     }
 }

@@ -20,9 +20,10 @@ use crate::store::{
 use crate::stripe::{self, Form, Stripe, StripeError};
 
 /// Stripe's Checkout Session lives this much longer than Mighty's stock hold (Stripe wants at
-/// least 30 minutes; the margin covers clock skew). Mighty expires it explicitly when its own
-/// hold ends, before giving the stock back.
-pub const STRIPE_EXTRA_SECONDS: i64 = 120;
+/// least 30 minutes from the request; the margin covers clock skew and a retry of the same
+/// request up to ten minutes later, which must send the same `expires_at`). Mighty expires it
+/// explicitly when its own hold ends, before giving the stock back.
+pub const STRIPE_EXTRA_SECONDS: i64 = 600;
 
 /// How long the upgrade price the card showed stays the one charged.
 pub const QUOTE_VALIDITY_SECONDS: i64 = 15 * 60;
@@ -40,6 +41,56 @@ fn client(state: &AppState) -> Result<&Stripe, AppError> {
 /// The Stripe idempotency key of a Mighty operation.
 pub fn stripe_key(operation: &str, id: &str) -> String {
     format!("mighty-{operation}-{id}")
+}
+
+/// Stripe's amount for `minor` units of `currency` (core's `stripe::to_stripe_amount`:
+/// three-decimal currencies in steps of ten, ISK and MGA rewritten), or a 422 naming
+/// `field`: a price Stripe cannot charge exactly is refused, never rounded.
+pub fn stripe_amount(minor: i64, currency: &str, field: &str) -> Result<i64, AppError> {
+    let code = currency.to_ascii_uppercase();
+    let currency = mighty_core::money::Currency::from_code(&code)
+        .ok_or_else(|| AppError::invalid(field, format!("{code} is not an ISO 4217 currency")))?;
+    mighty_core::stripe::to_stripe_amount(mighty_core::money::Money::new(minor, currency))
+        .map_err(|error| AppError::invalid(field, error.to_string()))
+}
+
+/// An amount Stripe reports (an invoice's `amount_paid`, in lower-case `currency`) in
+/// Mighty's minor units.
+fn mighty_amount(amount: i64, currency: Option<&str>) -> i64 {
+    match currency
+        .and_then(|code| mighty_core::money::Currency::from_code(&code.to_ascii_uppercase()))
+    {
+        Some(currency) => mighty_core::stripe::from_stripe_amount(amount, currency),
+        None => amount,
+    }
+}
+
+/// Live mode's check of a listing at `PUT /v1/listings/{id}`: every price Stripe will be
+/// asked to charge has an exact Stripe amount (a 422 naming the first that has not, e.g.
+/// `offers[0].price` of 1.505 KWD). Variant prices are checked at checkout.
+pub fn check_listing_prices(listing: &mighty_core::listing::Listing) -> Result<(), AppError> {
+    use mighty_core::listing::OfferKind;
+    for (index, offer) in listing.offers.iter().enumerate() {
+        match &offer.kind {
+            OfferKind::Bundle(bundle) => {
+                stripe_amount(
+                    bundle.price.minor,
+                    bundle.price.currency.code(),
+                    &format!("offers[{index}].price"),
+                )?;
+            }
+            OfferKind::Retainer(retainer) => {
+                for (tier_index, tier) in retainer.tiers.iter().enumerate() {
+                    stripe_amount(
+                        tier.price.minor,
+                        tier.price.currency.code(),
+                        &format!("offers[{index}].tiers[{tier_index}].price"),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `POST /v1/checkout/sessions` in live mode: the session and its stock are claimed under
@@ -60,6 +111,8 @@ pub async fn create_checkout(
     product_name: &str,
     base: &str,
 ) -> Result<StoredResponse, AppError> {
+    // Before anything is claimed: a price Stripe cannot charge exactly is refused plainly.
+    let unit_amount = stripe_amount(new.amount / new.quantity.max(1), &new.currency, "offer_id")?;
     let (claim_key, claim_hash) = (key.to_string(), hash.to_string());
     let outcome = state
         .store(move |store| {
@@ -93,7 +146,7 @@ pub async fn create_checkout(
         }
         other => return Ok(crate::routes::checkout::render(&other)),
     };
-    match make_stripe_session(state, &session, product_name, base).await {
+    match make_stripe_session(state, &session, unit_amount, product_name, base).await {
         Ok(checkout) => {
             let url = checkout.url.clone().ok_or_else(|| {
                 AppError::Internal("Stripe made a Checkout Session without a url".into())
@@ -159,6 +212,7 @@ fn metadata(session: &Session) -> Vec<(&'static str, String)> {
 /// session has them).
 pub fn checkout_form(
     session: &Session,
+    unit_amount: i64,
     product_name: &str,
     base: &str,
     ship_countries: &[String],
@@ -166,7 +220,6 @@ pub fn checkout_form(
 ) -> Form {
     let subscription = session.kind == "retainer";
     let quantity = session.quantity.max(1);
-    let unit_amount = session.amount / quantity;
     let return_page = format!("{base}/checkout/return/{}", session.id);
     let mut form = Form::new();
     form.set(
@@ -178,7 +231,12 @@ pub fn checkout_form(
         },
     )
     .set(&["client_reference_id"], session.id.clone())
-    .set(&["success_url"], format!("{return_page}?result=success"))
+    // Stripe fills `{CHECKOUT_SESSION_ID}` in: only the browser Stripe sends back knows it, so
+    // the return page shows that browser the card and email (as the sandbox's receipt does).
+    .set(
+        &["success_url"],
+        format!("{return_page}?result=success&stripe_session={{CHECKOUT_SESSION_ID}}"),
+    )
     .set(&["cancel_url"], format!("{return_page}?result=cancel"))
     .set(&["expires_at"], expires_at.to_string())
     .set(&["line_items", "0", "quantity"], quantity.to_string())
@@ -225,14 +283,19 @@ pub fn checkout_form(
 async fn make_stripe_session(
     state: &AppState,
     session: &Session,
+    unit_amount: i64,
     product_name: &str,
     base: &str,
 ) -> Result<stripe::CheckoutSession, StripeError> {
     let stripe = state.stripe().expect("live mode has a Stripe client");
-    let expires_at =
-        state.now().0 + crate::routes::checkout::SESSION_LIFETIME_SECONDS + STRIPE_EXTRA_SECONDS;
+    // From the session, not from now: every attempt under one Stripe key (the widget's retry
+    // included) sends the same parameters, or Stripe refuses the key (`idempotency_error`).
+    // The session's times are on its seller's clock; Stripe's on the real one.
+    let seller_clock_offset = state.now_for(&session.seller_id).0 - state.now().0;
+    let expires_at = session.expires_at - seller_clock_offset + STRIPE_EXTRA_SECONDS;
     let form = checkout_form(
         session,
+        unit_amount,
         product_name,
         base,
         &state.config().ship_countries,
@@ -254,7 +317,7 @@ async fn make_stripe_session(
 pub async fn expire_due(state: &AppState) -> Result<usize, AppError> {
     let real_now = state.now().0;
     let due = state
-        .store(move |store| store.due_open_sessions(real_now))
+        .store(move |store| store.due_live_sessions(real_now))
         .await?;
     let mut expired = 0;
     for session in due {
@@ -268,7 +331,38 @@ pub async fn expire_due(state: &AppState) -> Result<usize, AppError> {
 }
 
 /// Expires one open live session (see [`expire_due`]). Returns whether it expired here.
+///
+/// When Stripe would not let it expire (an asynchronous payment still pending: Stripe's
+/// webhook will say how it ends) or could not be asked, the next look is postponed, each
+/// time longer (core's `stripe::expiry_recheck_delay_seconds`), and until then this asks
+/// Stripe nothing: neither the scheduler's ticks nor the widget's polls hammer Stripe.
 pub async fn expire_one(state: &AppState, session: &Session) -> Result<bool, AppError> {
+    let now = state.now_for(&session.seller_id).0;
+    let id = session.id.clone();
+    let next_check = state
+        .store(move |store| store.next_expiry_check(&id))
+        .await?;
+    if next_check.is_some_and(|next| next > now) {
+        return Ok(false);
+    }
+    let outcome = expire_on_stripe(state, session).await;
+    if !matches!(outcome, Ok(true)) {
+        let id = session.id.clone();
+        let next = state
+            .store(move |store| {
+                store.postpone_expiry_check(
+                    &id,
+                    now,
+                    &mighty_core::stripe::expiry_recheck_delay_seconds,
+                )
+            })
+            .await?;
+        tracing::info!(session = %session.id, next, "the session did not expire on Stripe; asking again later");
+    }
+    outcome
+}
+
+async fn expire_on_stripe(state: &AppState, session: &Session) -> Result<bool, AppError> {
     let id = session.id.clone();
     let stripe_id = state
         .store(move |store| store.stripe_session_id(&id))
@@ -339,23 +433,25 @@ async fn settle_as(
         return Ok(());
     }
     let subscription = checkout.subscription_id();
-    let period = match (&subscription, decline) {
+    // The period is Stripe's; the last four digits are read from the payment method Stripe
+    // charged (the subscription's default one, or the payment intent's).
+    let (period, card_last4) = match (&subscription, decline) {
         (Some(stripe_subscription), None) => {
             let stripe = client(state)?;
+            let mut query = Form::new();
+            query.set(&["expand", "0"], "default_payment_method");
             let current: stripe::Subscription = stripe
-                .get(
-                    &format!("/v1/subscriptions/{stripe_subscription}"),
-                    &Form::new(),
-                )
+                .get(&format!("/v1/subscriptions/{stripe_subscription}"), &query)
                 .await
                 .map_err(|error| error.to_app_error())?;
-            current.period()
+            (current.period(), current.card_last4())
         }
-        _ => None,
+        (None, None) => (None, payment_last4(state, checkout).await?),
+        (_, Some(_)) => (None, None),
     };
     let payment = Payment {
         email: checkout.email().unwrap_or_default(),
-        card_last4: String::new(),
+        card_last4: card_last4.unwrap_or_default(),
         shipping: checkout.shipping(),
         partner: Some(PartnerPayment {
             payment_intent: checkout.payment_intent_id(),
@@ -378,6 +474,31 @@ async fn settle_as(
         tracing::info!(session = %session.id, status = %session.status, "Stripe reported a session that was no longer open");
     }
     Ok(())
+}
+
+/// The last four digits of what paid a Checkout Session in `payment` mode: its payment
+/// intent's payment method, read with `expand[]=payment_intent.payment_method` (events carry
+/// ids only). Stripe away: an error, so the event is sent again; refused: none.
+async fn payment_last4(
+    state: &AppState,
+    checkout: &stripe::CheckoutSession,
+) -> Result<Option<String>, AppError> {
+    if let Some(last4) = checkout.card_last4() {
+        return Ok(Some(last4));
+    }
+    let mut query = Form::new();
+    query.set(&["expand", "0"], "payment_intent.payment_method");
+    match client(state)?
+        .get::<stripe::CheckoutSession>(&format!("/v1/checkout/sessions/{}", checkout.id), &query)
+        .await
+    {
+        Ok(expanded) => Ok(expanded.card_last4()),
+        Err(error @ StripeError::Unavailable { .. }) => Err(error.to_app_error()),
+        Err(error) => {
+            tracing::warn!(?error, "reading the payment method of a Checkout Session");
+            Ok(None)
+        }
+    }
 }
 
 /// The return page's look at Stripe (the shopper is back before the webhook, perhaps):
@@ -535,7 +656,10 @@ async fn invoice_paid(state: &AppState, invoice: &stripe::Invoice) -> Result<(),
                 return Err(AppError::Malformed("invoice.paid without a period".into()));
             };
             let (invoice_id, payment_intent) = (invoice.id.clone(), invoice.payment_intent_id());
-            let amount = invoice.amount_paid.unwrap_or(0);
+            let amount = mighty_amount(
+                invoice.amount_paid.unwrap_or(0),
+                invoice.currency.as_deref(),
+            );
             state
                 .store(move |store| {
                     store.record_stripe_renewal(
@@ -682,6 +806,7 @@ pub async fn upgrade(
         .and_then(|link| Some((link.stripe_subscription_id?, link.upgrade_quoted_at)))
         .ok_or_else(|| AppError::conflict("conflict", "this membership is not billed by Stripe"))?;
     let (stripe_subscription, quoted_at) = link;
+    let unit_amount = stripe_amount(new_price, &subscription.currency, "tier_id")?;
     let stripe = client(state)?;
     let proration_date =
         proration_date(quoted_at, subscription.current_period_start, state.now().0);
@@ -710,7 +835,7 @@ pub async fn upgrade(
         .set(&["items", "0", "price_data", "product"], product)
         .set(
             &["items", "0", "price_data", "unit_amount"],
-            new_price.to_string(),
+            unit_amount.to_string(),
         )
         .set(
             &["items", "0", "price_data", "recurring", "interval"],

@@ -158,7 +158,7 @@ impl StripeError {
 }
 
 /// How often and how long a call is tried.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
@@ -205,7 +205,7 @@ enum Method {
 
 impl Stripe {
     pub fn new(config: &StripeConfig) -> Stripe {
-        Stripe::with_policy(config, RetryPolicy::DEFAULT)
+        Stripe::with_policy(config, config.retry)
     }
 
     pub fn with_policy(config: &StripeConfig, policy: RetryPolicy) -> Stripe {
@@ -493,6 +493,17 @@ impl CheckoutSession {
         }))
     }
 
+    /// The last four digits of the payment method, when `payment_intent.payment_method` was
+    /// expanded.
+    pub fn card_last4(&self) -> Option<String> {
+        let payment_method = self
+            .payment_intent
+            .as_ref()?
+            .object()?
+            .get("payment_method")?;
+        payment_method_last4(payment_method)
+    }
+
     /// Paid, or nothing to pay: what settles a Mighty session.
     pub fn is_paid(&self) -> bool {
         matches!(
@@ -500,6 +511,20 @@ impl CheckoutSession {
             Some("paid" | "no_payment_required")
         )
     }
+}
+
+/// The last four digits of an expanded PaymentMethod: `card.last4`, else the `last4` of its
+/// own type's details (`sepa_debit.last4`, ...). Only four digits are kept: nothing else of
+/// a payment method reaches storage.
+pub fn payment_method_last4(payment_method: &Value) -> Option<String> {
+    let kind = payment_method.get("type")?.as_str()?;
+    let last4 = payment_method
+        .get("card")
+        .or_else(|| payment_method.get(kind))?
+        .get("last4")?
+        .as_str()?;
+    (last4.len() == 4 && last4.bytes().all(|byte| byte.is_ascii_digit()))
+        .then(|| last4.to_string())
 }
 
 /// A price as a subscription item carries it.
@@ -549,9 +574,17 @@ pub struct Subscription {
     pub current_period_end: Option<i64>,
     #[serde(default)]
     pub latest_invoice: Option<Expandable>,
+    /// The payment method Checkout saved for the renewals (expanded on request).
+    #[serde(default)]
+    pub default_payment_method: Option<Expandable>,
 }
 
 impl Subscription {
+    /// The last four digits of the default payment method, when it was expanded.
+    pub fn card_last4(&self) -> Option<String> {
+        payment_method_last4(self.default_payment_method.as_ref()?.object()?)
+    }
+
     pub fn first_item(&self) -> Option<&SubscriptionItem> {
         self.items.as_ref()?.data.first()
     }

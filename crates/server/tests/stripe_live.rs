@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mighty_server::config::{Config, TEST_SELLER_TOKEN};
+use mighty_server::stripe::RetryPolicy;
 use mighty_server::{AppState, app};
 use serde_json::{Value, json};
 use support::stripe::{self as stand_in, StandIn};
@@ -26,6 +27,11 @@ impl Live {
     /// A live-mode server whose Stripe is a fresh stand-in, with `document` as
     /// `candle-trio`.
     async fn start(document: Value) -> Live {
+        Live::start_with(document, None).await
+    }
+
+    /// As [`Live::start`], with the server's Stripe calls tried as `retry` says.
+    async fn start_with(document: Value, retry: Option<RetryPolicy>) -> Live {
         let stripe = stand_in::start().await;
         let root = temp_root();
         let pairs: Vec<(&str, String)> = vec![
@@ -50,6 +56,9 @@ impl Live {
         .unwrap();
         config.root = root.0.clone();
         config.database = support::test_database().await;
+        if let (Some(retry), Some(stripe)) = (retry, config.stripe.as_mut()) {
+            stripe.retry = retry;
+        }
         let state = tokio::task::spawn_blocking(move || AppState::open(config))
             .await
             .unwrap()
@@ -71,16 +80,58 @@ impl Live {
             stripe,
             _root: root,
         };
-        let put = live
+        let (status, body) = live.put_listing(&document).await;
+        assert_eq!(status, 201, "{body}");
+        live
+    }
+
+    async fn put_listing(&self, document: &Value) -> (u16, Value) {
+        let put = self
             .client
-            .put(format!("{}/v1/listings/candle-trio", live.base))
+            .put(format!("{}/v1/listings/candle-trio", self.base))
             .bearer_auth(TEST_SELLER_TOKEN)
             .body(document.to_string())
             .send()
             .await
             .unwrap();
-        assert_eq!(put.status(), 201);
-        live
+        (
+            put.status().as_u16(),
+            put.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// The return page as the browser Stripe sends back sees it (`stripe_session` filled in
+    /// by Stripe), or as anyone else does.
+    async fn return_page(&self, session_id: &str, stripe_session: Option<&str>) -> String {
+        let mut url = format!("{}/checkout/return/{session_id}?result=success", self.base);
+        if let Some(stripe_session) = stripe_session {
+            url.push_str(&format!("&stripe_session={stripe_session}"));
+        }
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Moves the seller's clock on by `seconds` (past a stock hold, a backoff).
+    async fn advance(&self, seconds: i64) {
+        let seller = self
+            .state
+            .store(|store| store.seller_by_token(TEST_SELLER_TOKEN))
+            .await
+            .unwrap()
+            .unwrap();
+        let seller_id = seller.id.clone();
+        let offset = self
+            .state
+            .store(move |store| store.advance_clock(&seller_id, seconds))
+            .await
+            .unwrap();
+        self.state.clock().set_offset(&seller.id, offset);
     }
 
     async fn checkout(&self, key: &str, body: &Value) -> (u16, HeaderPairs, Value) {
@@ -184,6 +235,17 @@ impl Live {
 
 type HeaderPairs = Vec<(String, String)>;
 
+/// The last four digits the server kept for a session.
+async fn stored_last4(live: &Live, session_id: &str) -> Option<String> {
+    let id = session_id.to_string();
+    live.state
+        .store(move |store| store.session(&id))
+        .await
+        .unwrap()
+        .unwrap()
+        .card_last4
+}
+
 fn now() -> i64 {
     mighty_server::clock::real_now()
 }
@@ -243,7 +305,13 @@ async fn a_bundle_is_a_stripe_payment_session_paid_through_a_signed_webhook_and_
     }
     assert_eq!(
         made.field("success_url"),
-        Some(format!("{}/checkout/return/{session_id}?result=success", live.base).as_str())
+        Some(
+            format!(
+                "{}/checkout/return/{session_id}?result=success&stripe_session={{CHECKOUT_SESSION_ID}}",
+                live.base
+            )
+            .as_str()
+        )
     );
     assert_eq!(
         made.field("cancel_url"),
@@ -312,6 +380,29 @@ async fn a_bundle_is_a_stripe_payment_session_paid_through_a_signed_webhook_and_
         .get(&format!("/v1/checkout/sessions/{session_id}"), &[])
         .await;
     assert_eq!(state["status"], "paid");
+    // The card Stripe charged: its last four digits read from the payment method
+    // (`expand[]=payment_intent.payment_method`), kept, and shown only to the browser Stripe
+    // sent back (the success URL carries Stripe's session id).
+    assert!(
+        live.stripe
+            .calls("GET", &format!("/v1/checkout/sessions/{stripe_id}"))
+            .iter()
+            .any(|call| call.field("expand[0]") == Some("payment_intent.payment_method"))
+    );
+    assert_eq!(
+        stored_last4(&live, &session_id).await.as_deref(),
+        Some("4242")
+    );
+    let payer_page = live.return_page(&session_id, Some(&stripe_id)).await;
+    assert!(
+        payer_page.contains("•••• 4242") && payer_page.contains("ana@example.com"),
+        "{payer_page}"
+    );
+    for other in [None, Some("cs_test_guessed")] {
+        let page = live.return_page(&session_id, other).await;
+        assert!(page.contains("Payment received"), "{page}");
+        assert!(!page.contains("4242") && !page.contains("ana@example.com"));
+    }
     let orders = live.orders().await;
     assert_eq!(orders.len(), 1, "{orders:?}");
     let order = &orders[0];
@@ -435,6 +526,21 @@ async fn a_retainer_is_a_stripe_subscription_renewed_upgraded_and_canceled_there
         )
         .await;
     assert_eq!(state["status"], "paid");
+    // The card: the subscription's default payment method, expanded.
+    assert_eq!(
+        stored_last4(&live, &session_id).await.as_deref(),
+        Some("4242")
+    );
+    let stripe_subscription_id = completed["subscription"].as_str().unwrap();
+    assert!(
+        live.stripe
+            .calls(
+                "GET",
+                &format!("/v1/subscriptions/{stripe_subscription_id}")
+            )
+            .iter()
+            .any(|call| call.field("expand[0]") == Some("default_payment_method"))
+    );
     let subscription_id = state["subscription_id"].as_str().unwrap().to_string();
     let bearer = format!("Bearer {}", state["customer_token"].as_str().unwrap());
     let stripe_subscription = completed["subscription"].as_str().unwrap().to_string();
@@ -776,4 +882,599 @@ async fn a_drop_hold_ends_on_stripe_first_so_a_drop_never_oversells() {
         "{after}"
     );
     support::openapi::check(&live.stripe.requests());
+}
+
+/// Retries short enough for a test: three attempts of 400 ms.
+const SHORT_RETRIES: RetryPolicy = RetryPolicy {
+    attempts: 3,
+    first_backoff: Duration::from_millis(50),
+    attempt_timeout: Duration::from_millis(400),
+};
+
+/// A TCP listener that accepts every connection, reads the request's head and never
+/// answers. Returns its origin and the `Idempotency-Key` of each request it swallowed.
+async fn silent_stripe() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => head.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let key = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("idempotency-key:"))
+                    .map(|value| value.trim().to_string());
+                record.lock().unwrap().push(key);
+                // Never answers; holds the connection open until the client gives up.
+                let _ = socket.read(&mut buffer).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    (origin, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stripe_that_never_answers_times_out_and_is_retried_with_the_same_key() {
+    let (origin, seen) = silent_stripe().await;
+    let config = Config::from_env(|name| match name {
+        "MIGHTY_MODE" => Some("live".into()),
+        "STRIPE_SECRET_KEY" => Some(stand_in::SECRET_KEY.into()),
+        "STRIPE_WEBHOOK_SECRET" => Some(stand_in::WEBHOOK_SECRET.into()),
+        "MIGHTY_STRIPE_API_BASE" => Some(origin.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let client = mighty_server::stripe::Stripe::with_policy(config.live().unwrap(), SHORT_RETRIES);
+    let mut form = mighty_server::stripe::Form::new();
+    form.set(&["mode"], "payment");
+    let started = Instant::now();
+    let answer: Result<Value, _> = client
+        .post("/v1/checkout/sessions", &form, "mighty-checkout-cs_silent")
+        .await;
+    let waited = started.elapsed();
+    match answer {
+        Err(mighty_server::stripe::StripeError::Unavailable {
+            rate_limited: false,
+            detail,
+            ..
+        }) => assert_eq!(detail, "no answer in time"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let keys = seen.lock().unwrap().clone();
+    assert_eq!(
+        keys,
+        vec![Some("mighty-checkout-cs_silent".to_string()); 3],
+        "three attempts, one key"
+    );
+    // Each attempt waited for its own limit: the client gave up, it did not fail fast.
+    assert!(waited >= SHORT_RETRIES.attempt_timeout * 3, "{waited:?}");
+    // The answer the widget gets is SPEC section 4's retryable 503, without the key.
+    let error = mighty_server::stripe::StripeError::Unavailable {
+        rate_limited: false,
+        retry_after_seconds: None,
+        detail: "no answer in time".into(),
+    }
+    .to_app_error();
+    assert_eq!(error.status().as_u16(), 503);
+    assert!(!format!("{:?}", error.body()).contains(stand_in::SECRET_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_stripe_answer_is_retried_under_its_key_and_charges_once() {
+    let live = Live::start_with(listing("candle-trio", None), Some(SHORT_RETRIES)).await;
+    let body = TestServer::checkout_body("trio", None, 1);
+
+    // Stripe makes the Checkout Session but answers after the client gave up: the retry
+    // under the same key gets Stripe's stored answer, the same session.
+    live.stripe.delay_next(&[Duration::from_millis(900)]);
+    let (status, _, created) = live.checkout("late-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let posts = live.stripe.calls("POST", "/v1/checkout/sessions");
+    assert_eq!(posts.len(), 2, "the late attempt and its retry");
+    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key);
+    assert_eq!(live.stripe.session_count(), 1, "one Checkout Session");
+
+    // Every attempt late: the shopper is told to try again (503, retryable) and nothing is
+    // charged; the widget's retry with its key finishes the same Checkout Session.
+    live.stripe.delay_next(&[Duration::from_millis(900); 3]);
+    let (status, headers, answer) = live.checkout("late-2", &body).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (503, Some("unavailable")),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("try again")
+    );
+    assert!(!answer.to_string().contains(stand_in::SECRET_KEY));
+    assert!(
+        headers
+            .iter()
+            .all(|(_, value)| !value.contains(stand_in::SECRET_KEY)),
+        "no key in a header"
+    );
+    assert_eq!(
+        live.stripe.session_count(),
+        2,
+        "the first late attempt made it"
+    );
+    // The shopper never saw Stripe's page for it; the widget's retry brings it.
+    let (status, _, finished) = live.checkout("late-2", &body).await;
+    assert_eq!(status, 201, "{finished}");
+    assert_eq!(
+        live.stripe.session_count(),
+        2,
+        "no second session for that key"
+    );
+    let keys: Vec<Option<String>> = live
+        .stripe
+        .calls("POST", "/v1/checkout/sessions")
+        .into_iter()
+        .skip(2)
+        .map(|call| call.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 4, "three late attempts and the widget's retry");
+    assert!(keys.iter().all(|key| *key == keys[0]), "{keys:?}");
+
+    // The shopper pays once; Stripe's report makes one order.
+    let stripe_id = finished["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_id, None);
+    live.signed("evt_late_paid", "checkout.session.completed", completed)
+        .await;
+    let session_id = finished["session_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        live.get(&format!("/v1/checkout/sessions/{session_id}"), &[])
+            .await["status"],
+        "paid"
+    );
+    assert_eq!(live.orders().await.len(), 1);
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_bank_payment_is_asked_about_with_backoff_until_stripe_reports_it() {
+    let mut document = listing(
+        "candle-trio",
+        Some(("2020-01-01T00:00:00Z", "2040-01-01T00:00:00Z", 1)),
+    );
+    document["offers"][0]["ships"] = json!(false);
+    let live = Live::start(document).await;
+    let receiver = live.receiver().await;
+    let body = TestServer::checkout_body("trio", None, 1);
+    let (status, _, created) = live.checkout("bank-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let session_id = created["session_id"].as_str().unwrap().to_string();
+    let stripe_id = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // The shopper chose a bank debit: Stripe's session is complete, its payment pending.
+    live.stripe.complete_pending(&stripe_id);
+    let asked = |live: &Live| {
+        live.stripe
+            .calls("POST", &format!("/v1/checkout/sessions/{stripe_id}/expire"))
+            .len()
+    };
+
+    // The hold ends: Stripe will not expire a complete session; it is asked once.
+    live.advance(31 * 60).await;
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    assert_eq!(asked(&live), 1);
+    // Not again at the next ticks, nor when the widget polls the session.
+    for _ in 0..3 {
+        mighty_server::scheduler::tick(&live.state).await.unwrap();
+    }
+    let polled = live
+        .get(&format!("/v1/checkout/sessions/{session_id}"), &[])
+        .await;
+    assert_eq!(polled["status"], "open", "the payment may still come");
+    assert_eq!(asked(&live), 1, "no Stripe call before the backoff ends");
+    // The unit stays held: a drop never oversells.
+    let (status, _, sold_out) = live.checkout("bank-2", &body).await;
+    assert_eq!(
+        (status, sold_out["error"]["code"].as_str()),
+        (409, Some("sold_out"))
+    );
+
+    // A minute later, asked again; then two minutes, not one.
+    live.advance(61).await;
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    assert_eq!(asked(&live), 2);
+    live.advance(61).await;
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    assert_eq!(asked(&live), 2, "the second wait is two minutes");
+    live.advance(60).await;
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    assert_eq!(asked(&live), 3);
+
+    // The bank answers: Stripe's event settles the session, with the card's digits.
+    let paid = live.stripe.settle_pending(&stripe_id);
+    live.signed(
+        "evt_bank_paid",
+        "checkout.session.async_payment_succeeded",
+        paid,
+    )
+    .await;
+    let state = live
+        .get(&format!("/v1/checkout/sessions/{session_id}"), &[])
+        .await;
+    assert_eq!(state["status"], "paid");
+    assert_eq!(
+        stored_last4(&live, &session_id).await.as_deref(),
+        Some("4242")
+    );
+    wait_for(&receiver, "checkout.session.completed", 1).await;
+    let (status, _, after) = live.checkout("bank-3", &body).await;
+    assert_eq!(
+        (status, after["error"]["code"].as_str()),
+        (409, Some("sold_out"))
+    );
+    mighty_server::scheduler::tick(&live.state).await.unwrap();
+    assert_eq!(asked(&live), 3, "a settled session is not asked about");
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripes_own_expiry_and_a_failed_bank_payment_give_the_stock_back() {
+    let mut document = listing(
+        "candle-trio",
+        Some(("2020-01-01T00:00:00Z", "2040-01-01T00:00:00Z", 1)),
+    );
+    document["offers"][0]["ships"] = json!(false);
+    let live = Live::start(document).await;
+    let receiver = live.receiver().await;
+    let body = TestServer::checkout_body("trio", None, 1);
+    let stripe_id_of = |created: &Value| {
+        created["redirect_url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // Stripe expires a session (its own `expires_at`): expired here, the unit back.
+    let (_, _, first) = live.checkout("own-expiry-1", &body).await;
+    let mut expired = live.stripe.session(&stripe_id_of(&first));
+    expired["status"] = json!("expired");
+    live.signed("evt_expired", "checkout.session.expired", expired)
+        .await;
+    let first_id = first["session_id"].as_str().unwrap();
+    assert_eq!(
+        live.get(&format!("/v1/checkout/sessions/{first_id}"), &[])
+            .await["status"],
+        "expired"
+    );
+    wait_for(&receiver, "checkout.session.expired", 1).await;
+
+    // A bank debit fails: the session fails, the unit comes back, nothing is ordered.
+    let (status, _, second) = live.checkout("own-expiry-2", &body).await;
+    assert_eq!(status, 201, "{second}");
+    let mut failed = live.stripe.complete_pending(&stripe_id_of(&second));
+    failed["payment_status"] = json!("unpaid");
+    live.signed(
+        "evt_bank_failed",
+        "checkout.session.async_payment_failed",
+        failed,
+    )
+    .await;
+    let second_id = second["session_id"].as_str().unwrap();
+    assert_eq!(
+        live.get(&format!("/v1/checkout/sessions/{second_id}"), &[])
+            .await["status"],
+        "failed"
+    );
+    assert!(live.orders().await.is_empty());
+    let (status, _, third) = live.checkout("own-expiry-3", &body).await;
+    assert_eq!(status, 201, "the unit is back: {third}");
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_are_sent_in_stripes_decimals_and_those_it_cannot_charge_are_refused() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    // Three-decimal currencies: Stripe charges them in steps of 0.010.
+    let mut kwd = listing("candle-trio", None);
+    kwd["currency"] = json!("KWD");
+    kwd["offers"][0]["price"] = json!(1505);
+    let (status, refused) = live.put_listing(&kwd).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["field"], "offers[0].price");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1.505 KWD cannot be charged through Stripe"),
+        "{refused}"
+    );
+    kwd["offers"][0]["price"] = json!(1500);
+    kwd["offers"][1]["tiers"][1]["price"] = json!(2501);
+    let (status, refused) = live.put_listing(&kwd).await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (422, Some("offers[1].tiers[1].price"))
+    );
+
+    // (currency, price in the listing, Stripe's unit_amount)
+    for (currency, price, sent) in [
+        ("KWD", 1510, "1510"),
+        ("JPY", 2400, "2400"),
+        ("ISK", 500, "50000"),
+        ("EUR", 2400, "2400"),
+    ] {
+        let mut document = listing("candle-trio", None);
+        document["currency"] = json!(currency);
+        document["offers"][0]["price"] = json!(price);
+        let (status, body) = live.put_listing(&document).await;
+        assert_eq!(status, 200, "{currency}: {body}");
+        let (status, _, created) = live
+            .checkout(
+                &format!("decimals-{currency}"),
+                &TestServer::checkout_body("trio", None, 1),
+            )
+            .await;
+        assert_eq!(status, 201, "{currency}: {created}");
+        assert_eq!(created["amount"], price, "Mighty's own minor units");
+        let made = live
+            .stripe
+            .calls("POST", "/v1/checkout/sessions")
+            .pop()
+            .unwrap();
+        assert_eq!(
+            made.field("line_items[0][price_data][unit_amount]"),
+            Some(sent),
+            "{currency}"
+        );
+        assert_eq!(
+            made.field("line_items[0][price_data][currency]"),
+            Some(currency.to_ascii_lowercase().as_str())
+        );
+    }
+
+    // A price stored before it could be checked (another mode, an import) is refused at
+    // checkout, before any stock or Stripe call, naming the offer.
+    let mut stored = listing("candle-trio", None);
+    stored["currency"] = json!("BHD");
+    stored["offers"][0]["price"] = json!(2345);
+    let seller = live
+        .state
+        .store(|store| store.seller_by_token(TEST_SELLER_TOKEN))
+        .await
+        .unwrap()
+        .unwrap();
+    stored.as_object_mut().unwrap().remove("allowed_origins");
+    let origins: Vec<String> = vec![support::DIRECTORY.into()];
+    live.state
+        .store(move |store| {
+            store.put_listing(&seller.id, "candle-trio", &stored, &origins, None, now())
+        })
+        .await
+        .unwrap();
+    let calls_before = live.stripe.requests().len();
+    let (status, _, refused) = live
+        .checkout("decimals-bhd", &TestServer::checkout_body("trio", None, 1))
+        .await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (422, Some("offer_id")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("use 2.340 or 2.350")
+    );
+    assert_eq!(
+        live.stripe.requests().len(),
+        calls_before,
+        "Stripe not asked"
+    );
+    support::openapi::check(&live.stripe.requests());
+}
+
+#[tokio::test]
+async fn the_request_table_refuses_what_stripes_description_does_not_take() {
+    use support::stripe_params::check;
+    let form = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    };
+    let good = form(&[
+        ("mode", "payment"),
+        ("line_items[0][quantity]", "2"),
+        ("line_items[0][price_data][currency]", "eur"),
+        ("line_items[0][price_data][unit_amount]", "2400"),
+        ("line_items[0][price_data][product_data][name]", "Trio"),
+        ("metadata[listing_id]", "candle-trio"),
+        ("shipping_address_collection[allowed_countries][0]", "FR"),
+    ]);
+    assert_eq!(check("POST", "/v1/checkout/sessions", &good), Ok(()));
+    // (the change, the code Stripe would answer, its param)
+    let cases: Vec<(Vec<(&str, &str)>, &str, Option<&str>)> = vec![
+        (
+            vec![("customer_emails", "ana@example.com")],
+            "parameter_unknown",
+            Some("customer_emails"),
+        ),
+        (
+            vec![("line_items[0][price_data][unit_amount]", "24.00")],
+            "parameter_invalid_integer",
+            Some("line_items[0][price_data][unit_amount]"),
+        ),
+        (
+            vec![("mode", "subscriptions")],
+            "parameter_invalid",
+            Some("mode"),
+        ),
+        (
+            vec![("line_items[1][price_data][unit_amount]", "100")],
+            "parameter_missing",
+            Some("line_items[1][price_data][currency]"),
+        ),
+        (
+            vec![(
+                "metadata[a_key_of_more_than_forty_characters_is_refused]",
+                "x",
+            )],
+            "parameter_invalid",
+            Some("metadata[a_key_of_more_than_forty_characters_is_refused]"),
+        ),
+        (
+            vec![("shipping_address_collection[allowed_countries][1]", "fr")],
+            "parameter_invalid",
+            Some("shipping_address_collection[allowed_countries][1]"),
+        ),
+    ];
+    for (extra, code, param) in cases {
+        let mut request = good.clone();
+        for (key, value) in &extra {
+            request.retain(|(name, _)| name != key);
+            request.push((key.to_string(), value.to_string()));
+        }
+        let problem = check("POST", "/v1/checkout/sessions", &request).unwrap_err();
+        assert_eq!(
+            (problem.code, problem.param.as_deref()),
+            (code, param),
+            "{extra:?}: {problem:?}"
+        );
+    }
+    // An operation the client has no business calling.
+    assert!(check("POST", "/v1/charges", &[]).is_err());
+    // Clearing a pause is an empty `pause_collection`; a pause needs its behavior.
+    let subscription = "/v1/subscriptions/sub_1";
+    assert_eq!(
+        check("POST", subscription, &form(&[("pause_collection", "")])),
+        Ok(())
+    );
+    let problem = check(
+        "POST",
+        subscription,
+        &form(&[("pause_collection[resumes_at]", "1700000000")]),
+    )
+    .unwrap_err();
+    assert_eq!(problem.param.as_deref(), Some("pause_collection[behavior]"));
+
+    // The stand-in answers such a request as Stripe does, over its socket.
+    let stripe = stand_in::start().await;
+    let config = Config::from_env(|name| match name {
+        "MIGHTY_MODE" => Some("live".into()),
+        "STRIPE_SECRET_KEY" => Some(stand_in::SECRET_KEY.into()),
+        "STRIPE_WEBHOOK_SECRET" => Some(stand_in::WEBHOOK_SECRET.into()),
+        "MIGHTY_STRIPE_API_BASE" => Some(stripe.base.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let client = mighty_server::stripe::Stripe::new(config.live().unwrap());
+    let mut unknown = mighty_server::stripe::Form::new();
+    unknown
+        .set(&["mode"], "payment")
+        .set(&["customer_emails"], "x");
+    match client
+        .post::<Value>("/v1/checkout/sessions", &unknown, "mighty-checkout-shape")
+        .await
+    {
+        Err(mighty_server::stripe::StripeError::Refused {
+            status: 400,
+            code: Some(code),
+            param: Some(param),
+            ..
+        }) => assert_eq!(
+            (code.as_str(), param.as_str()),
+            ("parameter_unknown", "customer_emails")
+        ),
+        other => panic!("expected Stripe's refusal, got {other:?}"),
+    }
+    assert_eq!(stripe.session_count(), 0);
+}
+
+/// Stripe's own example objects (`openapi/fixtures3.json` of `stripe/openapi`, complete
+/// objects of the current API version) are read by the client's types. The file is Stripe's
+/// and is not committed: set `MIGHTY_STRIPE_FIXTURES` to a copy; without it this test only
+/// reads the stand-in's objects.
+#[tokio::test]
+async fn stripes_complete_objects_are_read_by_the_client() {
+    use mighty_server::stripe;
+    let Some(path) = std::env::var("MIGHTY_STRIPE_FIXTURES")
+        .ok()
+        .filter(|path| !path.is_empty())
+    else {
+        // The stand-in's objects at least (the ones every other test reads over the socket).
+        let session: stripe::CheckoutSession = serde_json::from_value(
+            json!({ "id": "cs_test_1", "object": "checkout.session", "metadata": {} }),
+        )
+        .unwrap();
+        assert_eq!(session.id, "cs_test_1");
+        return;
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let fixtures: Value = serde_json::from_str(&text).unwrap();
+    let resource = |name: &str| fixtures["resources"][name].clone();
+    let session: stripe::CheckoutSession =
+        serde_json::from_value(resource("checkout.session")).unwrap();
+    assert_eq!(
+        Some(&session.id),
+        resource("checkout.session")["id"]
+            .as_str()
+            .map(String::from)
+            .as_ref()
+    );
+    let subscription: stripe::Subscription =
+        serde_json::from_value(resource("subscription")).unwrap();
+    assert!(subscription.period().is_some(), "the period, on the items");
+    assert!(subscription.first_item().is_some());
+    let invoice: stripe::Invoice = serde_json::from_value(resource("invoice")).unwrap();
+    assert_eq!(invoice.subscription_id().as_deref(), Some("subscription"));
+    let charge: stripe::Charge = serde_json::from_value(resource("charge")).unwrap();
+    assert_eq!(Some(charge.id.as_str()), resource("charge")["id"].as_str());
+    let refund: stripe::Refund = serde_json::from_value(resource("refund")).unwrap();
+    assert_eq!(Some(refund.id.as_str()), resource("refund")["id"].as_str());
+    let event: stripe::Event = serde_json::from_value(resource("event")).unwrap();
+    assert!(!event.event_type.is_empty());
+    assert_eq!(
+        stripe::payment_method_last4(&resource("payment_method")),
+        resource("payment_method")["card"]["last4"]
+            .as_str()
+            .map(String::from)
+    );
+    // Expanded into a session, as live mode reads it after `checkout.session.completed`.
+    let mut expanded = resource("checkout.session");
+    let mut intent = resource("payment_intent");
+    intent["payment_method"] = resource("payment_method");
+    expanded["payment_intent"] = intent;
+    let expanded: stripe::CheckoutSession = serde_json::from_value(expanded).unwrap();
+    assert!(expanded.card_last4().is_some());
 }

@@ -4,7 +4,9 @@
 //! `{"type":"mighty:checkout","session_id"}` to its opener, addressed to the shop's origin
 //! only, and otherwise goes to the session's `return_url` with `mighty_session`. Before
 //! that it asks Stripe whether the session is paid (the shopper may be back before
-//! Stripe's webhook).
+//! Stripe's webhook). The browser Stripe sends back after paying (its `success_url` carries
+//! Stripe's Checkout Session id, which only that browser knows) is shown the card's last four
+//! digits and the email, as the sandbox's receipt shows them to the browser that paid.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,6 +22,8 @@ use crate::http::QueryParams;
 #[derive(Deserialize)]
 pub struct ReturnQuery {
     result: Option<String>,
+    /// Stripe's `{CHECKOUT_SESSION_ID}`, filled in by Stripe on the success redirect.
+    stripe_session: Option<String>,
 }
 
 #[utoipa::path(
@@ -28,6 +32,7 @@ pub struct ReturnQuery {
     params(
         ("session_id" = String, Path, description = "Mighty's session id."),
         ("result" = Option<String>, Query, description = "`success` or `cancel`."),
+        ("stripe_session" = Option<String>, Query, description = "Stripe's Checkout Session id, filled in by Stripe on the success redirect: the browser that has it is shown the card's last four digits and the email."),
     ),
     extensions(("x-mighty-mode" = json!("live"))),
     responses((status = 200, description = "The return page.", content_type = "text/html", body = String), (status = "4XX", description = "A page saying what is wrong (or the error body).", content((String = "text/html"), (crate::openapi::schemas::ErrorBody = "application/json"))))
@@ -76,11 +81,29 @@ pub async fn page(
         _ if canceled => ("Checkout canceled", "Nothing was charged."),
         _ => ("Payment received", "Your payment is being confirmed."),
     };
+    let lookup = session.id.clone();
+    let payer = match (
+        query.stripe_session.as_deref(),
+        state
+            .store(move |store| store.stripe_session_id(&lookup))
+            .await,
+    ) {
+        (Some(given), Ok(Some(known))) => {
+            crate::secrets::constant_time_eq(given.as_bytes(), known.as_bytes())
+        }
+        _ => false,
+    };
     let back = super::pay::return_link(&session);
     let body = html! {
         h1 { (title) }
         p { (message) }
         (super::pay::summary(&session))
+        @if payer && session.status == "paid" {
+            dl {
+                dt { "Card" } dd { "•••• " (session.card_last4.as_deref().unwrap_or("")) }
+                dt { "Email" } dd { (session.email.as_deref().unwrap_or("")) }
+            }
+        }
         p id="return-status" role="status" aria-live="polite" {}
         div data-return-url=(back) data-session-id=(session.id) {
             a class="button" href=(back) { "Back to the shop" }

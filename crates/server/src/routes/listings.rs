@@ -171,6 +171,12 @@ pub async fn put_listing(
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::Malformed("the body is not UTF-8".into()))?;
     let prepared = prepare_listing(text, Some(&id))?;
+    if state.config().live().is_some()
+        && let Ok(listing) = mighty_core::parse_listing(&prepared.document.to_string())
+    {
+        // Live mode: every price is one Stripe can charge exactly (KWD in steps of 0.010).
+        crate::live::check_listing_prices(&listing)?;
+    }
     let now = state.now_for(&seller.id).0;
     let seller_id = seller.id.clone();
     let (document, origins, inventory) = (

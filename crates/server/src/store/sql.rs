@@ -35,6 +35,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0003_sessions.sql"),
     include_str!("migrations/sqlite/0004_secrets_and_clocks.sql"),
     include_str!("migrations/sqlite/0005_stripe.sql"),
+    include_str!("migrations/sqlite/0010_stripe_expiry_backoff.sql"),
 ];
 const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_schema.sql"),
@@ -42,6 +43,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0003_sessions.sql"),
     include_str!("migrations/postgres/0004_secrets_and_clocks.sql"),
     include_str!("migrations/postgres/0005_stripe.sql"),
+    include_str!("migrations/postgres/0010_stripe_expiry_backoff.sql"),
 ];
 const _: () = assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
 

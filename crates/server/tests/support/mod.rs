@@ -6,6 +6,7 @@ pub mod described;
 pub mod openapi;
 pub mod receiver;
 pub mod stripe;
+pub mod stripe_params;
 
 use std::path::{Path, PathBuf};
 

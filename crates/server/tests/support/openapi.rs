@@ -1,13 +1,15 @@
-//! Checks the requests live mode made (as the Stripe stand-in recorded them) against
-//! Stripe's own OpenAPI description, so the stand-in is not the only judge: every form
-//! field must be one the description lists for that operation (nested bracket keys walked
-//! through its schemas, `anyOf` alternatives, arrays, `metadata`'s free keys), enum values
-//! must be listed, and every required field of each object sent must be there.
-//!
-//! The description is not in this repository (it is Stripe's, and large): set
-//! `MIGHTY_STRIPE_OPENAPI` to a copy of `openapi/spec3.json` from the `stripe/openapi`
-//! repository and the live-mode tests check their requests against it; `cargo xtask test`
-//! does when `target/stripe-openapi/spec3.json` exists. Without it the check is skipped.
+//! Checks the requests live mode made (as the Stripe stand-in recorded them), so the
+//! stand-in is not the only judge of their shape, at two depths:
+//! - always: against `stripe_params.rs`, the parameters of each Stripe operation the client
+//!   calls as Stripe's description lists them (by `operationId`, checked by reading the
+//!   description; see there which version): every field known, integers and enum values
+//!   right, required fields present, metadata within Stripe's limits;
+//! - when `MIGHTY_STRIPE_OPENAPI` names a copy of `openapi/spec3.json` from the
+//!   `stripe/openapi` repository: against the description itself, every form field walked
+//!   through its schemas (nested bracket keys, `anyOf` alternatives, arrays, `metadata`'s
+//!   free keys), enum values listed, required fields of each object sent present. The
+//!   description is not in this repository (it is Stripe's, and large); `cargo xtask test`
+//!   passes it when `target/stripe-openapi/spec3.json` exists.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -26,8 +28,32 @@ pub fn description() -> Option<Value> {
     Some(serde_json::from_str(&text).expect("MIGHTY_STRIPE_OPENAPI is Stripe's spec3.json"))
 }
 
-/// Checks `requests` when the description is there; panics listing every problem.
+/// Checks `requests` against the table, and against the description when it is there;
+/// panics listing every problem.
 pub fn check(requests: &[Recorded]) {
+    let table: Vec<String> = requests
+        .iter()
+        .filter_map(|request| {
+            super::stripe_params::check(&request.method, &request.path, &request.form)
+                .err()
+                .map(|problem| format!("{} {}: {problem:?}", request.method, request.path))
+        })
+        .collect();
+    // Every POST carries an Idempotency-Key, so that a retry never makes a second object.
+    let table: Vec<String> = table
+        .into_iter()
+        .chain(
+            requests
+                .iter()
+                .filter(|request| request.method == "POST" && request.idempotency_key.is_none())
+                .map(|request| format!("POST {}: no Idempotency-Key", request.path)),
+        )
+        .collect();
+    assert!(
+        table.is_empty(),
+        "requests outside the parameters Stripe's description lists (stripe_params.rs):\n{}",
+        table.join("\n")
+    );
     let Some(spec) = description() else {
         return;
     };

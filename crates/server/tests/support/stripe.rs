@@ -4,7 +4,10 @@
 //! shaped like Stripe's (ids with Stripe's prefixes, `object`, expandable ids), error bodies
 //! `{"error": {"type", "code", "message", "param"}}`, and idempotency as Stripe documents it
 //! (a key replays the first answer; the same key with other parameters is a 400
-//! `idempotency_error`). Every request is recorded. It listens on a loopback port: the
+//! `idempotency_error`), `expand[]` of the ids it knows, and refusals of what Stripe's
+//! description does not take (`stripe_params.rs`: unknown or missing parameters, bad
+//! integers and values). Every request is recorded. It can answer late (after doing the
+//! work, as a slow Stripe does), to test timeouts over the socket. It listens on a loopback port: the
 //! server under test talks to it over a real socket. Its objects are this file's own,
 //! written for these tests; no fixture is copied from Stripe.
 #![allow(dead_code)]
@@ -53,6 +56,10 @@ struct Inner {
     subscriptions: HashMap<String, Value>,
     invoices: HashMap<String, Value>,
     refunds: Vec<Value>,
+    /// Payment intents and payment methods, for `expand[]`.
+    objects: HashMap<String, Value>,
+    /// The next POSTs do their work, then answer only after this long.
+    delays: Vec<std::time::Duration>,
     /// The next POSTs fail with this status (500, 503, 429) before any work.
     failures: Vec<u16>,
     /// The next POST is refused with this 400 (param, message).
@@ -82,6 +89,12 @@ impl StandIn {
     /// Makes the next POSTs answer `statuses` in turn (500, 503, 429), before any work.
     pub fn fail_next(&self, statuses: &[u16]) {
         self.inner.lock().unwrap().failures = statuses.to_vec();
+    }
+
+    /// Makes the next POSTs answer late: each does its work (a Checkout Session is made),
+    /// then waits `delays[i]` before answering, as a slow Stripe does.
+    pub fn delay_next(&self, delays: &[std::time::Duration]) {
+        self.inner.lock().unwrap().delays = delays.to_vec();
     }
 
     /// Makes the next POST a 400 `invalid_request_error` about `param`.
@@ -117,12 +130,44 @@ impl StandIn {
     /// first invoice and a payment intent are made in subscription mode). Returns the
     /// completed session.
     pub fn complete(&self, session_id: &str, shipping: Option<Value>) -> Value {
+        self.complete_as(session_id, shipping, "paid")
+    }
+
+    /// The shopper chose an asynchronous payment method (a bank debit): the session is
+    /// complete but its payment still `unpaid` until Stripe hears from the bank.
+    pub fn complete_pending(&self, session_id: &str) -> Value {
+        self.complete_as(session_id, None, "unpaid")
+    }
+
+    /// The bank answered: the asynchronous payment succeeded.
+    pub fn settle_pending(&self, session_id: &str) -> Value {
+        let mut inner = self.inner.lock().unwrap();
+        let session = inner.sessions.get_mut(session_id).unwrap();
+        session["payment_status"] = json!("paid");
+        session.clone()
+    }
+
+    fn complete_as(
+        &self,
+        session_id: &str,
+        shipping: Option<Value>,
+        payment_status: &str,
+    ) -> Value {
         let mut inner = self.inner.lock().unwrap();
         let now = now();
         let session = inner.sessions[session_id].clone();
         let mut completed = session.clone();
         completed["status"] = json!("complete");
-        completed["payment_status"] = json!("paid");
+        completed["payment_status"] = json!(payment_status);
+        // The card the shopper paid with, as a PaymentMethod (only its last four digits
+        // are ever read).
+        let payment_method = inner.next_id("pm");
+        inner.objects.insert(payment_method.clone(), json!({
+            "id": payment_method, "object": "payment_method", "type": "card",
+            "created": now, "customer": null, "livemode": false, "metadata": {},
+            "billing_details": { "address": null, "email": "ana@example.com", "name": "Ana Ruiz", "phone": null },
+            "card": { "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030,
+                "country": "FR", "funding": "credit", "fingerprint": "standinfp" } }));
         completed["customer_details"] = json!({ "email": "ana@example.com", "name": "Ana Ruiz",
             "address": null, "phone": null, "tax_exempt": "none", "tax_ids": [] });
         if let Some(shipping) = shipping {
@@ -139,7 +184,7 @@ impl StandIn {
                 "id": subscription_id, "object": "subscription", "status": "active",
                 "customer": "cus_standin", "livemode": false, "created": now,
                 "metadata": session["_subscription_metadata"].clone(),
-                "latest_invoice": invoice_id,
+                "latest_invoice": invoice_id, "default_payment_method": payment_method,
                 "items": { "object": "list", "has_more": false, "data": [ {
                     "id": item_id, "object": "subscription_item", "quantity": 1,
                     "subscription": subscription_id,
@@ -165,7 +210,16 @@ impl StandIn {
             completed["subscription"] = json!(subscription_id);
             completed["invoice"] = json!(invoice_id);
         } else {
-            completed["payment_intent"] = json!(inner.next_id("pi"));
+            let payment_intent = inner.next_id("pi");
+            inner.objects.insert(
+                payment_intent.clone(),
+                json!({
+                "id": payment_intent, "object": "payment_intent",
+                "amount": completed["amount_total"], "currency": completed["currency"],
+                "status": if payment_status == "paid" { "succeeded" } else { "processing" },
+                "payment_method": payment_method, "livemode": false, "metadata": {} }),
+            );
+            completed["payment_intent"] = json!(payment_intent);
         }
         inner
             .sessions
@@ -232,6 +286,39 @@ fn invoice_json(
 }
 
 impl Inner {
+    /// The object `value` with each `expand[]` path (`payment_intent.payment_method`) of
+    /// ids this stand-in knows replaced by the object.
+    fn expand(&self, mut value: Value, form: &[(String, String)]) -> Value {
+        for (key, path) in form {
+            if key.starts_with("expand[") {
+                let path: Vec<&str> = path.split('.').collect();
+                self.expand_path(&mut value, &path);
+            }
+        }
+        value
+    }
+
+    fn expand_path(&self, value: &mut Value, path: &[&str]) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        let Some(field) = value.get_mut(*first) else {
+            return;
+        };
+        if let Some(id) = field.as_str()
+            && let Some(object) = self
+                .objects
+                .get(id)
+                .or_else(|| self.invoices.get(id))
+                .or_else(|| self.subscriptions.get(id))
+        {
+            *field = strip_private(object.clone());
+        }
+        if field.is_object() {
+            self.expand_path(field, rest);
+        }
+    }
+
     fn next_id(&mut self, prefix: &str) -> String {
         self.counter += 1;
         format!("{prefix}_test_standin{:06}", self.counter)
@@ -310,83 +397,107 @@ async fn handle(
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         == Some(&format!("Bearer {SECRET_KEY}"));
-    let mut inner = stand_in.inner.lock().unwrap();
-    let (status, answer, replayed) = if !authorized {
-        let (status, body) = error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            None,
-            "Invalid API Key provided: sk_test_****",
-            None,
-        );
-        (status, body, false)
-    } else if method == Method::POST && !inner.failures.is_empty() {
-        let status = inner.failures.remove(0);
-        let (status, body) = match status {
-            429 => error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "invalid_request_error",
-                Some("rate_limit"),
-                "Too many requests hit the API too quickly.",
-                None,
-            ),
-            other => error(
-                StatusCode::from_u16(other).unwrap(),
-                "api_error",
-                None,
-                "An error occurred with our connection to Stripe.",
-                None,
-            ),
+    // The lock is released before the (late) answer is awaited.
+    let (status, answer, replayed, delay) = {
+        let mut inner = stand_in.inner.lock().unwrap();
+        let delay = if method == Method::POST && !inner.delays.is_empty() {
+            Some(inner.delays.remove(0))
+        } else {
+            None
         };
-        (status, body, false)
-    } else {
-        let fingerprint = format!("{method} {path} {text}");
-        match key
-            .as_ref()
-            .and_then(|key| inner.idempotent.get(key).cloned())
-        {
-            Some((earlier, status, body)) if earlier == fingerprint => {
-                (StatusCode::from_u16(status).unwrap(), body, true)
-            }
-            Some(_) => {
-                let (status, body) = error(
-                    StatusCode::BAD_REQUEST,
-                    "idempotency_error",
+        let shape = super::stripe_params::check(method.as_str(), &path, &form);
+        let (status, answer, replayed) = if !authorized {
+            let (status, body) = error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                None,
+                "Invalid API Key provided: sk_test_****",
+                None,
+            );
+            (status, body, false)
+        } else if let Err(problem) = shape {
+            // What Stripe's description does not take, Stripe refuses.
+            let (status, body) = error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                Some(problem.code),
+                &problem.message,
+                problem.param.as_deref(),
+            );
+            (status, body, false)
+        } else if method == Method::POST && !inner.failures.is_empty() {
+            let status = inner.failures.remove(0);
+            let (status, body) = match status {
+                429 => error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "invalid_request_error",
+                    Some("rate_limit"),
+                    "Too many requests hit the API too quickly.",
                     None,
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                ),
+                other => error(
+                    StatusCode::from_u16(other).unwrap(),
+                    "api_error",
                     None,
-                );
-                (status, body, false)
-            }
-            None => {
-                let (status, body) = match inner.refusal.take() {
-                    Some((param, message)) if method == Method::POST => error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request_error",
-                        Some("parameter_invalid"),
-                        &message,
-                        Some(&param),
-                    ),
-                    _ => route(&mut inner, &stand_in.base, &method, &path, &form),
-                };
-                if method == Method::POST
-                    && let Some(key) = &key
-                {
-                    inner
-                        .idempotent
-                        .insert(key.clone(), (fingerprint, status.as_u16(), body.clone()));
+                    "An error occurred with our connection to Stripe.",
+                    None,
+                ),
+            };
+            (status, body, false)
+        } else {
+            let fingerprint = format!("{method} {path} {text}");
+            match key
+                .as_ref()
+                .and_then(|key| inner.idempotent.get(key).cloned())
+            {
+                Some((earlier, status, body)) if earlier == fingerprint => {
+                    (StatusCode::from_u16(status).unwrap(), body, true)
                 }
-                (status, body, false)
+                Some(_) => {
+                    let (status, body) = error(
+                        StatusCode::BAD_REQUEST,
+                        "idempotency_error",
+                        None,
+                        "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                        None,
+                    );
+                    (status, body, false)
+                }
+                None => {
+                    let (status, body) = match inner.refusal.take() {
+                        Some((param, message)) if method == Method::POST => error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_request_error",
+                            Some("parameter_invalid"),
+                            &message,
+                            Some(&param),
+                        ),
+                        _ => route(&mut inner, &stand_in.base, &method, &path, &form),
+                    };
+                    if method == Method::POST
+                        && let Some(key) = &key
+                    {
+                        inner
+                            .idempotent
+                            .insert(key.clone(), (fingerprint, status.as_u16(), body.clone()));
+                    }
+                    (status, body, false)
+                }
             }
-        }
+        };
+        inner.requests.push(Recorded {
+            method: method.to_string(),
+            path: path.clone(),
+            form,
+            idempotency_key: key,
+            status: status.as_u16(),
+        });
+        (status, answer, replayed, delay)
     };
-    inner.requests.push(Recorded {
-        method: method.to_string(),
-        path: path.clone(),
-        form,
-        idempotency_key: key,
-        status: status.as_u16(),
-    });
+    if let Some(delay) = delay {
+        // The work is done (and kept under the idempotency key); the answer is late.
+        tokio::time::sleep(delay).await;
+    }
     let mut response = (status, axum::Json(strip_private(answer))).into_response();
     response
         .headers_mut()
@@ -473,7 +584,7 @@ fn route(
             (StatusCode::OK, session)
         }
         ("GET", ["checkout", "sessions", id]) => match inner.sessions.get(*id) {
-            Some(session) => (StatusCode::OK, session.clone()),
+            Some(session) => (StatusCode::OK, inner.expand(session.clone(), form)),
             None => missing("checkout.session", id),
         },
         ("POST", ["checkout", "sessions", id, "expire"]) => match inner.sessions.get_mut(*id) {
@@ -497,7 +608,7 @@ fn route(
             None => missing("checkout.session", id),
         },
         ("GET", ["subscriptions", id]) => match inner.subscriptions.get(*id) {
-            Some(subscription) => (StatusCode::OK, subscription.clone()),
+            Some(subscription) => (StatusCode::OK, inner.expand(subscription.clone(), form)),
             None => missing("subscription", id),
         },
         ("POST", ["subscriptions", id]) => {

@@ -277,6 +277,66 @@ impl Store {
         })
     }
 
+    /// The open live sessions past their stock hold whose next look at Stripe is due
+    /// (`real_now` plus each seller's clock offset, as [`Store::due_open_sessions`]).
+    pub fn due_live_sessions(&self, real_now: i64) -> StoreResult<Vec<Session>> {
+        self.run(async {
+            let offset = seller_offset_sql("sessions");
+            let rows = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE status = 'open' AND expires_at <= $1 + {offset} \
+                 AND (next_expiry_check_at IS NULL OR next_expiry_check_at <= $1 + {offset})"
+            ))
+            .bind(real_now)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(session_from_row)
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// When Stripe is next to be asked about expiring `session_id` (`None`: whenever due).
+    pub fn next_expiry_check(&self, session_id: &str) -> StoreResult<Option<i64>> {
+        self.run(async {
+            Ok(
+                sqlx::query("SELECT next_expiry_check_at FROM sessions WHERE id = $1")
+                    .bind(session_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| row.try_get::<Option<i64>, _>(0))
+                    .transpose()?
+                    .flatten(),
+            )
+        })
+    }
+
+    /// Stripe did not let `session_id` expire (or could not be asked): the next look is
+    /// `delay(checks so far)` seconds after `now`. Returns when that is.
+    pub fn postpone_expiry_check(
+        &self,
+        session_id: &str,
+        now: i64,
+        delay: &(dyn Fn(u32) -> i64 + Sync),
+    ) -> StoreResult<i64> {
+        self.write(async |connection| {
+            let checks: i64 = sqlx::query("SELECT expiry_checks FROM sessions WHERE id = $1")
+                .bind(session_id)
+                .fetch_optional(&mut *connection)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?
+                .unwrap_or(0);
+            let next = now + delay(u32::try_from(checks).unwrap_or(u32::MAX));
+            sqlx::query("UPDATE sessions SET expiry_checks = expiry_checks + 1, next_expiry_check_at = $2 WHERE id = $1")
+                .bind(session_id)
+                .bind(next)
+                .execute(&mut *connection)
+                .await?;
+            Ok(next)
+        })
+    }
+
     /// Whether Stripe event `id` was handled already.
     pub fn stripe_event_handled(&self, id: &str) -> StoreResult<bool> {
         self.run(async {
