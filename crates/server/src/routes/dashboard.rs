@@ -688,10 +688,8 @@ pub async fn listing(
         section {
             h2 { "Where the revenue comes from" }
             p class="hint" { "Last 30 days. More than 60 % from one creator or one source is flagged." }
-            div class="pair" {
-                (figure(creator_chart, &creator_table))
-                (figure(source_chart, &source_table))
-            }
+            (figure(creator_chart, &creator_table))
+            (figure(source_chart, &source_table))
         }
         section {
             h2 { "Cohort retention" }
