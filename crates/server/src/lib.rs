@@ -3,6 +3,7 @@
 //! (webhook delivery, expiries and renewals); `main.rs` only reads the environment.
 
 pub mod attribution;
+pub mod bandit;
 pub mod charts;
 pub mod cli;
 pub mod clock;
@@ -217,6 +218,14 @@ pub fn app(state: AppState) -> Router {
             get(listings::get_listing)
                 .put(listings::put_listing)
                 .options(http::preflight_get),
+        )
+        .route(
+            "/v1/listings/{id}/offers/{offer_id}/variants",
+            get(offer_variants::get_test),
+        )
+        .route(
+            "/v1/listings/{id}/offers/{offer_id}/variants/stop",
+            post(offer_variants::stop),
         )
         .route(
             "/v1/listings/{id}/creator-links",

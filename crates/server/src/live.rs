@@ -190,6 +190,8 @@ fn metadata(session: &Session) -> Vec<(&'static str, String)> {
         ("listing_id", session.listing_id.clone()),
         ("offer_id", session.offer_id.clone()),
         ("tier_id", text(session.tier_id.as_deref())),
+        // The bundle's offer variant charged (its price is `unit_amount`).
+        ("offer_variant", text(session.offer_variant.as_deref())),
         ("creator", text(session.attribution.creator.as_deref())),
         (
             "creator_verified",

@@ -44,6 +44,8 @@ pub const MODE_EXTENSION: &str = "x-mighty-mode";
         listings::get_listing,
         listings::put_listing,
         listing_preflight,
+        offer_variants::get_test,
+        offer_variants::stop,
         creator_links::create,
         creator_links_preflight,
         creator_links::revoke,

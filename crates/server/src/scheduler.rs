@@ -1,5 +1,6 @@
 //! Time-driven work: open checkout sessions expire after 30 minutes (their drop stock comes
-//! back), and subscriptions renew at the end of each period, each on its seller's clock.
+//! back), subscriptions renew at the end of each period, and bundle offer variant tests are
+//! recomputed (`crate::bandit`), each on its seller's clock.
 //! Runs every few seconds, and at once when a seller's sandbox clock moves.
 
 use std::time::Duration;
@@ -20,6 +21,11 @@ pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
     // Each session and subscription is due on its own seller's clock (the store adds the
     // seller's offset to real time).
     let now = crate::clock::real_now();
+    // Bundle tests due on their seller's clock get their shares recomputed (both modes); a
+    // failure there never holds up expiries and renewals.
+    if let Err(error) = crate::bandit::recompute_due(state).await {
+        tracing::warn!(%error, "recomputing bundle offer variant tests failed");
+    }
     if state.config().live().is_some() {
         // Live mode: each session is expired on Stripe before its stock comes back, and
         // Stripe renews memberships (`invoice.paid` makes the renewal orders).

@@ -880,6 +880,46 @@ async fn real_answers_of_every_operation_validate_against_the_description() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
+    // A bundle with offer variants (issue 15): its shares, its test, the seller's stop.
+    let mut bundle_ab = support::listing("bundle-ab", None);
+    bundle_ab["offers"][0]["variants"] = json!([{ "id": "a" }, { "id": "b", "price": 2200 }]);
+    assert_eq!(
+        server.put_listing("bundle-ab", bundle_ab).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        server.get("/v1/listings/bundle-ab").await.json()["offers"][0]["variants"][1]["share"]
+            .as_f64()
+            .map(|share| share > 0.0),
+        Some(true)
+    );
+    let variants = "/v1/listings/bundle-ab/offers/trio/variants";
+    assert_eq!(server.seller_get(variants).await.status, StatusCode::OK);
+    assert_eq!(
+        server
+            .seller_get("/v1/listings/bundle-ab/offers/club/variants")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let metrics = server.seller_get("/v1/metrics?listing=bundle-ab").await;
+    assert_eq!(metrics.json()["offer_variants"][0]["offer_id"], "trio");
+    let stop = format!("{variants}/stop");
+    assert_eq!(
+        server
+            .seller_post(&stop, json!({ "winner": "z" }))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        server
+            .seller_post(&stop, json!({ "winner": "b" }))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
     // Creator links and views.
     let link = server
         .seller_post(

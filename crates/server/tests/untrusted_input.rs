@@ -60,6 +60,7 @@ async fn csv_exports_keep_hostile_text_inside_one_neutralised_cell() {
             listing_id: "candle-trio".into(),
             creator: (index % 2 == 0).then(|| text.to_string()),
             variant: Some(text.to_string()),
+            offer_variant: None,
             visitor_id: format!("visitor-{index}"),
             at,
         })

@@ -585,6 +585,9 @@ pub struct Metrics {
     pub drop: Option<DropSellThrough>,
     pub funnel: Funnel,
     pub concentration: RevenueConcentration,
+    /// Each bundle offer with offer variants: its test (SPEC 3.1; counts since the test
+    /// began, whatever `from` and `to`).
+    pub offer_variants: Vec<OfferVariantTest>,
 }
 
 /// Event counts and paid commits in [from, to), in the order a shopper goes.
@@ -703,6 +706,129 @@ pub struct DropSellThrough {
     pub sell_through: Option<f64>,
 }
 
+/// A bundle offer's test of its offer variants (dynamic value bundles, SPEC 3.1): Thompson
+/// sampling on revenue per view (`docs/server.md`, "Dynamic value bundles").
+#[derive(ToSchema)]
+pub struct OfferVariantTest {
+    pub offer_id: String,
+    /// `exploring`: shares follow each variant's probability of being best (with a floor while
+    /// young); `stopped`: the winner gets every new visitor.
+    pub status: OfferVariantTestStatus,
+    /// The variant that gets every new visitor once stopped.
+    #[schema(required = true)]
+    pub winner: Option<String>,
+    /// `confident` (best with probability ≥ `rules.stop_probability`) or `seller`.
+    #[schema(required = true)]
+    pub stop_reason: Option<OfferVariantStopReason>,
+    /// A variant has fewer than `rules.young_until_views` views: every variant gets at least
+    /// `rules.young_floor_share`, and the test cannot stop on its own.
+    pub young: bool,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    /// When the shares were last computed (seller's clock).
+    #[schema(format = DateTime)]
+    pub computed_at: String,
+    #[schema(required = true, format = DateTime)]
+    pub stopped_at: Option<String>,
+    pub rules: OfferVariantRules,
+    /// In the listing's order.
+    pub variants: Vec<OfferVariantStats>,
+    /// The shares served over time, oldest first: one point per recompute that changed them.
+    pub history: Vec<OfferVariantSharePoint>,
+}
+
+#[derive(ToSchema, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfferVariantTestStatus {
+    Exploring,
+    Stopped,
+}
+
+#[derive(ToSchema, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfferVariantStopReason {
+    Confident,
+    Seller,
+}
+
+/// The constants the allocation follows (core's `bandit`).
+#[derive(ToSchema)]
+pub struct OfferVariantRules {
+    /// 0.95.
+    pub stop_probability: f64,
+    /// 0.10.
+    pub young_floor_share: f64,
+    /// 300.
+    pub young_until_views: i64,
+    /// 3600: seconds of the seller's clock between recomputes.
+    pub recompute_seconds: i64,
+    /// Monte Carlo draws per recompute: 10,000.
+    pub draws: i64,
+}
+
+/// One offer variant's numbers.
+#[derive(ToSchema)]
+pub struct OfferVariantStats {
+    pub id: String,
+    /// The price charged (minor units): the variant's own, else the offer's.
+    pub price: i64,
+    /// `view` events that named it.
+    pub views: i64,
+    /// Paid purchases at it, refunds excluded.
+    pub commits: i64,
+    /// What they paid, minor units.
+    pub revenue: i64,
+    /// Views → paid commits, with a Wilson 95 % interval.
+    pub conversion: Rate,
+    /// Minor units per view: conversion (and its interval) × mean order value (the price
+    /// before a first commit).
+    pub revenue_per_view: RevenuePerView,
+    /// Of new visitors, now (all shares sum to 1).
+    #[schema(minimum = 0, maximum = 1)]
+    pub share: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    pub probability_best: f64,
+}
+
+/// Revenue per view with its 95 % interval (`null`s without views).
+#[derive(ToSchema)]
+pub struct RevenuePerView {
+    #[schema(required = true)]
+    pub value: Option<f64>,
+    #[schema(required = true)]
+    pub low: Option<f64>,
+    #[schema(required = true)]
+    pub high: Option<f64>,
+}
+
+/// The shares one recompute served.
+#[derive(ToSchema)]
+pub struct OfferVariantSharePoint {
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub variants: Vec<OfferVariantShare>,
+}
+
+#[derive(ToSchema)]
+pub struct OfferVariantShare {
+    pub id: String,
+    #[schema(minimum = 0, maximum = 1)]
+    pub share: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    pub probability_best: f64,
+    /// The counts it was computed from.
+    pub views: i64,
+    pub commits: i64,
+    pub revenue: i64,
+}
+
+/// `POST /v1/listings/{id}/offers/{offer_id}/variants/stop`.
+#[derive(ToSchema)]
+pub struct StopOfferVariants {
+    /// The variant to keep; without it, the one most likely to be best now.
+    pub winner: Option<String>,
+}
+
 /// `{"<creator handle>": <fee in minor units>}`.
 #[derive(ToSchema)]
 pub struct CreatorFees(pub BTreeMap<String, i64>);
@@ -801,6 +927,9 @@ pub struct Order {
     pub created_at: String,
     #[schema(required = true, format = DateTime)]
     pub refunded_at: Option<String>,
+    /// The bundle's offer variant bought (SPEC 3.1); `null` for other orders.
+    #[schema(required = true)]
+    pub offer_variant: Option<String>,
 }
 
 #[derive(ToSchema, Serialize)]
@@ -942,6 +1071,9 @@ pub struct WebhookSession {
     pub subscription_id: Option<String>,
     #[schema(format = DateTime)]
     pub created: String,
+    /// The bundle's offer variant charged (SPEC 3.1), else `null`.
+    #[schema(required = true)]
+    pub offer_variant: Option<String>,
 }
 
 /// A subscription as webhooks report it.

@@ -78,6 +78,32 @@ pub fn render(outcome: &CreateSessionOutcome) -> StoredResponse {
     }
 }
 
+/// The price of the bundle offer variant a checkout names (`offer_variant`), from the stored
+/// listing. A checkout that names none pays the offer's own price: what a client that
+/// predates variants showed (core's `Bundle::price_for`), and it counts for no variant. An
+/// id the offer does not have is refused (SPEC 4), naming the ones it has.
+fn offer_variant_price(
+    bundle: &mighty_core::listing::Bundle,
+    offer_id: &str,
+    offer_variant: Option<&str>,
+) -> Result<mighty_core::Money, AppError> {
+    bundle.price_for(offer_variant).ok_or_else(|| {
+        let given = offer_variant.unwrap_or_default();
+        let ids: Vec<&str> = bundle.variants.iter().map(|variant| variant.id.as_str()).collect();
+        AppError::invalid(
+            "offer_variant",
+            if ids.is_empty() {
+                format!("\"{given}\" is not an offer variant: \"{offer_id}\" has none; send no offer_variant")
+            } else {
+                format!(
+                    "\"{given}\" is not an offer variant of \"{offer_id}\"; use one of {}",
+                    ids.join(", ")
+                )
+            },
+        )
+    })
+}
+
 /// Verifies the creator of a checkout's attribution: only a genuine, unexpired, unrevoked
 /// token for this listing and one of its current creators makes it verified. A creator sent
 /// without core's handle syntax is dropped (`crate::attribution`); a well-formed handle the
@@ -214,15 +240,18 @@ async fn create(
                 .drop
                 .as_ref()
                 .map(|drop| (drop.starts_at.0, drop.ends_at.0));
-            (
-                OfferKindName::Bundle,
-                bundle.price,
-                None,
-                bundle.ships,
-                window,
-            )
+            // The stored variant's price, never one from the browser (SPEC 3.1).
+            let price = offer_variant_price(bundle, &offer.id, request.offer_variant.as_deref())
+                .map_err(with_cors)?;
+            (OfferKindName::Bundle, price, None, bundle.ships, window)
         }
         OfferKind::Retainer(retainer) => {
+            if request.offer_variant.is_some() {
+                return Err(with_cors(AppError::invalid(
+                    "offer_variant",
+                    format!("\"{}\" is a retainer: it has no offer variants", offer.id),
+                )));
+            }
             let tier_id = request.tier_id.as_deref().ok_or_else(|| {
                 with_cors(AppError::invalid(
                     "tier_id",
@@ -322,6 +351,7 @@ async fn create(
         created_at: now,
         expires_at: now + SESSION_LIFETIME_SECONDS,
         drop_window,
+        offer_variant: request.offer_variant.clone(),
     };
     let hash = request_hash(&body.raw);
     let answer = if state.config().live().is_some() {

@@ -145,6 +145,15 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
         }
     };
     let (creator, variant) = (handle("creator")?, handle("variant")?);
+    // The bundle offer variant shown (SPEC 3.1), kept when it has an id's shape. Anything
+    // else (a number, junk, an over-long text) counts as `null` rather than losing the
+    // batch's other events: it only ever decides which variant a view counts for, and the
+    // counts take only the ids the offer has.
+    let offer_variant = event
+        .get("offer_variant")
+        .and_then(Value::as_str)
+        .filter(|id| is_valid_listing_id(id))
+        .map(String::from);
     let visitor_id = text("visitor_id")
         .filter(|id| id.len() <= 128 && !id.chars().any(char::is_control))
         .ok_or_else(|| {
@@ -167,6 +176,7 @@ fn parse_event(index: usize, event: &Value) -> Result<StoredEvent, AppError> {
         listing_id: listing_id.into(),
         creator,
         variant,
+        offer_variant,
         visitor_id: visitor_id.into(),
         at: when.0,
     })
@@ -373,6 +383,7 @@ mod tests {
             assert_eq!(stored.event_type, event.event_type);
             assert_eq!(stored.creator, event.creator);
             assert_eq!(stored.variant, event.variant);
+            assert_eq!(stored.offer_variant, event.offer_variant);
             assert_eq!(stored.at, 1_795_736_400);
         }
     }

@@ -125,6 +125,15 @@ pub async fn get_listing(
         Err(refusal) => return refusal.into_response(),
     };
     let mut document = stored.document;
+    // Bundle offer variants: each one's current share of new visitors (SPEC 3.1).
+    if crate::bandit::has_offer_variants(&document)
+        && let Ok(listing) = mighty_core::parse_listing(&document.to_string())
+    {
+        match crate::bandit::tests_for(&state, &stored.seller_id, &listing, false).await {
+            Ok(tests) => crate::bandit::add_shares(&mut document, &tests),
+            Err(error) => return (cors, error).into_response(),
+        }
+    }
     if let Some(object) = document.as_object_mut() {
         object.insert(
             "server_time".into(),
@@ -193,6 +202,13 @@ pub async fn put_listing(
             }
             other => other,
         })?;
+    // A bundle with offer variants starts (or, with another set of ids, restarts) its test
+    // now, so its history begins with the listing.
+    if crate::bandit::has_offer_variants(&prepared.document)
+        && let Ok(listing) = mighty_core::parse_listing(&prepared.document.to_string())
+    {
+        crate::bandit::tests_for(&state, &seller.id, &listing, false).await?;
+    }
     let mut stored = prepared.document;
     if let Some(object) = stored.as_object_mut() {
         object.insert(

@@ -298,7 +298,23 @@ pub async fn compute(
         "drop": drop,
         "funnel": funnel,
         "concentration": concentration_json(&orders, now),
+        "offer_variants": offer_variants_json(state, seller_id, &stored).await?,
     }))
+}
+
+/// Each bundle offer's test of its offer variants (`crate::bandit`), recomputed first when
+/// due; counts since the test began.
+async fn offer_variants_json(
+    state: &AppState,
+    seller_id: &str,
+    stored: &crate::store::StoredListing,
+) -> Result<Vec<Value>, AppError> {
+    if !crate::bandit::has_offer_variants(&stored.document) {
+        return Ok(Vec::new());
+    }
+    let listing = mighty_core::parse_listing(&stored.document.to_string())
+        .map_err(|errors| AppError::Internal(errors.to_string()))?;
+    crate::bandit::listing_tests_json(state, seller_id, &listing).await
 }
 
 /// How many days back the concentration figures look, on the seller's clock.

@@ -10,6 +10,7 @@ pub mod events;
 pub mod listings;
 pub mod manage;
 pub mod metrics;
+pub mod offer_variants;
 pub mod orders;
 pub mod pay;
 pub mod sandbox;

@@ -13,6 +13,7 @@ mod sql;
 
 use serde::Serialize;
 
+pub use sql::{AllocationClaim, ShareSnapshot, StoredVariantTest, VariantCounts};
 pub use sql::{Dialect, OrderPayment, Store, SubscriptionLink, create_postgres_database};
 
 /// Connections a PostgreSQL pool opens at most unless `MIGHTY_DB_POOL_SIZE` says otherwise.
@@ -194,6 +195,8 @@ pub struct NewSession {
     pub expires_at: i64,
     /// The drop window this offer is gated by (bundles of a listing with a drop).
     pub drop_window: Option<(i64, i64)>,
+    /// The bundle's offer variant the shopper was shown and is charged for (SPEC 3.1).
+    pub offer_variant: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,6 +223,8 @@ pub struct Session {
     pub card_last4: Option<String>,
     pub failure_reason: Option<String>,
     pub subscription_id: Option<String>,
+    /// The bundle's offer variant charged (SPEC 3.1).
+    pub offer_variant: Option<String>,
 }
 
 /// An answer stored under an idempotency key, returned again on replay.
@@ -293,6 +298,8 @@ pub struct Order {
     pub status: String,
     pub created_at: String,
     pub refunded_at: Option<String>,
+    /// The bundle's offer variant bought (SPEC 3.1); `null` for everything else.
+    pub offer_variant: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -382,6 +389,8 @@ pub struct StoredEvent {
     pub listing_id: String,
     pub creator: Option<String>,
     pub variant: Option<String>,
+    /// The bundle offer variant shown, when the widget said a well-formed one.
+    pub offer_variant: Option<String>,
     pub visitor_id: String,
     pub at: i64,
 }

@@ -23,7 +23,9 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use super::*;
 use mighty_core::Timestamp;
 
+mod bandit;
 mod stripe;
+pub use bandit::{AllocationClaim, ShareSnapshot, StoredVariantTest, VariantCounts};
 pub use stripe::{OrderPayment, SubscriptionLink};
 
 /// Schema migrations, applied in order at start, the same numbers for both databases (one
@@ -35,6 +37,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0003_sessions.sql"),
     include_str!("migrations/sqlite/0004_secrets_and_clocks.sql"),
     include_str!("migrations/sqlite/0005_stripe.sql"),
+    include_str!("migrations/sqlite/0008_offer_variants.sql"),
     include_str!("migrations/sqlite/0010_stripe_expiry_backoff.sql"),
 ];
 const POSTGRES_MIGRATIONS: &[&str] = &[
@@ -43,6 +46,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0003_sessions.sql"),
     include_str!("migrations/postgres/0004_secrets_and_clocks.sql"),
     include_str!("migrations/postgres/0005_stripe.sql"),
+    include_str!("migrations/postgres/0008_offer_variants.sql"),
     include_str!("migrations/postgres/0010_stripe_expiry_backoff.sql"),
 ];
 const _: () = assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
@@ -130,7 +134,7 @@ fn get_flag(row: &AnyRow, index: usize) -> Result<bool, sqlx::Error> {
 
 const SESSION_COLUMNS: &str = "id, listing_id, seller_id, offer_id, tier_id, quantity, amount, currency, kind, interval, ships, \
     attribution, creator, creator_verified, return_url, redirect_url, status, created_at, expires_at, paid_at, email, card_last4, \
-    failure_reason, subscription_id";
+    failure_reason, subscription_id, offer_variant";
 
 fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -160,11 +164,12 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
         card_last4: row.try_get(21)?,
         failure_reason: row.try_get(22)?,
         subscription_id: row.try_get(23)?,
+        offer_variant: row.try_get(24)?,
     })
 }
 
 const ORDER_COLUMNS: &str = "id, kind, session_id, subscription_id, listing_id, offer_id, tier_id, quantity, amount, currency, email, \
-    shipping, attribution, creator, creator_verified, customer, status, created_at, refunded_at";
+    shipping, attribution, creator, creator_verified, customer, status, created_at, refunded_at, offer_variant";
 
 fn order_from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
     Ok(Order {
@@ -187,6 +192,7 @@ fn order_from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
         status: row.try_get(16)?,
         created_at: rfc3339(row.try_get(17)?),
         refunded_at: row.try_get::<Option<i64>, _>(18)?.map(rfc3339),
+        offer_variant: row.try_get(19)?,
     })
 }
 
@@ -239,6 +245,7 @@ pub fn session_data(session: &Session) -> Value {
         "attribution": session.attribution.raw, "creator": session.attribution.creator,
         "creator_verified": session.attribution.creator_verified,
         "subscription_id": session.subscription_id, "created": rfc3339(session.created_at),
+        "offer_variant": session.offer_variant,
     })
 }
 
@@ -772,7 +779,7 @@ impl Store {
                 None => {
                     sqlx::query(&format!(
                         "INSERT INTO sessions ({SESSION_COLUMNS}, reserved) VALUES \
-                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'open', $17, $18, NULL, NULL, NULL, NULL, NULL, $19)"
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'open', $17, $18, NULL, NULL, NULL, NULL, NULL, $20, $19)"
                     ))
                     .bind(&new.id)
                     .bind(&new.listing_id)
@@ -793,6 +800,7 @@ impl Store {
                     .bind(new.created_at)
                     .bind(new.expires_at)
                     .bind(reserved)
+                    .bind(new.offer_variant.as_deref())
                     .execute(&mut *connection)
                     .await?;
                     let session = session_in(connection, &new.id).await?;
@@ -1526,7 +1534,7 @@ impl Store {
             let mut stored = 0;
             for event in events {
                 stored += sqlx::query(
-                    "INSERT INTO events (id, type, listing_id, creator, variant, visitor_id, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO events (id, type, listing_id, creator, variant, visitor_id, at, received_at, offer_variant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(&event.id)
                 .bind(&event.event_type)
@@ -1536,6 +1544,7 @@ impl Store {
                 .bind(&event.visitor_id)
                 .bind(event.at)
                 .bind(received_at)
+                .bind(event.offer_variant.as_deref())
                 .execute(&mut *connection)
                 .await?
                 .rows_affected() as usize;
@@ -1976,7 +1985,7 @@ async fn insert_order(
         .as_deref()
         .map(|email| email.trim().to_ascii_lowercase());
     sqlx::query(&format!(
-        "INSERT INTO orders ({ORDER_COLUMNS}, seller_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'paid', $17, NULL, $18)"
+        "INSERT INTO orders ({ORDER_COLUMNS}, seller_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'paid', $17, NULL, $19, $18)"
     ))
     .bind(order_id)
     .bind(kind)
@@ -1996,6 +2005,8 @@ async fn insert_order(
     .bind(customer)
     .bind(now)
     .bind(&session.seller_id)
+    // Only a purchase is of the variant shown; renewals and upgrades are the membership's.
+    .bind(session.offer_variant.as_deref().filter(|_| kind == "purchase"))
     .execute(connection)
     .await?;
     Ok(())
