@@ -1478,3 +1478,60 @@ async fn stripes_complete_objects_are_read_by_the_client() {
     let expanded: stripe::CheckoutSession = serde_json::from_value(expanded).unwrap();
     assert!(expanded.card_last4().is_some());
 }
+
+/// Dynamic value bundles in live mode (issue 15): the Stripe Checkout Session charges the
+/// stored price of the offer variant the shopper was shown, names it in its metadata, and
+/// the order Stripe's webhook makes carries it; an unknown variant never reaches Stripe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_offer_variant_is_charged_its_stored_price_on_stripe() {
+    let mut document = listing("candle-trio", None);
+    document["offers"][0]["variants"] = json!([{ "id": "a" }, { "id": "b", "price": 2200 }]);
+    let live = Live::start(document).await;
+    let served = live.get("/v1/listings/candle-trio", &[]).await;
+    assert!(
+        served["offers"][0]["variants"][1]["share"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let mut body = TestServer::checkout_body("trio", None, 2);
+    body["offer_variant"] = json!("z");
+    let (status, _, refused) = live.checkout("variant-key-0", &body).await;
+    assert_eq!(
+        (status, &refused["error"]["field"]),
+        (422, &json!("offer_variant"))
+    );
+    assert!(
+        live.stripe
+            .calls("POST", "/v1/checkout/sessions")
+            .is_empty()
+    );
+
+    body["offer_variant"] = json!("b");
+    body["amount"] = json!(1);
+    let (status, _, created) = live.checkout("variant-key-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["amount"], 4400, "2 × b's stored 22.00");
+    let posts = live.stripe.calls("POST", "/v1/checkout/sessions");
+    let made = posts.last().unwrap();
+    assert_eq!(
+        made.field("line_items[0][price_data][unit_amount]"),
+        Some("2200")
+    );
+    assert_eq!(made.field("line_items[0][quantity]"), Some("2"));
+    assert_eq!(made.field("metadata[offer_variant]"), Some("b"));
+    let redirect = created["redirect_url"].as_str().unwrap();
+    let stripe_id = redirect.rsplit('/').next().unwrap().to_string();
+    let completed = live.stripe.complete(&stripe_id, None);
+    live.signed("evt_variant_paid", "checkout.session.completed", completed)
+        .await;
+    let orders = live.orders().await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(
+        (
+            orders[0]["amount"].as_i64(),
+            orders[0]["offer_variant"].as_str()
+        ),
+        (Some(4400), Some("b"))
+    );
+}
