@@ -221,11 +221,20 @@ fn seed(listing_id: &str, offer_id: &str, data: &[VariantData], previous: &TestS
     bandit::seed_from(&text)
 }
 
-/// Whether a stored test must be recomputed at `now`.
+/// Whether a stored test must be recomputed at `now`: its interval has passed (or the
+/// seller's clock is behind it), or the seller changed the variants (their ids or prices).
 fn is_due(test: &StoredVariantTest, offer: &VariantOffer, now: i64) -> bool {
     let ids: Vec<&String> = offer.variants.iter().map(|(id, _)| id).collect();
     let same_set = test.variant_ids.iter().collect::<Vec<_>>() == ids;
-    !same_set || now - test.computed_at >= RECOMPUTE_SECONDS || now < test.computed_at
+    let served: Vec<(String, i64)> = from_stored(test)
+        .variants
+        .into_iter()
+        .map(|variant| (variant.data.id, variant.data.price))
+        .collect();
+    !same_set
+        || served != offer.variants
+        || now - test.computed_at >= RECOMPUTE_SECONDS
+        || now < test.computed_at
 }
 
 /// What changes decide: `status` (a seller's stop) replaces the test's own.
