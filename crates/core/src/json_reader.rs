@@ -20,7 +20,7 @@ pub fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_string(),
         Value::Bool(flag) => flag.to_string(),
-        Value::Number(number) => format!("the number {number}"),
+        Value::Number(number) => format!("the number {}", crate::listing::json_number_text(number)),
         Value::String(text) => format!("the string \"{text}\""),
         Value::Array(_) => "a list".to_string(),
         Value::Object(_) => "an object".to_string(),
@@ -213,9 +213,9 @@ impl Reader {
         match value {
             Value::Number(number) if number.is_f64() => self.errors.push(ConfigError::invalid(
                 path,
-                format!("{number} is not a whole number: prices are integers in minor units, e.g. 2400 for 24.00"),
+                format!("{} is not a whole number: prices are integers in minor units, e.g. 2400 for 24.00", crate::listing::json_number_text(number)),
             )),
-            Value::Number(number) => self.errors.push(ConfigError::invalid(path, format!("{number} is too large for a price"))),
+            Value::Number(number) => self.errors.push(ConfigError::invalid(path, format!("{} is too large for a price", crate::listing::json_number_text(number)))),
             other => self.wrong(path, "a whole number of minor units (2400 for 24.00)", other),
         }
         None

@@ -734,14 +734,62 @@ fn fold_accent(character: char) -> char {
     }
 }
 
-/// A float as JSON writes it (`4.8`, `15`), without Rust's float formatting machinery,
-/// which costs kilobytes of wasm; serde_json's shortest-form printer is already in.
+/// A float as JSON writes it (`4.8`, `15`, `-0.25`, `1e-7`), by integer arithmetic: neither
+/// Rust's float formatting nor serde_json's shortest-form printer is in the widget (together
+/// some kilobytes of wasm). The inverse of [`parse_number`]: the fewest fraction digits whose
+/// decimal reads back as exactly `value` (the one division by an exact power of ten is
+/// correctly rounded), which is serde_json's text for every number of up to 15 significant
+/// digits; past 2^53 the nearest such decimal, rounded; below 10^-6 or past 2^64, exponent
+/// form with 15 significant digits.
 pub fn number_text(value: f64) -> String {
-    let text = serde_json::Number::from_f64(value)
-        .map_or_else(|| "not a number".to_string(), |number| number.to_string());
-    match text.strip_suffix(".0") {
-        Some(whole) => whole.to_string(),
-        None => text,
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    const TWO_TO_64: f64 = 18_446_744_073_709_551_616.0;
+    if !value.is_finite() {
+        return "not a number".to_string();
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    let magnitude = value.abs();
+    if magnitude >= TWO_TO_64 || (magnitude != 0.0 && magnitude < 1e-6) {
+        let (mut significand, mut exponent) = (magnitude, 0_i32);
+        while significand >= 10.0 {
+            significand /= 10.0;
+            exponent += 1;
+        }
+        while significand < 1.0 {
+            significand *= 10.0;
+            exponent -= 1;
+        }
+        let significand = (significand * 1e14).round() / 1e14;
+        return format!("{sign}{}e{exponent}", number_text(significand));
+    }
+    if magnitude >= EXACT {
+        return format!("{sign}{}", magnitude as u64);
+    }
+    let (mut digits, mut scale) = (0_u32, 1.0_f64);
+    let mantissa = loop {
+        let mantissa = (magnitude * scale).round();
+        if mantissa / scale == magnitude || magnitude * scale * 10.0 >= EXACT {
+            break mantissa as u64;
+        }
+        digits += 1;
+        scale *= 10.0;
+    };
+    // The mantissa's digits with the point put `digits` from the end.
+    let width = digits as usize + 1;
+    let text = format!("{mantissa:0width$}");
+    let (whole, fraction) = text.split_at(text.len() - digits as usize);
+    match fraction.trim_end_matches('0') {
+        "" => format!("{sign}{whole}"),
+        fraction => format!("{sign}{whole}.{fraction}"),
+    }
+}
+
+/// A JSON number as JSON writes it: integers as they are, others by [`number_text`].
+pub fn json_number_text(number: &serde_json::Number) -> String {
+    match (number.as_u64(), number.as_i64()) {
+        (Some(whole), _) => whole.to_string(),
+        (None, Some(whole)) => whole.to_string(),
+        _ => number_text(number.as_f64().unwrap_or(f64::NAN)),
     }
 }
 
@@ -1279,31 +1327,34 @@ fn validate_popup(problems: &mut Problems, raw: &RawPopup) -> Option<Popup> {
         &raw.address,
         "\"Place de la Croix-Rousse, 69004 Lyon\"",
     );
-    let mut coordinate = |key: &str, value: Option<f64>, limit: f64, example: &str| {
-        let at = format!("{AT}.{key}");
-        match value {
-            Some(degrees) if degrees.is_finite() && degrees.abs() <= limit => Some(degrees),
-            Some(degrees) => {
-                problems.add(
-                    at,
-                    format!(
-                        "{} is outside -{limit} to {limit} degrees",
-                        number_text(degrees)
-                    ),
-                );
-                None
+    // The limit comes as text too: formatting an `f64` would bring Rust's float formatting
+    // (some 13 KB gzip) into the widget.
+    let mut coordinate =
+        |key: &str, value: Option<f64>, limit: f64, limit_text: &str, example: &str| {
+            let at = format!("{AT}.{key}");
+            match value {
+                Some(degrees) if degrees.is_finite() && degrees.abs() <= limit => Some(degrees),
+                Some(degrees) => {
+                    problems.add(
+                        at,
+                        format!(
+                            "{} is outside -{limit_text} to {limit_text} degrees",
+                            number_text(degrees)
+                        ),
+                    );
+                    None
+                }
+                None => {
+                    problems.add(
+                        at,
+                        format!("is missing; give it in decimal degrees, e.g. {example}"),
+                    );
+                    None
+                }
             }
-            None => {
-                problems.add(
-                    at,
-                    format!("is missing; give it in decimal degrees, e.g. {example}"),
-                );
-                None
-            }
-        }
-    };
-    let lat = coordinate("lat", raw.lat, 90.0, "45.7745");
-    let lon = coordinate("lon", raw.lon, 180.0, "4.8320");
+        };
+    let lat = coordinate("lat", raw.lat, 90.0, "90", "45.7745");
+    let lon = coordinate("lon", raw.lon, 180.0, "180", "4.8320");
     let opens_at = problems.timestamp(&format!("{AT}.opens_at"), &raw.opens_at);
     let closes_at = problems.timestamp(&format!("{AT}.closes_at"), &raw.closes_at);
     let timezone = match raw.timezone.as_deref().map(str::trim) {
@@ -1706,7 +1757,7 @@ fn validate_demo(problems: &mut Problems, at: &str, raw: &RawDemo) -> Option<Dem
 
 #[cfg(test)]
 mod number_tests {
-    use super::parse_number;
+    use super::{json_number_text, number_text, parse_number};
     use proptest::prelude::*;
 
     #[test]
@@ -1739,6 +1790,52 @@ mod number_tests {
                 format!("{sign}{whole}.{fraction}")
             };
             prop_assert_eq!(parse_number(&text), Some(text.parse::<f64>().unwrap()));
+        }
+
+        /// What serde_json wrote before (its shortest form, `.0` dropped), for every double
+        /// that reads back: numbers as written in documents and messages.
+        #[test]
+        fn number_text_is_what_serde_json_writes(whole in 0u64..1_000_000_000, fraction in "[0-9]{0,6}", negative: bool) {
+            let sign = if negative { "-" } else { "" };
+            let value: f64 = format!("{sign}{whole}.{fraction}0").parse().unwrap();
+            let serde = serde_json::Number::from_f64(value).unwrap().to_string();
+            prop_assert_eq!(number_text(value), serde.strip_suffix(".0").unwrap_or(&serde));
+        }
+
+        /// Any finite double is written so that it reads back within 16 significant digits
+        /// (exactly, for those that have a decimal of up to 15).
+        #[test]
+        fn number_text_reads_back_closely(value in proptest::num::f64::NORMAL) {
+            let read = number_text(value).parse::<f64>().unwrap();
+            prop_assert!((read - value).abs() <= value.abs() * 1e-14, "{} read as {}", value, read);
+        }
+    }
+
+    #[test]
+    fn number_text_writes_json_numbers() {
+        for (value, expected) in [
+            (0.0, "0"),
+            (7.0, "7"),
+            (-180.5, "-180.5"),
+            (4.8, "4.8"),
+            (0.1 + 0.2, "0.3000000000000001"),
+            (0.000_001_5, "0.0000015"),
+            (1e-7, "1e-7"),
+            (9_007_199_254_740_993.0, "9007199254740992"),
+            (1e300, "1e300"),
+            (-2.5e-300, "-2.5e-300"),
+            (f64::NAN, "not a number"),
+        ] {
+            assert_eq!(number_text(value), expected, "{value}");
+        }
+        for (json, expected) in [
+            ("12", "12"),
+            ("-3", "-3"),
+            ("24.5", "24.5"),
+            ("18446744073709551615", "18446744073709551615"),
+        ] {
+            let number: serde_json::Number = serde_json::from_str(json).unwrap();
+            assert_eq!(json_number_text(&number), expected);
         }
     }
 }

@@ -385,7 +385,7 @@ fn product_of(node: &Map<String, Value>) -> Option<&Map<String, Value>> {
 fn text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
-        Value::Number(number) => Some(number.to_string()),
+        Value::Number(number) => Some(crate::listing::json_number_text(number)),
         _ => None,
     }
 }
