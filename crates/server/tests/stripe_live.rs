@@ -32,6 +32,7 @@ impl Live {
 
     /// As [`Live::start`], with the server's Stripe calls tried as `retry` says.
     async fn start_with(document: Value, retry: Option<RetryPolicy>) -> Live {
+        capture_logs();
         let stripe = stand_in::start().await;
         let root = temp_root();
         let pairs: Vec<(&str, String)> = vec![
@@ -234,6 +235,34 @@ impl Live {
 }
 
 type HeaderPairs = Vec<(String, String)>;
+
+/// Every log line this process's servers write, down to `debug` (production logs `info`), to
+/// show that no key reaches a log.
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(|| LogSink)
+            .try_init();
+    });
+}
 
 /// The last four digits the server kept for a session.
 async fn stored_last4(live: &Live, session_id: &str) -> Option<String> {
@@ -791,6 +820,17 @@ async fn stripe_failures_answer_the_widget_as_the_protocol_says() {
     let (status, _, again) = live.checkout("refused", &body).await;
     assert_eq!((status, &again), (422, &refused));
     support::openapi::check(&live.stripe.requests());
+
+    // Stripe's failures and refusals were logged (with the status and Stripe's request id),
+    // and neither key reached a log line.
+    let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("Stripe did not accept the call"),
+        "the logs are captured"
+    );
+    for secret in [stand_in::SECRET_KEY, stand_in::WEBHOOK_SECRET] {
+        assert!(!logs.contains(secret), "a key in the logs");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
