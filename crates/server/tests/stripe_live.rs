@@ -427,6 +427,14 @@ async fn a_bundle_is_a_stripe_payment_session_paid_through_a_signed_webhook_and_
         payer_page.contains("•••• 4242") && payer_page.contains("ana@example.com"),
         "{payer_page}"
     );
+    // Back to the shop: the session's `return_url` with `mighty_session` (popup or not, the
+    // page's script decides; the link is there without script too).
+    assert!(
+        payer_page.contains(&format!(
+            "https://directory.example/lyon?mighty_listing=candle-trio&amp;mighty_session={session_id}"
+        )),
+        "{payer_page}"
+    );
     for other in [None, Some("cs_test_guessed")] {
         let page = live.return_page(&session_id, other).await;
         assert!(page.contains("Payment received"), "{page}");
@@ -1568,4 +1576,75 @@ async fn a_bundle_offer_variant_is_charged_its_stored_price_on_stripe() {
         ),
         (Some(4400), Some("b"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manage_page_cancels_the_stripe_subscription() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let (status, _, created) = live
+        .checkout(
+            "manage-1",
+            &TestServer::checkout_body("club", Some("monthly"), 1),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let stripe_id = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_id, None);
+    live.signed(
+        "evt_manage_paid",
+        "checkout.session.completed",
+        completed.clone(),
+    )
+    .await;
+    let session_id = created["session_id"].as_str().unwrap();
+    let secret = created["session_secret"].as_str().unwrap();
+    let state = live
+        .get(
+            &format!("/v1/checkout/sessions/{session_id}"),
+            &[("mighty-session-secret", secret)],
+        )
+        .await;
+    let token = state["customer_token"].as_str().unwrap().to_string();
+    // The shopper's own page, posted from itself (same origin), as a browser does.
+    let canceled = live
+        .client
+        .post(format!("{}/manage/{token}/cancel", live.base))
+        .header("origin", &live.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(canceled.status().as_u16(), 303);
+    let stripe_subscription = completed["subscription"].as_str().unwrap();
+    assert_eq!(
+        live.stripe
+            .calls(
+                "DELETE",
+                &format!("/v1/subscriptions/{stripe_subscription}")
+            )
+            .len(),
+        1,
+        "canceled on Stripe"
+    );
+    assert_eq!(
+        live.stripe.subscription(stripe_subscription)["status"],
+        "canceled"
+    );
+    let subscription_id = state["subscription_id"].as_str().unwrap();
+    let bearer = format!("Bearer {token}");
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(read["status"], "canceled");
+    support::openapi::check(&live.stripe.requests());
 }
