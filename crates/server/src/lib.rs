@@ -252,6 +252,18 @@ pub fn app(state: AppState) -> Router {
             post(subscriptions::cancel).options(http::preflight_post),
         )
         .route(
+            "/v1/subscriptions/{id}/pause",
+            post(retention::pause).options(http::preflight_post),
+        )
+        .route(
+            "/v1/subscriptions/{id}/resume",
+            post(retention::resume).options(http::preflight_post),
+        )
+        .route(
+            "/v1/subscriptions/{id}/downgrade",
+            post(retention::downgrade).options(http::preflight_post),
+        )
+        .route(
             "/v1/subscriptions/{id}",
             get(subscriptions::get_subscription).options(http::preflight_get),
         )
@@ -291,7 +303,16 @@ pub fn app(state: AppState) -> Router {
         .route("/pay/assets/{file}", get(pay::asset))
         .route("/manage/{customer_token}", get(manage::page))
         .route("/manage/{customer_token}/upgrade", post(manage::upgrade))
-        .route("/manage/{customer_token}/cancel", post(manage::cancel));
+        .route(
+            "/manage/{customer_token}/cancel",
+            get(manage::cancel_screen).post(manage::cancel),
+        )
+        .route("/manage/{customer_token}/pause", post(manage::pause))
+        .route("/manage/{customer_token}/resume", post(manage::resume))
+        .route(
+            "/manage/{customer_token}/downgrade",
+            post(manage::downgrade),
+        );
     // The sandbox's surfaces (pay page, test cards, clock, faults) exist in sandbox mode only;
     // live mode has Stripe's return page and webhook instead.
     let api = match state.config().mode {

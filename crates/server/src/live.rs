@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::AppState;
 use crate::error::AppError;
 use crate::store::{
-    CreateSessionOutcome, NewSession, PartnerPayment, Payment, PaymentOutcome, Session,
-    StoredResponse, Subscription,
+    CreateSessionOutcome, NewSession, PartnerPayment, Payment, PaymentOutcome, RetentionChange,
+    Session, StoredResponse, Subscription,
 };
 use crate::stripe::{self, Form, Stripe, StripeError};
 
@@ -711,8 +711,13 @@ async fn subscription_changed(
     }
     // The tier Stripe bills: its metadata (Mighty writes it on checkout and upgrade), priced
     // from the stored listing, never from Stripe's amount alone.
+    // A downgrade waiting for the period's end is already what Stripe bills next: it is
+    // applied at that renewal (`record_stripe_renewal`), not now.
     let tier = match stripe_subscription.metadata.get("tier_id") {
-        Some(tier_id) if *tier_id != subscription.tier_id => {
+        Some(tier_id)
+            if *tier_id != subscription.tier_id
+                && subscription.pending_tier_id.as_ref() != Some(tier_id) =>
+        {
             tier_price(state, &subscription, tier_id)
                 .await?
                 .map(|price| (tier_id.clone(), price))
@@ -870,6 +875,145 @@ pub async fn upgrade(
             .and_then(|intent| intent.as_str().or_else(|| intent.get("id")?.as_str()))
             .map(str::to_string),
     })
+}
+
+/// The Stripe subscription of a live membership (a 409 when it has none).
+async fn stripe_subscription_of(
+    state: &AppState,
+    subscription: &Subscription,
+) -> Result<String, AppError> {
+    let id = subscription.id.clone();
+    state
+        .store(move |store| store.subscription_link(&id))
+        .await?
+        .and_then(|link| link.stripe_subscription_id)
+        .ok_or_else(|| AppError::conflict("conflict", "this membership is not billed by Stripe"))
+}
+
+/// Tells Stripe of a pause, a resume or a downgrade (issue 15) before Mighty records it, on
+/// the same Stripe subscription, under a Stripe key derived from the request's key:
+/// - a pause is `pause_collection` with `behavior=void` (the invoices of the skipped periods
+///   are voided, nothing is charged) and `resumes_at` (the first period charged again, as
+///   core's `pause_window` says);
+/// - a resume clears `pause_collection` (an empty value);
+/// - a downgrade changes the subscription item's price with `proration_behavior=none`, so
+///   nothing is charged or credited now and the next invoice bills the lower price; the
+///   metadata's `tier_id` says the tier Stripe bills from then (`subscription_changed` leaves
+///   a waiting downgrade waiting).
+pub async fn retention_change(
+    state: &AppState,
+    subscription: &Subscription,
+    change: &RetentionChange,
+    key: &str,
+) -> Result<(), AppError> {
+    let stripe_subscription = stripe_subscription_of(state, subscription).await?;
+    let form = match change {
+        RetentionChange::Pause { resumes_at, .. } => {
+            let mut form = Form::new();
+            form.set(&["pause_collection", "behavior"], "void")
+                .set(&["pause_collection", "resumes_at"], resumes_at.to_string());
+            form
+        }
+        RetentionChange::Resume => {
+            let mut form = Form::new();
+            form.set(&["pause_collection"], "");
+            form
+        }
+        RetentionChange::Downgrade { tier_id, price, .. } => {
+            next_period_price_form(state, subscription, &stripe_subscription, tier_id, *price)
+                .await?
+        }
+    };
+    let request = crate::http::request_hash(key.as_bytes());
+    let _updated: stripe::Subscription = client(state)?
+        .post(
+            &format!("/v1/subscriptions/{stripe_subscription}"),
+            &form,
+            &stripe_key(
+                &change.scope(&subscription.id).replace(':', "-"),
+                &request[..24],
+            ),
+        )
+        .await
+        .map_err(|error| error.to_app_error())?;
+    Ok(())
+}
+
+/// Calls off a downgrade waiting on Stripe: the item's price goes back to the current tier's,
+/// again without proration (before an upgrade, which Stripe prorates from the item's price,
+/// or when the shopper chooses the current tier again).
+pub async fn call_off_downgrade(
+    state: &AppState,
+    subscription: &Subscription,
+    key: &str,
+) -> Result<(), AppError> {
+    let stripe_subscription = stripe_subscription_of(state, subscription).await?;
+    let form = next_period_price_form(
+        state,
+        subscription,
+        &stripe_subscription,
+        &subscription.tier_id,
+        subscription.price,
+    )
+    .await?;
+    let request = crate::http::request_hash(key.as_bytes());
+    let _updated: stripe::Subscription = client(state)?
+        .post(
+            &format!("/v1/subscriptions/{stripe_subscription}"),
+            &form,
+            &stripe_key(
+                "keep-tier",
+                &format!("{}-{}", subscription.id, &request[..24]),
+            ),
+        )
+        .await
+        .map_err(|error| error.to_app_error())?;
+    Ok(())
+}
+
+/// The update that bills `price` (tier `tier_id`) from the next period on: the one item's
+/// price replaced, `proration_behavior=none`.
+async fn next_period_price_form(
+    state: &AppState,
+    subscription: &Subscription,
+    stripe_subscription: &str,
+    tier_id: &str,
+    price: i64,
+) -> Result<Form, AppError> {
+    let current: stripe::Subscription = client(state)?
+        .get(
+            &format!("/v1/subscriptions/{stripe_subscription}"),
+            &Form::new(),
+        )
+        .await
+        .map_err(|error| error.to_app_error())?;
+    let item = current
+        .first_item()
+        .ok_or_else(|| AppError::Internal("a Stripe subscription without items".into()))?;
+    let product = item
+        .price
+        .as_ref()
+        .and_then(|price| price.product.as_ref())
+        .and_then(stripe::Expandable::id)
+        .ok_or_else(|| AppError::Internal("a Stripe subscription item without a product".into()))?;
+    let mut form = Form::new();
+    form.set(&["items", "0", "id"], item.id.clone())
+        .set(
+            &["items", "0", "price_data", "currency"],
+            subscription.currency.to_ascii_lowercase(),
+        )
+        .set(&["items", "0", "price_data", "product"], product)
+        .set(
+            &["items", "0", "price_data", "unit_amount"],
+            price.to_string(),
+        )
+        .set(
+            &["items", "0", "price_data", "recurring", "interval"],
+            subscription.interval.clone(),
+        )
+        .set(&["proration_behavior"], "none")
+        .set(&["metadata", "tier_id"], tier_id);
+    Ok(form)
 }
 
 /// Cancels the Stripe subscription of `subscription` at once (one already canceled or gone

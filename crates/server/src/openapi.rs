@@ -59,6 +59,12 @@ pub const MODE_EXTENSION: &str = "x-mighty-mode";
         cancel_preflight,
         subscriptions::get_subscription,
         subscription_preflight,
+        retention::pause,
+        pause_preflight,
+        retention::resume,
+        resume_preflight,
+        retention::downgrade,
+        downgrade_preflight,
         events::collect,
         events_preflight,
         metrics::metrics,
@@ -84,6 +90,10 @@ pub const MODE_EXTENSION: &str = "x-mighty-mode";
         manage::page,
         manage::upgrade,
         manage::cancel,
+        manage::cancel_screen,
+        manage::pause,
+        manage::resume,
+        manage::downgrade,
         sandbox::advance_clock,
         sandbox::set_fault,
         checkout_return::page,
@@ -94,7 +104,7 @@ pub const MODE_EXTENSION: &str = "x-mighty-mode";
     tags(
         (name = "listings", description = "The seller's listing feed (SPEC section 3)."),
         (name = "checkout", description = "The partner side of the checkout protocol (SPEC section 4)."),
-        (name = "subscriptions", description = "Memberships: read, upgrade, cancel."),
+        (name = "subscriptions", description = "Memberships: read, upgrade, cancel, pause, resume, downgrade."),
         (name = "creators", description = "Creator links and creator views (SPEC section 5)."),
         (name = "measurement", description = "The event collector and the KPIs (SPEC section 6)."),
         (name = "orders", description = "Paid orders and refunds."),
@@ -117,6 +127,8 @@ pub struct ApiDoc;
     webhook_subscription_updated,
     webhook_subscription_renewed,
     webhook_subscription_canceled,
+    webhook_subscription_paused,
+    webhook_subscription_resumed,
     webhook_order_refunded,
 ))]
 pub struct WebhookDoc;
@@ -316,6 +328,24 @@ preflight!(
     "id"
 );
 preflight!(
+    pause_preflight,
+    "/v1/subscriptions/{id}/pause",
+    "POST, OPTIONS",
+    "id"
+);
+preflight!(
+    resume_preflight,
+    "/v1/subscriptions/{id}/resume",
+    "POST, OPTIONS",
+    "id"
+);
+preflight!(
+    downgrade_preflight,
+    "/v1/subscriptions/{id}/downgrade",
+    "POST, OPTIONS",
+    "id"
+);
+preflight!(
     subscription_preflight,
     "/v1/subscriptions/{id}",
     "GET, OPTIONS",
@@ -417,7 +447,7 @@ webhook!(
     webhook_subscription_updated,
     "subscription.updated",
     SubscriptionUpdatedEvent,
-    "A subscription changed tier (`amount_due` charged now)."
+    "A subscription changed tier (`amount_due` charged now), or a downgrade was scheduled for the period's end (`pending_tier_id`, `amount_due` 0) and later applied."
 );
 webhook!(
     webhook_subscription_renewed,
@@ -430,6 +460,18 @@ webhook!(
     "subscription.canceled",
     SubscriptionCanceledEvent,
     "A subscription was canceled."
+);
+webhook!(
+    webhook_subscription_paused,
+    "subscription.paused",
+    SubscriptionPausedEvent,
+    "A subscription was paused: renewals are skipped from `paused_from` (no charge, no renewal order) until `paused_until`."
+);
+webhook!(
+    webhook_subscription_resumed,
+    "subscription.resumed",
+    SubscriptionResumedEvent,
+    "A pause ended: asked for, or by itself at `paused_until` (that renewal is charged)."
 );
 webhook!(
     webhook_order_refunded,

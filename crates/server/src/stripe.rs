@@ -577,6 +577,19 @@ pub struct Subscription {
     /// The payment method Checkout saved for the renewals (expanded on request).
     #[serde(default)]
     pub default_payment_method: Option<Expandable>,
+    /// Set while collection is paused (issue 15: Mighty pauses with `behavior=void` and a
+    /// `resumes_at`); `null` otherwise.
+    #[serde(default)]
+    pub pause_collection: Option<PauseCollection>,
+}
+
+/// A subscription's `pause_collection`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PauseCollection {
+    /// `keep_as_draft`, `mark_uncollectible` or `void`.
+    pub behavior: String,
+    #[serde(default)]
+    pub resumes_at: Option<i64>,
 }
 
 impl Subscription {

@@ -275,7 +275,9 @@ fn the_document_holds_together() {
                 "order.refunded",
                 "subscription.canceled",
                 "subscription.created",
+                "subscription.paused",
                 "subscription.renewed",
+                "subscription.resumed",
                 "subscription.updated",
             ]
         );
@@ -608,6 +610,9 @@ async fn real_answers_of_every_operation_validate_against_the_description() {
         "/v1/checkout/sessions/cs_x",
         "/v1/subscriptions/sub_x/upgrade",
         "/v1/subscriptions/sub_x/cancel",
+        "/v1/subscriptions/sub_x/pause",
+        "/v1/subscriptions/sub_x/resume",
+        "/v1/subscriptions/sub_x/downgrade",
         "/v1/subscriptions/sub_x",
         "/v1/events",
     ] {
@@ -762,6 +767,28 @@ async fn real_answers_of_every_operation_validate_against_the_description() {
         ))
         .await;
     assert_eq!(managed.status, StatusCode::SEE_OTHER);
+    // Retention (issue 15): the cancel screen, a pause, a resume, a lower tier.
+    assert_eq!(
+        server
+            .get(&format!("/manage/{second_token}/cancel"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for (path, body) in [
+        ("pause", "months=1&instead_of_cancel=1&key=m-2"),
+        ("resume", "key=m-3"),
+        ("downgrade", "tier_id=monthly&instead_of_cancel=1&key=m-4"),
+    ] {
+        let managed = server
+            .send(form(
+                Method::POST,
+                &format!("/manage/{second_token}/{path}"),
+                body,
+            ))
+            .await;
+        assert_eq!(managed.status, StatusCode::SEE_OTHER, "{path}");
+    }
     let managed = server
         .send(form(
             Method::POST,
@@ -777,6 +804,51 @@ async fn real_answers_of_every_operation_validate_against_the_description() {
             .status
             .is_client_error()
     );
+    for (action, key, body, status) in [
+        (
+            "pause",
+            "pause-1",
+            Some(json!({"months": 4})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "pause",
+            "pause-2",
+            Some(json!({"months": 1})),
+            StatusCode::OK,
+        ),
+        (
+            "pause",
+            "pause-3",
+            Some(json!({"months": 1})),
+            StatusCode::CONFLICT,
+        ),
+        ("resume", "resume-1", None, StatusCode::OK),
+        (
+            "downgrade",
+            "down-1",
+            Some(json!({"tier_id": "monthly"})),
+            StatusCode::OK,
+        ),
+    ] {
+        let answered = server
+            .request(
+                Method::POST,
+                &format!("/v1/subscriptions/{subscription}/{action}"),
+                &[
+                    ("authorization", customer.as_str()),
+                    ("idempotency-key", key),
+                ],
+                body.map(|body| body.to_string()),
+            )
+            .await;
+        assert_eq!(
+            answered.status,
+            status,
+            "{action} {key}: {}",
+            answered.text()
+        );
+    }
     let canceled = server
         .request(
             Method::POST,
@@ -1023,7 +1095,7 @@ async fn real_answers_of_every_operation_validate_against_the_description() {
     let types: BTreeSet<String> = receiver.types().into_iter().collect();
     assert_eq!(
         types.len(),
-        7,
+        9,
         "every event type was delivered and checked: {types:?}"
     );
     let log = server

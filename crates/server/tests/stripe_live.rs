@@ -1648,3 +1648,228 @@ async fn the_manage_page_cancels_the_stripe_subscription() {
     assert_eq!(read["status"], "canceled");
     support::openapi::check(&live.stripe.requests());
 }
+
+/// Retention in live mode (issue 15): a pause is Stripe's `pause_collection` (`void`,
+/// `resumes_at`), a resume clears it, a downgrade changes the item's price without proration
+/// and applies at the renewal Stripe charges at the lower price; the seller's webhooks are
+/// the sandbox's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_is_stripes_pause_collection_and_a_downgrade_waits_for_the_renewal() {
+    let mut document = listing("candle-trio", None);
+    document["offers"][1]["tiers"] = json!([
+        { "id": "basic", "name": "Basic", "price": 900, "interval": "month" },
+        { "id": "monthly", "name": "Monthly", "price": 1500, "interval": "month" },
+        { "id": "plus", "name": "Plus", "price": 2500, "interval": "month" }
+    ]);
+    let live = Live::start(document).await;
+    let receiver = live.receiver().await;
+    let (status, _, created) = live
+        .checkout(
+            "retain-1",
+            &TestServer::checkout_body("club", Some("plus"), 1),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let stripe_session = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_session, None);
+    live.signed(
+        "evt_retain_paid",
+        "checkout.session.completed",
+        completed.clone(),
+    )
+    .await;
+    let session_id = created["session_id"].as_str().unwrap();
+    let secret = created["session_secret"].as_str().unwrap();
+    let state = live
+        .get(
+            &format!("/v1/checkout/sessions/{session_id}"),
+            &[("mighty-session-secret", secret)],
+        )
+        .await;
+    let subscription_id = state["subscription_id"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {}", state["customer_token"].as_str().unwrap());
+    let stripe_subscription = completed["subscription"].as_str().unwrap().to_string();
+    let stripe_path = format!("/v1/subscriptions/{stripe_subscription}");
+    let act = |action: &'static str, key: &'static str, body: Value| {
+        let (live, path, bearer) = (
+            &live,
+            format!("/v1/subscriptions/{subscription_id}/{action}"),
+            bearer.clone(),
+        );
+        async move {
+            live.post(
+                &path,
+                &[("authorization", &bearer), ("idempotency-key", key)],
+                body,
+            )
+            .await
+        }
+    };
+
+    // Pause: Stripe voids the invoices until `resumes_at`, the first period charged again.
+    let (status, paused) = act(
+        "pause",
+        "pause-1",
+        json!({ "months": 2, "instead_of_cancel": true }),
+    )
+    .await;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["status"], "paused");
+    let resumes_at =
+        mighty_core::Timestamp::parse_rfc3339(paused["paused_until"].as_str().unwrap())
+            .unwrap()
+            .0;
+    let pause_call = live.stripe.calls("POST", &stripe_path).pop().unwrap();
+    assert_eq!(pause_call.field("pause_collection[behavior]"), Some("void"));
+    assert_eq!(
+        pause_call.field("pause_collection[resumes_at]"),
+        Some(resumes_at.to_string().as_str())
+    );
+    assert_eq!(
+        live.stripe.subscription(&stripe_subscription)["pause_collection"],
+        json!({ "behavior": "void", "resumes_at": resumes_at })
+    );
+    let (status, again) = act("pause", "pause-2", json!({ "months": 1 })).await;
+    assert_eq!(status, 409, "{again}");
+    let calls = live.stripe.calls("POST", &stripe_path).len();
+
+    // Resume: the pause is cleared on Stripe.
+    let (status, resumed) = act("resume", "resume-1", json!({})).await;
+    assert_eq!(
+        (status, resumed["status"].as_str()),
+        (200, Some("active")),
+        "{resumed}"
+    );
+    assert_eq!(live.stripe.calls("POST", &stripe_path).len(), calls + 1);
+    assert_eq!(
+        live.stripe
+            .calls("POST", &stripe_path)
+            .pop()
+            .unwrap()
+            .field("pause_collection"),
+        Some("")
+    );
+    assert_eq!(
+        live.stripe.subscription(&stripe_subscription)["pause_collection"],
+        Value::Null
+    );
+
+    // Downgrade: the item's price from the next period, no proration, nothing invoiced now.
+    let invoices_before = live.stripe.calls("POST", &stripe_path).len();
+    let (status, downgraded) = act("downgrade", "down-1", json!({ "tier_id": "basic" })).await;
+    assert_eq!(status, 200, "{downgraded}");
+    assert_eq!(
+        (
+            downgraded["tier_id"].as_str(),
+            downgraded["pending_tier_id"].as_str()
+        ),
+        (Some("plus"), Some("basic"))
+    );
+    let update = live.stripe.calls("POST", &stripe_path).pop().unwrap();
+    assert_eq!(
+        live.stripe.calls("POST", &stripe_path).len(),
+        invoices_before + 1
+    );
+    assert_eq!(update.field("proration_behavior"), Some("none"));
+    assert_eq!(
+        update.field("items[0][price_data][unit_amount]"),
+        Some("900")
+    );
+    assert_eq!(update.field("metadata[tier_id]"), Some("basic"));
+    assert_eq!(update.field("proration_date"), None);
+    let stripe_now = live.stripe.subscription(&stripe_subscription);
+    assert_eq!(stripe_now["items"]["data"][0]["price"]["unit_amount"], 900);
+    assert!(
+        live.orders()
+            .await
+            .iter()
+            .all(|order| order["kind"] != "upgrade"),
+        "nothing charged now"
+    );
+    // Stripe reports the change: the downgrade keeps waiting for the renewal.
+    live.signed(
+        "evt_retain_updated",
+        "customer.subscription.updated",
+        stripe_now,
+    )
+    .await;
+    let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &seller)],
+        )
+        .await;
+    assert_eq!(
+        (read["tier_id"].as_str(), read["pending_tier_id"].as_str()),
+        (Some("plus"), Some("basic"))
+    );
+
+    // The renewal Stripe charges at the lower price makes it the tier.
+    let renewal = live.stripe.renew(&stripe_subscription);
+    assert_eq!(renewal["amount_paid"], 900);
+    live.signed("evt_retain_renewed", "invoice.paid", renewal)
+        .await;
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &seller)],
+        )
+        .await;
+    assert_eq!(
+        (
+            read["tier_id"].as_str(),
+            read["price"].as_i64(),
+            read["pending_tier_id"].clone()
+        ),
+        (Some("basic"), Some(900), Value::Null)
+    );
+    let renewals: Vec<Value> = live
+        .orders()
+        .await
+        .into_iter()
+        .filter(|order| order["kind"] == "renewal")
+        .collect();
+    assert_eq!(
+        (renewals.len(), renewals[0]["amount"].as_i64()),
+        (1, Some(900))
+    );
+
+    // A pause Stripe ends by charging again (its `resumes_at` passed) resumes here too.
+    let (status, _) = act("pause", "pause-3", json!({ "months": 1 })).await;
+    assert_eq!(status, 200);
+    let renewal = live.stripe.renew(&stripe_subscription);
+    live.signed("evt_retain_resumed", "invoice.paid", renewal)
+        .await;
+    let read = live
+        .get(
+            &format!("/v1/subscriptions/{subscription_id}"),
+            &[("authorization", &seller)],
+        )
+        .await;
+    assert_eq!(
+        (read["status"].as_str(), read["paused_until"].clone()),
+        (Some("active"), Value::Null)
+    );
+
+    wait_for(&receiver, "subscription.resumed", 2).await;
+    wait_for(&receiver, "subscription.paused", 2).await;
+    wait_for(&receiver, "subscription.updated", 2).await;
+    for delivery in receiver.received() {
+        delivery.check_described().expect("a described webhook");
+    }
+    let metrics = live
+        .get(
+            "/v1/metrics?listing=candle-trio",
+            &[("authorization", &seller)],
+        )
+        .await;
+    assert_eq!(metrics["saves"]["pauses"], 1, "{metrics}");
+    support::openapi::check(&live.stripe.requests());
+}

@@ -500,13 +500,49 @@ pub struct Subscription {
     pub creator_verified: bool,
     #[schema(required = true, format = DateTime)]
     pub canceled_at: Option<String>,
+    // Retention by value (issue 15); each `null` when there is none.
+    /// The end of the period paid for, when paused: renewals are skipped from then.
+    #[schema(required = true, format = DateTime)]
+    pub paused_from: Option<String>,
+    /// The start of the first period charged again; the membership resumes by itself then.
+    #[schema(required = true, format = DateTime)]
+    pub paused_until: Option<String>,
+    /// A lower tier it moves to at `pending_effective_at` (the current period's end).
+    #[schema(required = true)]
+    pub pending_tier_id: Option<String>,
+    /// That tier's price per interval, in minor units: what the next renewal charges.
+    #[schema(required = true)]
+    pub pending_price: Option<i64>,
+    #[schema(required = true, format = DateTime)]
+    pub pending_effective_at: Option<String>,
 }
 
 #[derive(ToSchema, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SubscriptionStatus {
     Active,
+    /// Renewals are skipped until `paused_until`.
+    Paused,
     Canceled,
+}
+
+/// `POST /v1/subscriptions/{id}/pause`.
+#[derive(ToSchema)]
+pub struct PauseRequest {
+    /// How long: 1 to 3 months of renewals skipped (whole periods).
+    #[schema(minimum = 1, maximum = 3)]
+    pub months: i64,
+    /// The shopper chose this instead of cancelling: recorded as a save.
+    pub instead_of_cancel: Option<bool>,
+}
+
+/// `POST /v1/subscriptions/{id}/downgrade`.
+#[derive(ToSchema)]
+pub struct DowngradeRequest {
+    /// A strictly cheaper tier of the same retainer, billed on the same interval.
+    pub tier_id: String,
+    /// The shopper chose this instead of cancelling: recorded as a save.
+    pub instead_of_cancel: Option<bool>,
 }
 
 // --- measurement (SPEC section 6) -------------------------------------------------------------
@@ -585,9 +621,31 @@ pub struct Metrics {
     pub drop: Option<DropSellThrough>,
     pub funnel: Funnel,
     pub concentration: RevenueConcentration,
+    pub saves: Saves,
     /// Each bundle offer with offer variants: its test (SPEC 3.1; counts since the test
     /// began, whatever `from` and `to`).
     pub offer_variants: Vec<OfferVariantTest>,
+}
+
+/// Cancellations turned into a pause or a lower tier in [from, to) (issue 15).
+#[derive(ToSchema)]
+pub struct Saves {
+    /// `pauses` + `downgrades`.
+    pub total: i64,
+    pub pauses: i64,
+    pub downgrades: i64,
+    /// Per currency of the memberships saved.
+    pub revenue: Vec<SavedRevenue>,
+}
+
+#[derive(ToSchema)]
+pub struct SavedRevenue {
+    pub currency: String,
+    /// Monthly recurring revenue kept, in minor units: the price a pause resumes at, a
+    /// downgrade's lower price (a cancel keeps nothing).
+    pub mrr_kept: i64,
+    /// What the downgrades gave up against staying: the price differences, per month.
+    pub mrr_given_up: i64,
 }
 
 /// Event counts and paid commits in [from, to), in the order a shopper goes.
@@ -1045,6 +1103,10 @@ pub enum WebhookEventType {
     SubscriptionRenewed,
     #[serde(rename = "subscription.canceled")]
     SubscriptionCanceled,
+    #[serde(rename = "subscription.paused")]
+    SubscriptionPaused,
+    #[serde(rename = "subscription.resumed")]
+    SubscriptionResumed,
     #[serde(rename = "order.refunded")]
     OrderRefunded,
 }
@@ -1097,6 +1159,21 @@ pub struct WebhookSubscription {
     #[schema(format = DateTime)]
     pub current_period_end: String,
     pub attribution: StoredAttribution,
+    // Retention by value (issue 15); each `null` when there is none.
+    /// The end of the period paid for, when paused: renewals are skipped from then.
+    #[schema(required = true, format = DateTime)]
+    pub paused_from: Option<String>,
+    /// The start of the first period charged again; the membership resumes by itself then.
+    #[schema(required = true, format = DateTime)]
+    pub paused_until: Option<String>,
+    /// A lower tier it moves to at `pending_effective_at` (the current period's end).
+    #[schema(required = true)]
+    pub pending_tier_id: Option<String>,
+    /// That tier's price per interval, in minor units: what the next renewal charges.
+    #[schema(required = true)]
+    pub pending_price: Option<i64>,
+    #[schema(required = true, format = DateTime)]
+    pub pending_effective_at: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -1172,6 +1249,16 @@ webhook_event!(
 webhook_event!(
     SubscriptionCanceledEvent,
     "^subscription\\.canceled$",
+    SubscriptionData
+);
+webhook_event!(
+    SubscriptionPausedEvent,
+    "^subscription\\.paused$",
+    SubscriptionData
+);
+webhook_event!(
+    SubscriptionResumedEvent,
+    "^subscription\\.resumed$",
     SubscriptionData
 );
 webhook_event!(OrderRefundedEvent, "^order\\.refunded$", OrderRefundedData);
@@ -1261,6 +1348,31 @@ pub struct PayForm {
 pub struct ManageUpgradeForm {
     pub tier_id: String,
     /// The form's idempotency key (a hidden field): a double submit changes nothing more.
+    pub key: Option<String>,
+}
+
+/// The cancel screen's pause form.
+#[derive(ToSchema)]
+pub struct ManagePauseForm {
+    /// 1 to 3.
+    pub months: String,
+    /// `1` on the cancel screen: recorded as a save.
+    pub instead_of_cancel: Option<String>,
+    pub key: Option<String>,
+}
+
+/// The cancel screen's lower-tier form.
+#[derive(ToSchema)]
+pub struct ManageDowngradeForm {
+    pub tier_id: String,
+    /// `1` on the cancel screen: recorded as a save.
+    pub instead_of_cancel: Option<String>,
+    pub key: Option<String>,
+}
+
+/// A form with only its idempotency key (resume).
+#[derive(ToSchema)]
+pub struct ManageKeyForm {
     pub key: Option<String>,
 }
 

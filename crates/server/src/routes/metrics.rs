@@ -118,7 +118,7 @@ pub fn payment_from_order(order: &Order) -> Option<Payment> {
 
 #[utoipa::path(
     get, path = "/v1/metrics", tag = "measurement", operation_id = "get_metrics",
-    description = "The KPIs of a listing per creator × variant over [from, to): views, paid commits, conversion with a Wilson 95 % interval, 30-day repeat rate, recurring revenue per active customer, revenue; variant comparisons; CAC payback per creator; drop sell-through; the funnel (views → demo plays → checkout starts → paid commits); revenue by creator and by UTM source over the last 30 days of the seller's clock, with the part over 60 % if one is.",
+    description = "The KPIs of a listing per creator × variant over [from, to): views, paid commits, conversion with a Wilson 95 % interval, 30-day repeat rate, recurring revenue per active customer, revenue; variant comparisons; CAC payback per creator; drop sell-through; the funnel (views → demo plays → checkout starts → paid commits); revenue by creator and by UTM source over the last 30 days of the seller's clock, with the part over 60 % if one is; saves (cancellations turned into a pause or a lower tier) and the monthly recurring revenue they kept.",
     params(
         ("listing" = String, Query, description = "The listing id. Required."),
         ("from" = Option<String>, Query, description = "RFC 3339 (default: 30 days before `to`)."),
@@ -298,7 +298,36 @@ pub async fn compute(
         "drop": drop,
         "funnel": funnel,
         "concentration": concentration_json(&orders, now),
+        "saves": saves_json(state, &listing_id, from, to).await?,
         "offer_variants": offer_variants_json(state, seller_id, &stored).await?,
+    }))
+}
+
+/// Cancellations turned into a pause or a downgrade in [from, to) (issue 15), and the monthly
+/// recurring revenue they kept (per currency; what a pause resumes at, a downgrade's lower
+/// price) and gave up (a downgrade's difference).
+async fn saves_json(
+    state: &AppState,
+    listing_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Value, AppError> {
+    let lookup = listing_id.to_string();
+    let totals = state
+        .store(move |store| store.save_totals(&lookup, from, to))
+        .await?;
+    let revenue: Vec<Value> = totals
+        .by_currency
+        .iter()
+        .map(|(currency, kept, given_up)| {
+            json!({ "currency": currency, "mrr_kept": kept, "mrr_given_up": given_up })
+        })
+        .collect();
+    Ok(json!({
+        "total": totals.pauses + totals.downgrades,
+        "pauses": totals.pauses,
+        "downgrades": totals.downgrades,
+        "revenue": revenue,
     }))
 }
 

@@ -1,5 +1,6 @@
 //! Subscriptions: `POST /v1/subscriptions/{id}/upgrade` (prorated tier change, SPEC section
-//! 4), `POST /v1/subscriptions/{id}/cancel`, `GET /v1/subscriptions/{id}`. Authorized by the
+//! 4), `POST /v1/subscriptions/{id}/cancel`, `GET /v1/subscriptions/{id}`, and retention by
+//! value (issue 15): `.../pause`, `.../resume` and `.../downgrade`. Authorized by the
 //! subscription's customer token or its seller's token.
 
 use axum::Json;
@@ -20,7 +21,7 @@ use crate::throttle::ClientAddress;
 
 /// The JSON form of a subscription.
 pub fn subscription_json(subscription: &Subscription) -> Value {
-    json!({
+    let mut body = json!({
         "subscription_id": subscription.id, "status": subscription.status, "listing_id": subscription.listing_id,
         "offer_id": subscription.offer_id, "tier_id": subscription.tier_id, "price": subscription.price,
         "currency": subscription.currency, "interval": subscription.interval,
@@ -28,13 +29,15 @@ pub fn subscription_json(subscription: &Subscription) -> Value {
         "current_period_end": Timestamp(subscription.current_period_end).to_rfc3339(),
         "creator": subscription.creator, "creator_verified": subscription.creator_verified,
         "canceled_at": subscription.canceled_at.map(|at| Timestamp(at).to_rfc3339()),
-    })
+    });
+    crate::store::add_retention_fields(subscription, &mut body);
+    body
 }
 
 /// Loads a subscription the bearer may act on: its customer's token or its seller's. A token
 /// that is neither a customer's nor a seller's counts as a failed attempt of `client`
 /// (`throttle`), which past the limit is refused before any token is looked at.
-async fn authorized(
+pub(crate) async fn authorized(
     state: &AppState,
     headers: &HeaderMap,
     client: ClientAddress,
@@ -146,7 +149,22 @@ pub async fn change_tier(
     }
     // Live mode: Stripe changes the same subscription and charges the difference first, at
     // the instant the price was shown; Mighty records it as the sandbox does.
-    let (now, partner_invoice) = if state.config().live().is_some() {
+    let keeps_tier = tier.id == subscription.tier_id && subscription.pending_tier_id.is_some();
+    let (now, partner_invoice) = if state.config().live().is_some() && keeps_tier {
+        // Choosing the current tier again calls the waiting downgrade off: Stripe's item
+        // price goes back, nothing charged.
+        if subscription.status != "active" {
+            return Err(AppError::conflict(
+                "conflict",
+                format!(
+                    "subscription {} is {}",
+                    subscription.id, subscription.status
+                ),
+            ));
+        }
+        crate::live::call_off_downgrade(state, subscription, key).await?;
+        (state.now_for(&subscription.seller_id), None)
+    } else if state.config().live().is_some() {
         if subscription.status != "active" || tier.id == subscription.tier_id {
             return Err(AppError::conflict(
                 "conflict",
@@ -155,6 +173,10 @@ pub async fn change_tier(
                     subscription.id, subscription.status, subscription.tier_id
                 ),
             ));
+        }
+        if subscription.pending_tier_id.is_some() {
+            // Stripe prorates from the item's price, which a waiting downgrade lowered.
+            crate::live::call_off_downgrade(state, subscription, key).await?;
         }
         let upgrade =
             crate::live::upgrade(state, subscription, &tier.id, tier.price.minor, key).await?;
@@ -359,7 +381,7 @@ pub async fn get_subscription(
 
 /// The CORS headers for a call about `subscription` from `headers`' Origin; a page off the
 /// listing's `allowed_origins` gets the CORS-readable 403 before anything changes.
-async fn subscription_cors(
+pub(crate) async fn subscription_cors(
     state: &AppState,
     headers: &HeaderMap,
     subscription: &Subscription,

@@ -14,7 +14,10 @@ mod sql;
 use serde::Serialize;
 
 pub use sql::{AllocationClaim, ShareSnapshot, StoredVariantTest, VariantCounts};
-pub use sql::{Dialect, OrderPayment, Store, SubscriptionLink, create_postgres_database};
+pub use sql::{
+    Dialect, NewSave, OrderPayment, RetentionChange, SaveTotals, Store, SubscriptionLink,
+    add_retention_fields, create_postgres_database,
+};
 
 /// Connections a PostgreSQL pool opens at most unless `MIGHTY_DB_POOL_SIZE` says otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
@@ -326,6 +329,13 @@ pub struct Subscription {
     pub canceled_at: Option<i64>,
     /// The `attribution` object of the checkout that started it.
     pub attribution: serde_json::Value,
+    /// A pause: from the end of the period paid for to the start of the first period
+    /// charged again (issue 15).
+    pub pause_starts_at: Option<i64>,
+    pub paused_until: Option<i64>,
+    /// A downgrade waiting for the end of the current period: the lower tier and its price.
+    pub pending_tier_id: Option<String>,
+    pub pending_price: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

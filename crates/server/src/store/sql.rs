@@ -24,8 +24,10 @@ use super::*;
 use mighty_core::Timestamp;
 
 mod bandit;
+mod retention;
 mod stripe;
 pub use bandit::{AllocationClaim, ShareSnapshot, StoredVariantTest, VariantCounts};
+pub use retention::{NewSave, RetentionChange, SaveTotals, add_retention_fields};
 pub use stripe::{OrderPayment, SubscriptionLink};
 
 /// Schema migrations, applied in order at start, the same numbers for both databases (one
@@ -37,6 +39,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0003_sessions.sql"),
     include_str!("migrations/sqlite/0004_secrets_and_clocks.sql"),
     include_str!("migrations/sqlite/0005_stripe.sql"),
+    include_str!("migrations/sqlite/0007_retention.sql"),
     include_str!("migrations/sqlite/0008_offer_variants.sql"),
     include_str!("migrations/sqlite/0010_stripe_expiry_backoff.sql"),
 ];
@@ -46,6 +49,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0003_sessions.sql"),
     include_str!("migrations/postgres/0004_secrets_and_clocks.sql"),
     include_str!("migrations/postgres/0005_stripe.sql"),
+    include_str!("migrations/postgres/0007_retention.sql"),
     include_str!("migrations/postgres/0008_offer_variants.sql"),
     include_str!("migrations/postgres/0010_stripe_expiry_backoff.sql"),
 ];
@@ -197,7 +201,8 @@ fn order_from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
 }
 
 const SUBSCRIPTION_COLUMNS: &str = "id, listing_id, offer_id, tier_id, price, currency, interval, status, customer_token_hash, seller_id, \
-    email, creator, creator_verified, current_period_start, current_period_end, created_at, canceled_at, attribution";
+    email, creator, creator_verified, current_period_start, current_period_end, created_at, canceled_at, attribution, \
+    pause_starts_at, paused_until, pending_tier_id, pending_price";
 
 fn subscription_from_row(row: &AnyRow) -> Result<Subscription, sqlx::Error> {
     Ok(Subscription {
@@ -219,6 +224,10 @@ fn subscription_from_row(row: &AnyRow) -> Result<Subscription, sqlx::Error> {
         created_at: row.try_get(15)?,
         canceled_at: row.try_get(16)?,
         attribution: from_json_text(row.try_get(17)?).unwrap_or(Value::Null),
+        pause_starts_at: row.try_get(18)?,
+        paused_until: row.try_get(19)?,
+        pending_tier_id: row.try_get(20)?,
+        pending_price: row.try_get(21)?,
     })
 }
 
@@ -251,7 +260,7 @@ pub fn session_data(session: &Session) -> Value {
 
 /// The webhook `data` of a subscription.
 pub fn subscription_data(subscription: &Subscription) -> Value {
-    json!({
+    let mut data = json!({
         "subscription_id": subscription.id, "status": subscription.status, "listing_id": subscription.listing_id,
         "offer_id": subscription.offer_id, "tier_id": subscription.tier_id, "price": subscription.price,
         "currency": subscription.currency, "interval": subscription.interval, "email": subscription.email,
@@ -259,7 +268,9 @@ pub fn subscription_data(subscription: &Subscription) -> Value {
         "current_period_start": rfc3339(subscription.current_period_start),
         "current_period_end": rfc3339(subscription.current_period_end),
         "attribution": subscription.attribution,
-    })
+    });
+    retention::add_retention_fields(subscription, &mut data);
+    data
 }
 
 /// A stored idempotent answer: (request hash, status, body).
@@ -980,7 +991,7 @@ impl Store {
                     .unwrap_or((now, interval.period_end(Timestamp(now)).0));
                 sqlx::query(&format!(
                     "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id, stripe_subscription_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12, $13, $14, $17, NULL, $16, $15, $18)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12, $13, $14, $17, NULL, $16, NULL, NULL, NULL, NULL, $15, $18)"
                 ))
                 .bind(subscription_id)
                 .bind(&paid.listing_id)
@@ -1147,9 +1158,13 @@ impl Store {
                 )));
             }
             if subscription.tier_id == new_tier_id {
-                return Err(StoreError::Conflict(format!(
-                    "subscription {subscription_id} is already on tier {new_tier_id}"
-                )));
+                // Choosing the current tier again while a downgrade waits keeps it: the
+                // downgrade is called off, nothing is charged.
+                if subscription.pending_tier_id.is_none() {
+                    return Err(StoreError::Conflict(format!(
+                        "subscription {subscription_id} is already on tier {new_tier_id}"
+                    )));
+                }
             }
             // `None`: a stored price past core's bounds; refused rather than wrapped.
             let due = amount_due(&subscription).ok_or_else(|| {
@@ -1157,7 +1172,8 @@ impl Store {
                     "subscription {subscription_id}: the prorated amount is out of range"
                 ))
             })?;
-            sqlx::query("UPDATE subscriptions SET tier_id = $2, price = $3 WHERE id = $1")
+            // A downgrade waiting for the period's end gives way to the tier chosen now.
+            sqlx::query("UPDATE subscriptions SET tier_id = $2, price = $3, pending_tier_id = NULL, pending_price = NULL WHERE id = $1")
                 .bind(subscription_id)
                 .bind(new_tier_id)
                 .bind(new_price)
@@ -1223,7 +1239,8 @@ impl Store {
     ) -> StoreResult<Subscription> {
         self.write(async |connection| {
             let canceled_now = sqlx::query(
-                "UPDATE subscriptions SET status = 'canceled', canceled_at = $2 WHERE id = $1 AND status <> 'canceled'",
+                "UPDATE subscriptions SET status = 'canceled', canceled_at = $2, pause_starts_at = NULL, paused_until = NULL, \
+                 pending_tier_id = NULL, pending_price = NULL WHERE id = $1 AND status <> 'canceled'",
             )
             .bind(subscription_id)
             .bind(now)
@@ -1253,11 +1270,13 @@ impl Store {
     /// Renews every active subscription whose period ended on its seller's clock: one
     /// renewal order per period (the clock may have jumped several), `subscription.renewed`
     /// each time. Each period is renewed once, whichever instances run the scheduler: moving
-    /// the period on is conditional on its end being the one read.
+    /// the period on is conditional on its end being the one read. A paused subscription's
+    /// periods move on without a charge until its pause ends (`retention::renewal_step`),
+    /// and a downgrade waiting for the period's end is applied there, before the charge.
     pub fn renew_due_subscriptions(&self, real_now: i64) -> StoreResult<usize> {
         self.write(async |connection| {
             let rows = sqlx::query(&format!(
-                "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE status = 'active' AND current_period_end <= $1 + {}",
+                "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE status IN ('active', 'paused') AND current_period_end <= $1 + {}",
                 seller_offset_sql("subscriptions")
             ))
             .bind(real_now)
@@ -1286,7 +1305,16 @@ impl Store {
                         // Another instance renewed this period meanwhile.
                         break;
                     }
-                    record_renewal(connection, &subscription, &session, start, subscription.price).await?;
+                    let current = retention::apply_pending_downgrade(connection, &subscription.id, start).await?;
+                    let step = mighty_core::retention::renewal_step(Timestamp(start), current.paused_until.map(Timestamp));
+                    let charged = match step {
+                        mighty_core::retention::RenewalStep::Skip => continue,
+                        mighty_core::retention::RenewalStep::Charge => current,
+                        mighty_core::retention::RenewalStep::ResumeAndCharge => {
+                            retention::end_pause(connection, &subscription.id, start).await?
+                        }
+                    };
+                    record_renewal(connection, &charged, &session, start, charged.price).await?;
                     renewals += 1;
                 }
             }

@@ -615,6 +615,43 @@ fn route(
             let Some(mut subscription) = inner.subscriptions.get(*id).cloned() else {
                 return missing("subscription", id);
             };
+            // Pausing collection (issue 15): `pause_collection[behavior]` and `[resumes_at]`;
+            // an empty `pause_collection` clears it. Nothing else changes.
+            if let Some(cleared) = field(form, "pause_collection") {
+                if !cleared.is_empty() {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        Some("parameter_invalid_empty"),
+                        "pause_collection must be an object or empty",
+                        Some("pause_collection"),
+                    );
+                }
+                subscription["pause_collection"] = Value::Null;
+                inner
+                    .subscriptions
+                    .insert(id.to_string(), subscription.clone());
+                return (StatusCode::OK, subscription);
+            }
+            if let Some(behavior) = field(form, "pause_collection[behavior]") {
+                if !["keep_as_draft", "mark_uncollectible", "void"].contains(&behavior) {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        Some("parameter_invalid"),
+                        "Invalid pause_collection[behavior]",
+                        Some("pause_collection[behavior]"),
+                    );
+                }
+                let resumes_at = field(form, "pause_collection[resumes_at]")
+                    .and_then(|text| text.parse::<i64>().ok());
+                subscription["pause_collection"] =
+                    json!({ "behavior": behavior, "resumes_at": resumes_at });
+                inner
+                    .subscriptions
+                    .insert(id.to_string(), subscription.clone());
+                return (StatusCode::OK, subscription);
+            }
             let item = subscription["items"]["data"][0].clone();
             if field(form, "items[0][id]") != item["id"].as_str() {
                 return error(
@@ -647,6 +684,13 @@ fn route(
             subscription["items"]["data"][0] = changed;
             for (key, value) in nested(form, "metadata").as_object().unwrap() {
                 subscription["metadata"][key] = value.clone();
+            }
+            if field(form, "proration_behavior") == Some("none") {
+                // No proration: the new price is billed from the next invoice, none now.
+                inner
+                    .subscriptions
+                    .insert(id.to_string(), subscription.clone());
+                return (StatusCode::OK, subscription);
             }
             let invoice_id = inner.next_id("in");
             let payment_intent = inner.next_id("pi");

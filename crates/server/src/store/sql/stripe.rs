@@ -186,6 +186,12 @@ impl Store {
                 .bind(period.1)
                 .execute(&mut *connection)
                 .await?;
+            // Stripe charged again: a waiting downgrade is now the tier, and a pause whose
+            // voided periods are over has ended (as the sandbox's renewals do).
+            let mut subscription = retention::apply_pending_downgrade(connection, &subscription.id, period.0).await?;
+            if subscription.status == "paused" {
+                subscription = retention::end_pause(connection, &subscription.id, period.0).await?;
+            }
             let session = session_of_subscription(connection, &subscription.id).await?;
             let order_id = record_renewal(connection, &subscription, &session, period.0, amount).await?;
             set_order_stripe_refs(connection, &order_id, payment_intent, Some(invoice)).await?;
