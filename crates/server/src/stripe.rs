@@ -523,8 +523,7 @@ pub fn payment_method_last4(payment_method: &Value) -> Option<String> {
         .or_else(|| payment_method.get(kind))?
         .get("last4")?
         .as_str()?;
-    (last4.len() == 4 && last4.bytes().all(|byte| byte.is_ascii_digit()))
-        .then(|| last4.to_string())
+    (last4.len() == 4 && last4.bytes().all(|byte| byte.is_ascii_digit())).then(|| last4.to_string())
 }
 
 /// A price as a subscription item carries it.
@@ -784,6 +783,24 @@ mod tests {
             detail: String::new(),
         };
         assert_eq!(busy.to_app_error().status().as_u16(), 429);
+    }
+
+    #[test]
+    fn only_four_digits_of_a_payment_method_are_read() {
+        let card = serde_json::json!({ "id": "pm_1", "type": "card",
+            "card": { "brand": "visa", "last4": "4242", "exp_year": 2030 } });
+        assert_eq!(payment_method_last4(&card).as_deref(), Some("4242"));
+        let sepa = serde_json::json!({ "id": "pm_2", "type": "sepa_debit",
+            "sepa_debit": { "bank_code": "37040044", "last4": "3000" } });
+        assert_eq!(payment_method_last4(&sepa).as_deref(), Some("3000"));
+        for odd in [
+            serde_json::json!({ "type": "card", "card": { "last4": "42424242" } }),
+            serde_json::json!({ "type": "card", "card": { "last4": "ab12" } }),
+            serde_json::json!({ "type": "link", "link": { "email": "ana@example.com" } }),
+            serde_json::json!({ "card": { "last4": "4242" } }),
+        ] {
+            assert_eq!(payment_method_last4(&odd), None, "{odd}");
+        }
     }
 
     #[test]
