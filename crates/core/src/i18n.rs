@@ -32,12 +32,12 @@ pub fn direction(language: &str) -> &'static str {
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
+    // `split_once`, not indexing: a string index can panic, and the panic's message
+    // (`char` Debug, Unicode tables) costs some 2 KB of wasm in the widget.
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        match after.split_once('}') {
+            Some((name, next)) => {
                 match values.iter().find(|(key, _)| *key == name) {
                     Some((_, value)) => out.push_str(value),
                     None => {
@@ -46,10 +46,11 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
                         out.push('}');
                     }
                 }
-                rest = &after[close + 1..];
+                rest = next;
             }
             None => {
-                out.push_str(&rest[open..]);
+                out.push('{');
+                out.push_str(after);
                 rest = "";
             }
         }

@@ -777,7 +777,9 @@ pub fn number_text(value: f64) -> String {
     // The mantissa's digits with the point put `digits` from the end.
     let width = digits as usize + 1;
     let text = format!("{mantissa:0width$}");
-    let (whole, fraction) = text.split_at(text.len() - digits as usize);
+    let (whole, fraction) = text
+        .split_at_checked(text.len() - digits as usize)
+        .unwrap_or((&text, ""));
     match fraction.trim_end_matches('0') {
         "" => format!("{sign}{whole}"),
         fraction => format!("{sign}{whole}.{fraction}"),

@@ -359,7 +359,11 @@ impl Money {
             return format!("{sign}{digits}");
         }
         let padded = format!("{digits:0>width$}", width = exponent + 1);
-        let (whole, fraction) = padded.split_at(padded.len() - exponent);
+        // Checked: `padded` has more than `exponent` ASCII digits, and a panicking split
+        // brings the panic's message machinery into the widget.
+        let (whole, fraction) = padded
+            .split_at_checked(padded.len() - exponent)
+            .unwrap_or((&padded, ""));
         format!("{sign}{whole}.{fraction}")
     }
 }

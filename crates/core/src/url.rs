@@ -10,8 +10,7 @@
 /// refusing schemes in seller text that [`check_web_reference`] has already found free of
 /// spaces and control characters.
 pub fn scheme(text: &str) -> Option<String> {
-    let colon = text.find(':')?;
-    let candidate = &text[..colon];
+    let (candidate, _) = text.split_once(':')?;
     let starts_with_letter = candidate
         .bytes()
         .next()

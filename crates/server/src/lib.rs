@@ -219,6 +219,7 @@ pub fn app(state: AppState) -> Router {
                 .put(listings::put_listing)
                 .options(http::preflight_get),
         )
+        .route("/v1/listings/{id}/popup.ics", get(popup::calendar))
         .route(
             "/v1/listings/{id}/offers/{offer_id}/variants",
             get(offer_variants::get_test),

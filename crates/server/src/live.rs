@@ -207,6 +207,9 @@ fn metadata(session: &Session) -> Vec<(&'static str, String)> {
                     .and_then(Value::as_str),
             ),
         ),
+        // `ship` or `pickup` (SPEC 4): a pick-up collects no shipping address
+        // (`session.ships` is false) and gets its code when paid, as in the sandbox.
+        ("fulfilment", text(session.fulfilment.as_deref())),
     ]
 }
 

@@ -44,6 +44,7 @@ pub const MODE_EXTENSION: &str = "x-mighty-mode";
         listings::get_listing,
         listings::put_listing,
         listing_preflight,
+        popup::calendar,
         offer_variants::get_test,
         offer_variants::stop,
         creator_links::create,

@@ -564,6 +564,20 @@ async fn real_answers_of_every_operation_validate_against_the_description() {
         .await;
     assert_eq!(read.status, StatusCode::OK);
     assert!(read.json()["drop"]["remaining"].is_i64());
+    // The pop-up's calendar file; none for a listing without a pop-up.
+    other["drop"]["popup"] = json!({ "name": "Night market", "address": "Place de la Croix-Rousse, Lyon",
+        "lat": 45.7745, "lon": 4.832, "opens_at": "2026-12-05T10:00:00+01:00",
+        "closes_at": "2026-12-05T16:00:00+01:00", "timezone": "Europe/Paris" });
+    assert_eq!(
+        server.put_listing("lamp-duo", other.clone()).await.status,
+        StatusCode::OK
+    );
+    for (path, status) in [
+        ("/v1/listings/lamp-duo/popup.ics", StatusCode::OK),
+        ("/v1/listings/candle-trio/popup.ics", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(server.get(path).await.status, status, "{path}");
+    }
     for (origin, status) in [("https://elsewhere.example", StatusCode::FORBIDDEN)] {
         let refused = server
             .request(

@@ -971,6 +971,12 @@ pub struct Order {
     /// The shipping address given on the pay page, for offers that ship.
     #[schema(required = true)]
     pub shipping: Option<Shipping>,
+    /// A purchase's `ship` or `pickup`; `null` for memberships and what is neither.
+    #[schema(required = true)]
+    pub fulfilment: Option<Fulfilment>,
+    /// A paid pick-up order's code for the pop-up stand (6 characters, no `0`/`O`/`1`/`I`).
+    #[schema(required = true)]
+    pub pickup_code: Option<String>,
     /// The widget's `attribution` object as cleaned at the door.
     pub attribution: StoredAttribution,
     #[schema(required = true)]
@@ -1131,6 +1137,10 @@ pub struct WebhookSession {
     pub creator_verified: bool,
     #[schema(required = true)]
     pub subscription_id: Option<String>,
+    /// `ship` or `pickup` for a bundle that is shipped or picked up, else `null`; a pick-up
+    /// order's code is on the `order`.
+    #[schema(required = true)]
+    pub fulfilment: Option<Fulfilment>,
     #[schema(format = DateTime)]
     pub created: String,
     /// The bundle's offer variant charged (SPEC 3.1), else `null`.

@@ -283,6 +283,17 @@ async fn create(
             )
         }
     };
+    // What the shopper chose (SPEC 4), against what the offer allows; none asked for is
+    // shipping where the offer ships (what clients before pick-up meant), else pick-up.
+    let allowed = match &offer.kind {
+        OfferKind::Bundle(bundle) => bundle.fulfilment,
+        OfferKind::Retainer(_) => mighty_core::listing::FulfilmentOptions::default(),
+    };
+    let fulfilment = allowed
+        .choose(request.fulfilment)
+        .map_err(|message| with_cors(AppError::invalid("fulfilment", message)))?;
+    // A pick-up is not shipped: no address is asked for, here or by Stripe.
+    let ships = ships && fulfilment != Some(mighty_core::protocol::Fulfilment::Pickup);
     // Checked: a price past core's bounds or an overflow is refused, never wrapped.
     let amount = unit_price.times(request.quantity).ok_or_else(|| {
         with_cors(AppError::invalid(
@@ -335,6 +346,7 @@ async fn create(
         kind,
         interval,
         ships,
+        fulfilment,
         attribution: StoredAttribution {
             // What the widget sent, as the door keeps it: never raw (`crate::attribution`).
             raw: serde_json::to_value(crate::attribution::cleaned(&request.attribution))
@@ -523,6 +535,27 @@ pub async fn get_session(
         Ok(cors) => cors,
         Err(refusal) => return refusal.into_response(),
     };
+    let holds_secret = headers
+        .get(SESSION_SECRET_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|given| state.secrets().is_session_secret(&session.id, given));
+    // A paid pick-up's code, like the customer token, only to the browser that created the
+    // session: whoever holds it collects the order at the stand.
+    let pickup_code = if holds_secret
+        && session.status == "paid"
+        && session.fulfilment.as_deref() == Some("pickup")
+    {
+        let session_id = session.id.clone();
+        match state
+            .store(move |store| store.order_of_session(&session_id))
+            .await
+        {
+            Ok(order) => order.and_then(|order| order.pickup_code),
+            Err(error) => return error.into_response(),
+        }
+    } else {
+        None
+    };
     let body = CheckoutSessionState {
         session_id: session.id.clone(),
         status: status_name(&session.status),
@@ -535,15 +568,13 @@ pub async fn get_session(
         customer_token: session
             .subscription_id
             .as_deref()
-            .filter(|_| {
-                headers
-                    .get(SESSION_SECRET_HEADER)
-                    .and_then(|value| value.to_str().ok())
-                    .is_some_and(|given| state.secrets().is_session_secret(&session.id, given))
-            })
+            .filter(|_| holds_secret)
             .map(|subscription_id| state.secrets().customer_token(subscription_id)),
-        fulfilment: None,
-        pickup_code: None,
+        fulfilment: session
+            .fulfilment
+            .as_deref()
+            .and_then(mighty_core::protocol::Fulfilment::parse),
+        pickup_code,
     };
     (cors, Json(body)).into_response()
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod offer_variants;
 pub mod orders;
 pub mod pay;
+pub mod popup;
 pub mod retention;
 pub mod sandbox;
 pub mod stripe_webhook;

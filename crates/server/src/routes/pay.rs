@@ -225,6 +225,11 @@ pub(crate) fn summary(session: &Session) -> Markup {
         None if session.quantity > 1 => format!("{} × {}", session.offer_id, session.quantity),
         None => session.offer_id.clone(),
     };
+    let delivery = match session.fulfilment.as_deref() {
+        Some("ship") => Some("Shipped to you"),
+        Some("pickup") => Some("Picked up at the pop-up stand"),
+        _ => None,
+    };
     let per = session
         .interval
         .as_deref()
@@ -234,9 +239,66 @@ pub(crate) fn summary(session: &Session) -> Markup {
         section class="summary" aria-label="Order summary" {
             div { (session.listing_id) }
             div { (what) }
+            @if let Some(delivery) = delivery {
+                div class="fulfilment" { (delivery) }
+            }
             div class="amount" { (display_amount(session.amount, &session.currency)) (per) }
         }
     }
+}
+
+/// Where and when a pick-up order is collected (the listing's pop-up), and, once paid, its
+/// code.
+pub(crate) struct PickupDetails {
+    name: String,
+    address: String,
+    /// As the seller wrote the times (core's `wall_clock_span`), with the time zone's name.
+    when: Option<String>,
+    map: String,
+    code: Option<String>,
+}
+
+/// The pick-up details of a session whose shopper chose pick-up; `None` for anything else
+/// (or a listing that lost its pop-up since).
+pub(crate) async fn pickup_details(state: &AppState, session: &Session) -> Option<PickupDetails> {
+    if session.fulfilment.as_deref() != Some("pickup") {
+        return None;
+    }
+    let (listing_id, session_id, paid) = (
+        session.listing_id.clone(),
+        session.id.clone(),
+        session.status == "paid",
+    );
+    let (stored, order) = state
+        .store(move |store| {
+            let order = if paid {
+                store.order_of_session(&session_id)?
+            } else {
+                None
+            };
+            Ok((store.listing(&listing_id)?, order))
+        })
+        .await
+        .inspect_err(|error| tracing::warn!(%error, "reading a pick-up's listing"))
+        .ok()?;
+    let document = stored?.document;
+    let popup = document.get("drop")?.get("popup")?;
+    let text = |key: &str| popup.get(key).and_then(serde_json::Value::as_str);
+    let when =
+        mighty_core::pickup::wall_clock_span(text("opens_at")?, text("closes_at")?).map(|span| {
+            match text("timezone") {
+                Some(zone) => format!("{span}, {zone}"),
+                None => span,
+            }
+        });
+    let degrees = |key: &str| popup.get(key).and_then(serde_json::Value::as_f64);
+    Some(PickupDetails {
+        name: text("name")?.to_string(),
+        address: text("address")?.to_string(),
+        when,
+        map: mighty_core::icalendar::map_url(degrees("lat")?, degrees("lon")?),
+        code: order.and_then(|order| order.pickup_code),
+    })
 }
 
 /// The receipt cookie: the browser that paid keeps, for that session's path only, the
@@ -277,7 +339,7 @@ fn is_payer(state: &AppState, headers: &HeaderMap, session_id: &str) -> bool {
 
 /// The final page of a session that is no longer open: receipt, decline or expiry, each with
 /// the way back to the shop. The receipt's card and email are shown to `payer` only.
-fn final_page(session: &Session, payer: bool) -> Response {
+fn final_page(session: &Session, payer: bool, pickup: Option<&PickupDetails>) -> Response {
     let back = return_link(session);
     let (title, content) = match session.status.as_str() {
         "paid" => (
@@ -292,9 +354,21 @@ fn final_page(session: &Session, payer: bool) -> Response {
                             dt { "Card" } dd { "•••• " (session.card_last4.as_deref().unwrap_or("")) }
                             dt { "Email" } dd { (session.email.as_deref().unwrap_or("")) }
                         }
+                        @if let Some(pickup) = pickup {
+                            @if payer {
+                                @if let Some(code) = &pickup.code {
+                                    dt { "Pick-up code" }
+                                    dd { strong class="pickup-code" data-pickup-code=(code) { (mighty_core::pickup::display_pickup_code(code)) } }
+                                }
+                            }
+                            (pickup_rows(pickup))
+                        }
+                    }
+                    @if pickup.is_some() && payer {
+                        p class="hint" { "Show the pick-up code at the stand to collect your order." }
                     }
                     @if !payer {
-                        p class="hint" { "The card and email are shown only in the browser that paid." }
+                        p class="hint" { "The card, email and any pick-up code are shown only in the browser that paid." }
                     }
                 }
             },
@@ -329,6 +403,17 @@ fn final_page(session: &Session, payer: bool) -> Response {
         }
     };
     shell(&Layout::RECEIPT, title, StatusCode::OK, body)
+}
+
+/// Where and when to pick up, as rows of a `dl`.
+fn pickup_rows(pickup: &PickupDetails) -> Markup {
+    html! {
+        dt { "Pick up at" }
+        dd { (pickup.name) br; (pickup.address) " · " a href=(pickup.map) rel="noopener" target="_blank" { "Map" } }
+        @if let Some(when) = &pickup.when {
+            dt { "When" } dd { (when) }
+        }
+    }
 }
 
 /// How a pay-form field is typed: its name, `autocomplete` token, label and input type.
@@ -384,6 +469,7 @@ fn form_page(
     session: &Session,
     form: &HashMap<String, String>,
     errors: &[(&'static str, String)],
+    pickup: Option<&PickupDetails>,
 ) -> Response {
     let error_for = |name: &str| {
         errors
@@ -421,6 +507,12 @@ fn form_page(
                         ..Input::text("cc-exp", "cc-exp", "Expiry (MM/YY)").numeric()
                     }))
                     (field_html(Input::text("cc-csc", "cc-csc", "Security code").numeric()))
+                }
+            }
+            @if let Some(pickup) = pickup {
+                section class="summary receipt" aria-label="Pick-up" {
+                    dl { (pickup_rows(pickup)) }
+                    p class="hint" { "No shipping address needed: your receipt will show a pick-up code for the stand." }
                 }
             }
             @if session.ships {
@@ -476,10 +568,15 @@ async fn page_get(
     session_id: &str,
 ) -> Result<Response, AppError> {
     let session = load(state, session_id).await?;
+    let pickup = pickup_details(state, &session).await;
     if session.status != "open" {
-        return Ok(final_page(&session, is_payer(state, headers, &session.id)));
+        return Ok(final_page(
+            &session,
+            is_payer(state, headers, &session.id),
+            pickup.as_ref(),
+        ));
     }
-    Ok(form_page(&session, &HashMap::new(), &[]))
+    Ok(form_page(&session, &HashMap::new(), &[], pickup.as_ref()))
 }
 
 #[utoipa::path(
@@ -529,11 +626,17 @@ pub async fn submit(
         Err(error) => return error_page(error),
     };
     if session.status != "open" {
-        return final_page(&session, is_payer(&state, &headers, &session.id));
+        let pickup = pickup_details(&state, &session).await;
+        return final_page(
+            &session,
+            is_payer(&state, &headers, &session.id),
+            pickup.as_ref(),
+        );
     }
     let checked = check_form(&form, session.ships, state.now_for(&session.seller_id));
     let (Some(payment), Some(outcome)) = (checked.payment, checked.outcome) else {
-        return form_page(&session, &form, &checked.errors);
+        let pickup = pickup_details(&state, &session).await;
+        return form_page(&session, &form, &checked.errors, pickup.as_ref());
     };
     let decline = match outcome {
         CardOutcome::Approve => None,
@@ -552,7 +655,8 @@ pub async fn submit(
     state.outbox_changed();
     match settled {
         Ok(PaymentOutcome::Paid(session) | PaymentOutcome::Declined(session)) => {
-            let mut response = final_page(&session, true);
+            let pickup = pickup_details(&state, &session).await;
+            let mut response = final_page(&session, true, pickup.as_ref());
             if let Some(cookie) = receipt_cookie(&state, &headers, &session.id) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -560,7 +664,12 @@ pub async fn submit(
         }
         // Another post settled it first: this one is not the payer's.
         Ok(PaymentOutcome::NotOpen(session)) => {
-            final_page(&session, is_payer(&state, &headers, &session.id))
+            let pickup = pickup_details(&state, &session).await;
+            final_page(
+                &session,
+                is_payer(&state, &headers, &session.id),
+                pickup.as_ref(),
+            )
         }
         Err(error) => error_page(error),
     }

@@ -191,6 +191,8 @@ pub struct NewSession {
     pub kind: OfferKindName,
     pub interval: Option<String>,
     pub ships: bool,
+    /// How the bundle reaches the shopper (SPEC 3.1, 4); `None` for what is neither.
+    pub fulfilment: Option<mighty_core::protocol::Fulfilment>,
     pub attribution: StoredAttribution,
     pub return_url: String,
     pub redirect_url: String,
@@ -214,7 +216,10 @@ pub struct Session {
     pub currency: String,
     pub kind: String,
     pub interval: Option<String>,
+    /// Whether a shipping address is asked for (never for a pick-up).
     pub ships: bool,
+    /// `ship`, `pickup`, or `None` for what is neither.
+    pub fulfilment: Option<String>,
     pub attribution: StoredAttribution,
     pub return_url: String,
     pub redirect_url: String,
@@ -294,6 +299,10 @@ pub struct Order {
     pub currency: String,
     pub email: Option<String>,
     pub shipping: Option<serde_json::Value>,
+    /// A purchase's `ship` or `pickup` (SPEC 3.1); `null` for memberships and what is neither.
+    pub fulfilment: Option<String>,
+    /// A paid pick-up order's code for the pop-up stand (core's `pickup`), unique per seller.
+    pub pickup_code: Option<String>,
     pub attribution: serde_json::Value,
     pub creator: Option<String>,
     pub creator_verified: bool,

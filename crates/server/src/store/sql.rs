@@ -39,6 +39,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0003_sessions.sql"),
     include_str!("migrations/sqlite/0004_secrets_and_clocks.sql"),
     include_str!("migrations/sqlite/0005_stripe.sql"),
+    include_str!("migrations/sqlite/0006_pickup.sql"),
     include_str!("migrations/sqlite/0007_retention.sql"),
     include_str!("migrations/sqlite/0008_offer_variants.sql"),
     include_str!("migrations/sqlite/0010_stripe_expiry_backoff.sql"),
@@ -49,6 +50,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0003_sessions.sql"),
     include_str!("migrations/postgres/0004_secrets_and_clocks.sql"),
     include_str!("migrations/postgres/0005_stripe.sql"),
+    include_str!("migrations/postgres/0006_pickup.sql"),
     include_str!("migrations/postgres/0007_retention.sql"),
     include_str!("migrations/postgres/0008_offer_variants.sql"),
     include_str!("migrations/postgres/0010_stripe_expiry_backoff.sql"),
@@ -138,7 +140,7 @@ fn get_flag(row: &AnyRow, index: usize) -> Result<bool, sqlx::Error> {
 
 const SESSION_COLUMNS: &str = "id, listing_id, seller_id, offer_id, tier_id, quantity, amount, currency, kind, interval, ships, \
     attribution, creator, creator_verified, return_url, redirect_url, status, created_at, expires_at, paid_at, email, card_last4, \
-    failure_reason, subscription_id, offer_variant";
+    failure_reason, subscription_id, offer_variant, fulfilment";
 
 fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -153,6 +155,7 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
         kind: row.try_get(8)?,
         interval: row.try_get(9)?,
         ships: get_flag(row, 10)?,
+        fulfilment: row.try_get(25)?,
         attribution: StoredAttribution {
             raw: from_json_text(row.try_get(11)?).unwrap_or(Value::Null),
             creator: row.try_get(12)?,
@@ -173,7 +176,7 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
 }
 
 const ORDER_COLUMNS: &str = "id, kind, session_id, subscription_id, listing_id, offer_id, tier_id, quantity, amount, currency, email, \
-    shipping, attribution, creator, creator_verified, customer, status, created_at, refunded_at, offer_variant";
+    shipping, attribution, creator, creator_verified, customer, status, created_at, refunded_at, offer_variant, fulfilment, pickup_code";
 
 fn order_from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
     Ok(Order {
@@ -189,6 +192,8 @@ fn order_from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
         currency: row.try_get(9)?,
         email: row.try_get(10)?,
         shipping: from_json_text(row.try_get(11)?),
+        fulfilment: row.try_get(20)?,
+        pickup_code: row.try_get(21)?,
         attribution: from_json_text(row.try_get(12)?).unwrap_or(Value::Null),
         creator: row.try_get(13)?,
         creator_verified: get_flag(row, 14)?,
@@ -255,6 +260,7 @@ pub fn session_data(session: &Session) -> Value {
         "creator_verified": session.attribution.creator_verified,
         "subscription_id": session.subscription_id, "created": rfc3339(session.created_at),
         "offer_variant": session.offer_variant,
+        "fulfilment": session.fulfilment,
     })
 }
 
@@ -790,7 +796,7 @@ impl Store {
                 None => {
                     sqlx::query(&format!(
                         "INSERT INTO sessions ({SESSION_COLUMNS}, reserved) VALUES \
-                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'open', $17, $18, NULL, NULL, NULL, NULL, NULL, $20, $19)"
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'open', $17, $18, NULL, NULL, NULL, NULL, NULL, $20, $21, $19)"
                     ))
                     .bind(&new.id)
                     .bind(&new.listing_id)
@@ -812,6 +818,7 @@ impl Store {
                     .bind(new.expires_at)
                     .bind(reserved)
                     .bind(new.offer_variant.as_deref())
+                    .bind(new.fulfilment.map(|fulfilment| fulfilment.as_str()))
                     .execute(&mut *connection)
                     .await?;
                     let session = session_in(connection, &new.id).await?;
@@ -971,6 +978,9 @@ impl Store {
             let paid = session_in(connection, session_id).await?;
             let order_id = new_id("ord");
             insert_order(connection, &order_id, "purchase", &paid, subscription_id.as_deref(), paid.amount, shipping.as_deref(), now).await?;
+            if paid.fulfilment.as_deref() == Some("pickup") {
+                assign_pickup_code(connection, &order_id, &paid.seller_id).await?;
+            }
             if let Some(partner) = &payment.partner {
                 set_order_stripe_refs(connection, &order_id, partner.payment_intent.as_deref(), partner.invoice.as_deref()).await?;
             }
@@ -1038,6 +1048,34 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
             Ok(rows.iter().map(order_from_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The orders of `seller_id` with this pick-up code (as stored: core's
+    /// `normalize_pickup_code`); another seller's code finds nothing.
+    pub fn orders_with_pickup_code(&self, seller_id: &str, code: &str) -> StoreResult<Vec<Order>> {
+        self.run(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE seller_id = $1 AND pickup_code = $2 ORDER BY created_at"
+            ))
+            .bind(seller_id)
+            .bind(code)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.iter().map(order_from_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The order a checkout session paid for (its purchase, not later renewals).
+    pub fn order_of_session(&self, session_id: &str) -> StoreResult<Option<Order>> {
+        self.run(async {
+            let row = sqlx::query(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE session_id = $1 AND kind = 'purchase'"
+            ))
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.as_ref().map(order_from_row).transpose()?)
         })
     }
 
@@ -2013,7 +2051,7 @@ async fn insert_order(
         .as_deref()
         .map(|email| email.trim().to_ascii_lowercase());
     sqlx::query(&format!(
-        "INSERT INTO orders ({ORDER_COLUMNS}, seller_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'paid', $17, NULL, $19, $18)"
+        "INSERT INTO orders ({ORDER_COLUMNS}, seller_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'paid', $17, NULL, $19, $20, NULL, $18)"
     ))
     .bind(order_id)
     .bind(kind)
@@ -2035,9 +2073,46 @@ async fn insert_order(
     .bind(&session.seller_id)
     // Only a purchase is of the variant shown; renewals and upgrades are the membership's.
     .bind(session.offer_variant.as_deref().filter(|_| kind == "purchase"))
+    // Likewise the way a purchase reaches the shopper; its pick-up code comes once paid.
+    .bind(session.fulfilment.as_deref().filter(|_| kind == "purchase"))
     .execute(connection)
     .await?;
     Ok(())
+}
+
+/// Gives a paid pick-up order its code (core's `pickup`): drawn at random, drawn again while
+/// another order of the seller has it. The unique index on (seller, code) is the last word
+/// should two instances draw the same code at the same moment (one payment then fails and
+/// is retried: nothing is charged twice, the session being settled once).
+async fn assign_pickup_code(
+    connection: &mut AnyConnection,
+    order_id: &str,
+    seller_id: &str,
+) -> StoreResult<String> {
+    // 32⁶ codes: even a seller with a million pick-up orders finds a free one within a few
+    // draws; 20 misses in a row means something else is wrong.
+    for _ in 0..20 {
+        let mut random = [0u8; mighty_core::pickup::PICKUP_CODE_LENGTH];
+        getrandom::fill(&mut random).expect("the operating system provides randomness");
+        let code = mighty_core::pickup::pickup_code_from_random(random);
+        let taken = sqlx::query("SELECT 1 FROM orders WHERE seller_id = $1 AND pickup_code = $2")
+            .bind(seller_id)
+            .bind(&code)
+            .fetch_optional(&mut *connection)
+            .await?
+            .is_some();
+        if !taken {
+            sqlx::query("UPDATE orders SET pickup_code = $2 WHERE id = $1")
+                .bind(order_id)
+                .bind(&code)
+                .execute(&mut *connection)
+                .await?;
+            return Ok(code);
+        }
+    }
+    Err(StoreError::Backend(format!(
+        "no free pick-up code for seller {seller_id} after 20 draws"
+    )))
 }
 
 /// Queues `event` for every webhook endpoint of its seller, in the caller's transaction.
