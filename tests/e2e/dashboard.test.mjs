@@ -83,6 +83,7 @@ test("cargo xtask seed brings the dashboard to life: every chart drawn from the 
     cwd: ROOT, encoding: "utf8", env: { ...process.env, MIGHTY_SELLER_TOKEN: TOKEN },
   });
   assert.match(output, /seeded eight weeks of history/, output);
+  console.log(output.trim());
   const seconds = (Date.now() - started) / 1000;
   // A second run leaves the history as it is (the clock must not move twice).
   const again = execFileSync("cargo", ["run", "--quiet", "--package", "xtask", "--", "seed", base], {
@@ -155,6 +156,15 @@ test("cargo xtask seed brings the dashboard to life: every chart drawn from the 
   assert.ok(await page.locator("svg#cohorts rect.cell").count() >= 20);
   const cohorts = await tableRows(page.locator("figure", { has: page.locator("svg#cohorts") }));
   assert.ok(cohorts.length >= 7, JSON.stringify(cohorts));
+
+  // The bundle variants: revenue per view with its interval per variant, and the shares the
+  // bandit served over time (a band per variant, a table row per recompute).
+  const [offer] = metrics.offer_variants;
+  assert.equal(await page.locator(`svg#offer-${offer.offer_id} g.interval`).count(), offer.variants.length);
+  assert.equal(await page.locator(`svg#offer-${offer.offer_id}-shares path.band`).count(), offer.variants.length);
+  const shares = await tableRows(page.locator("figure", { has: page.locator(`svg#offer-${offer.offer_id}-shares`) }));
+  assert.equal(shares.length, offer.history.length);
+  assert.ok(offer.history.length >= 20, `a share point a day: ${offer.history.length}`);
 
   // Where the revenue comes from: the split of /v1/metrics, and its warning.
   const sources = await page.locator("svg#by-source rect.bar").count();

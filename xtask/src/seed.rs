@@ -1,7 +1,8 @@
 //! The demo's history (`cargo xtask demo`, `cargo xtask seed [BASE_URL]`): eight weeks of a
 //! listing's life, seeded through the public HTTP API and the seller's sandbox clock only
 //! (listing `PUT`, creator fees, event batches, checkout sessions paid on the hosted pay
-//! page, an upgrade, a pause, a move to a lower tier, a cancel, a refund, and
+//! page, two bundle variants shown as the server's bandit shares them, an upgrade, a
+//! cancel, a refund, and
 //! `POST /sandbox/clock/advance` day by day, which also runs the renewals), so a newcomer's
 //! dashboard is alive from the first minute. Deterministic: a fixed seed drives every draw.
 //!
@@ -171,6 +172,18 @@ fn history_listing(root: &Path) -> Result<Value, String> {
         .as_object_mut()
         .ok_or("candle-trio.json is not an object")?;
     object.remove("drop");
+    // Two bundle variants for the bandit: the trio as it is, and a little cheaper with a box
+    // of matches (which converts better in this history, so the shares move towards it).
+    let trio = object
+        .get_mut("offers")
+        .and_then(Value::as_array_mut)
+        .and_then(|offers| offers.iter_mut().find(|offer| offer["id"] == "trio"))
+        .ok_or("candle-trio.json has no trio offer")?;
+    trio["variants"] = json!([
+        { "id": "a", "price": 2400 },
+        { "id": "b", "price": 2200, "items": ["3 candles", "gift box", "matches"] },
+    ]);
+    trio["variant_bounds"] = json!({ "floor": 1800, "ceiling": 3000 });
     object.insert("id".into(), json!(HISTORY_LISTING));
     object.insert(
         "title".into(),
@@ -187,29 +200,33 @@ struct Visitor {
     /// The creator whose demo was shown.
     variant: &'static str,
     source: Option<&'static str>,
+    /// The bundle variant shown, drawn by the shares the server serves today.
+    offer_variant: &'static str,
 }
 
-fn visitor(draws: &mut Draws, day: i64, index: u64) -> Visitor {
+fn visitor(draws: &mut Draws, day: i64, index: u64, share_of_a: f64) -> Visitor {
     let roll = draws.unit();
     // Instagram brings most of the traffic (a quarter of it by Ana's links), on purpose: the
     // dashboard's one-source warning has something to say. Théo has a YouTube audience.
     let (source, creator) = if roll < 0.25 {
         (Some("instagram"), Some("ana"))
-    } else if roll < 0.66 {
+    } else if roll < 0.80 {
         (Some("instagram"), None)
-    } else if roll < 0.76 {
+    } else if roll < 0.87 {
         (Some("youtube"), Some("theo"))
-    } else if roll < 0.88 {
+    } else if roll < 0.94 {
         (Some("newsletter"), None)
     } else {
         (None, None)
     };
     let variant = creator.unwrap_or(if draws.chance(0.5) { "ana" } else { "theo" });
+    let offer_variant = if draws.chance(share_of_a) { "a" } else { "b" };
     Visitor {
         id: format!("seed-visitor-{day}-{index}"),
         creator,
         variant,
         source,
+        offer_variant,
     }
 }
 
@@ -271,15 +288,16 @@ pub fn seed(base: &str, token: &str, root: &Path) -> Result<Option<Seeded>, Stri
         // Traffic grows over the weeks and is higher at weekends (day 5 and 6 of each week).
         let weekend = matches!(day % 7, 5 | 6);
         let visitors = 26 + day as u64 * 3 / 4 + if weekend { 10 } else { 0 };
+        let share_of_a = served_share(&api, "a")?;
         let mut events = Vec::new();
         let mut purchases = Vec::new();
         for index in 0..visitors {
-            let visitor = visitor(&mut draws, day, index);
+            let visitor = visitor(&mut draws, day, index, share_of_a);
             let at = now - DAY + 600 + draws.below((DAY - 1200) as u64) as i64;
             let mut event = |kind: &str, offset: i64| {
                 events.push(json!({
                     "id": format!("{}-{kind}", visitor.id), "type": kind, "listing_id": HISTORY_LISTING,
-                    "creator": visitor.creator, "variant": visitor.variant, "offer_variant": null,
+                    "creator": visitor.creator, "variant": visitor.variant, "offer_variant": visitor.offer_variant,
                     "visitor_id": visitor.id, "at": Timestamp(at + offset).to_rfc3339(),
                 }));
             };
@@ -298,7 +316,13 @@ pub fn seed(base: &str, token: &str, root: &Path) -> Result<Option<Seeded>, Stri
                 continue;
             }
             event("checkout-start", 60);
-            if draws.chance(0.72) {
+            // Variant b (cheaper, with matches) is paid more often once started.
+            let paid = if visitor.offer_variant == "b" {
+                0.82
+            } else {
+                0.66
+            };
+            if draws.chance(paid) {
                 event("checkout-complete", 180);
                 purchases.push(visitor);
             }
@@ -364,6 +388,27 @@ fn seller_now(api: &Api) -> Result<i64, String> {
         .ok_or_else(|| format!("the listing has no server_time: {listing}"))
 }
 
+/// The share of new visitors the server gives bundle variant `id` today (the listing
+/// document's `offers[].variants[].share`, recomputed on the seller's clock).
+fn served_share(api: &Api, id: &str) -> Result<f64, String> {
+    let (_, listing) = api.call(
+        "GET",
+        &format!("/v1/listings/{HISTORY_LISTING}"),
+        None,
+        &[],
+        &[200],
+    )?;
+    listing["offers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|offer| offer["variants"].as_array())
+        .flatten()
+        .find(|variant| variant["id"] == id)
+        .and_then(|variant| variant["share"].as_f64())
+        .ok_or_else(|| format!("the listing serves no share for bundle variant {id}"))
+}
+
 /// A checkout paid on the hosted pay page with the sandbox's test card; the session as
 /// `GET` answers it with its secret (a membership's `subscription_id`).
 fn checkout(api: &Api, visitor: &Visitor, tier: Option<&str>, key: &str) -> Result<Value, String> {
@@ -387,6 +432,7 @@ fn checkout(api: &Api, visitor: &Visitor, tier: Option<&str>, key: &str) -> Resu
         "attribution": { "creator": visitor.creator, "token": null, "variant": visitor.variant,
                          "page": "http://127.0.0.1/", "utm": utm },
         "return_url": "http://127.0.0.1/",
+        "offer_variant": if tier.is_some() { Value::Null } else { json!(visitor.offer_variant) },
     });
     let session = api.json("POST", "/v1/checkout/sessions", &body, Some(key))?;
     let session_id = session["session_id"].as_str().ok_or("no session_id")?;

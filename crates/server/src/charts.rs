@@ -192,7 +192,8 @@ pub struct Bar {
 /// Horizontal bars scaled to `max` (default: the largest bar), labelled on the left, each
 /// with its text on the right.
 pub fn bar_chart(id: &str, title: &str, bars: &[Bar], max: Option<f64>) -> Markup {
-    let (left, right, row) = (130.0, 150.0, 32.0);
+    // Room on the right for the text beside the longest bar ("2111.00 EUR · 68 % ⚠ over 60 %").
+    let (left, right, row) = (130.0, 230.0, 32.0);
     let height = 12.0 + bars.len().max(1) as f64 * row;
     let max = max
         .unwrap_or_else(|| bars.iter().map(|bar| bar.value).fold(0.0, f64::max))
@@ -287,8 +288,15 @@ pub struct IntervalRow {
     pub high: f64,
 }
 
-/// Rates as dots with their 95 % intervals as whiskers, on a shared percent axis.
-pub fn interval_chart(id: &str, title: &str, rows: &[IntervalRow]) -> Markup {
+/// How an interval chart writes its values: rates as percents, or amounts per view.
+pub enum IntervalUnit<'a> {
+    Percent,
+    /// Minor units, written by the function (ticks and descriptions).
+    Amount(&'a dyn Fn(f64) -> String),
+}
+
+/// Rates (or amounts) as dots with their 95 % intervals as whiskers, on a shared axis.
+pub fn interval_chart(id: &str, title: &str, rows: &[IntervalRow], unit: IntervalUnit) -> Markup {
     let (left, right, top, row) = (190.0, 24.0, 8.0, 32.0);
     let axis_y = top + rows.len() as f64 * row + 4.0;
     let height = axis_y + 28.0;
@@ -298,35 +306,36 @@ pub fn interval_chart(id: &str, title: &str, rows: &[IntervalRow]) -> Markup {
         (ticks[0], *ticks.last().unwrap_or(&1.0)),
         (left, WIDTH - right),
     );
-    let percent = |value: f64| {
-        let digits = if ticks.len() > 1 && ticks[1] - ticks[0] < 0.01 {
-            1
-        } else {
-            0
-        };
-        format!("{:.*} %", digits, value * 100.0)
+    let fine = ticks.len() > 1 && ticks[1] - ticks[0] < 0.01;
+    let tick_text = |value: f64| match &unit {
+        IntervalUnit::Percent => format!("{:.*} %", usize::from(fine), value * 100.0),
+        IntervalUnit::Amount(format) => format(value),
     };
-    let dot = colour(series_colour(0));
+    let value_text = |value: f64| match &unit {
+        IntervalUnit::Percent => format!("{:.1} %", value * 100.0),
+        IntervalUnit::Amount(format) => format(value),
+    };
     let description = rows
         .iter()
         .map(|row| {
             format!(
-                "{}: {:.1} % (95 % interval {:.1} % to {:.1} %)",
+                "{}: {} (95 % interval {} to {})",
                 row.label,
-                row.value * 100.0,
-                row.low * 100.0,
-                row.high * 100.0
+                value_text(row.value),
+                value_text(row.low),
+                value_text(row.high)
             )
         })
         .collect::<Vec<_>>()
         .join("; ");
+    let dot = colour(series_colour(0));
     let content = html! {
         g class="axis value-axis" {
             @for tick in &ticks {
                 @let tx = coordinate(x.map(*tick));
                 g class="tick" data-value=(tick) {
                     line x1=(tx) x2=(tx) y1=(coordinate(top)) y2=(coordinate(axis_y)) stroke=(GRID) {}
-                    text class="tick-label" x=(tx) y=(coordinate(axis_y + 18.0)) text-anchor="middle" { (percent(*tick)) }
+                    text class="tick-label" x=(tx) y=(coordinate(axis_y + 18.0)) text-anchor="middle" { (tick_text(*tick)) }
                 }
             }
         }
@@ -339,7 +348,7 @@ pub fn interval_chart(id: &str, title: &str, rows: &[IntervalRow]) -> Markup {
                 line x1=(x1) x2=(x1) y1=(coordinate(cy - 6.0)) y2=(coordinate(cy + 6.0)) stroke=(AXIS) stroke-width="2" {}
                 line x1=(x2) x2=(x2) y1=(coordinate(cy - 6.0)) y2=(coordinate(cy + 6.0)) stroke=(AXIS) stroke-width="2" {}
                 circle class="point" cx=(coordinate(x.map(row_data.value))) cy=(coordinate(cy)) r="5" fill=(dot) data-value=(row_data.value) {
-                    title { (row_data.label) ": " (format!("{:.1} %", row_data.value * 100.0)) }
+                    title { (row_data.label) ": " (value_text(row_data.value)) }
                 }
             }
         }

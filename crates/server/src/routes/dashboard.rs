@@ -18,8 +18,8 @@ use serde_json::Value;
 use super::metrics::{compute, listing_payments};
 use crate::AppState;
 use crate::charts::{
-    Bar, FunnelStep, HeatCell, IntervalRow, Table, bar_chart, figure, funnel_chart, heat_map,
-    interval_chart, line_chart,
+    Bar, FunnelStep, HeatCell, IntervalRow, IntervalUnit, Table, bar_chart, figure, funnel_chart,
+    heat_map, interval_chart, line_chart, share_chart,
 };
 use crate::csv_export::Cell;
 use crate::error::AppError;
@@ -278,6 +278,8 @@ struct Report {
     revenue_recent: i64,
     revenue_before: i64,
     recent_funnel: Value,
+    /// Cancellations turned into a pause or a lower tier in the last 30 days (`saves`).
+    recent_saves: Value,
     recurring_per_customer: Option<i64>,
     weeks: Vec<(i64, i64)>,
     /// Cohort rows: (label, cells of the heat map).
@@ -421,6 +423,7 @@ async fn report(state: &AppState, seller: &Seller, listing_id: &str) -> Result<R
         revenue_recent: revenue_between(recent_from, now + 1),
         revenue_before: revenue_between(recent_from - RECENT_DAYS * DAY, recent_from),
         recent_funnel: recent["funnel"].clone(),
+        recent_saves: recent["saves"].clone(),
         recurring_per_customer: kpi::recurring_revenue_per_active_customer(
             &refs,
             recent_from,
@@ -526,6 +529,196 @@ fn concentration_section(
         bar_chart(id, &title, &bars, None),
         Table::new(&title, &[what, "revenue", "share"], rows),
     )
+}
+
+/// "2 pauses, 1 lower tier · 40.00 EUR a month kept" (B's `saves` of `/v1/metrics`).
+fn saves_note(saves: &serde_json::Map<String, Value>) -> String {
+    let count = |key: &str| saves.get(key).and_then(Value::as_i64).unwrap_or(0);
+    let kept: Vec<String> = saves
+        .get("revenue")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            Some(money(
+                entry["mrr_kept"].as_i64()?,
+                entry["currency"].as_str()?,
+            ))
+        })
+        .collect();
+    let plural = |count: i64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let mut note = format!(
+        "{}, {} instead of a cancel",
+        plural(count("pauses"), "pause", "pauses"),
+        plural(count("downgrades"), "lower tier", "lower tiers")
+    );
+    if !kept.is_empty() {
+        note.push_str(&format!(" · {} a month kept", kept.join(" + ")));
+    }
+    note
+}
+
+/// A bundle offer's test of its offer variants (`offer_variants` of `/v1/metrics`): revenue
+/// per view with its 95 % interval per variant, the table of each variant's numbers, and the
+/// traffic shares the bandit served over time.
+fn offer_variant_section(test: &Value, currency: &str) -> Markup {
+    let offer = test["offer_id"].as_str().unwrap_or("offer");
+    let variants = test["variants"].as_array().cloned().unwrap_or_default();
+    // The axis and the description in major units; the title names the currency.
+    let per_view = |amount: f64| {
+        let exponent = Currency::from_code(currency).map_or(2, |currency| currency.exponent());
+        format!(
+            "{:.*}",
+            usize::from(exponent),
+            amount / 10f64.powi(i32::from(exponent))
+        )
+    };
+    let rows: Vec<IntervalRow> = variants
+        .iter()
+        .filter_map(|variant| {
+            let rpv = &variant["revenue_per_view"];
+            Some(IntervalRow {
+                label: format!("variant {}", variant["id"].as_str()?),
+                value: rpv["value"].as_f64()?,
+                low: rpv["low"].as_f64()?,
+                high: rpv["high"].as_f64()?,
+            })
+        })
+        .collect();
+    let table_rows = variants
+        .iter()
+        .map(|variant| {
+            let rpv = &variant["revenue_per_view"];
+            let amount = |key: &str| {
+                rpv[key]
+                    .as_f64()
+                    .map_or("—".into(), |value| major_units_fine(value, currency))
+            };
+            vec![
+                variant["id"].as_str().unwrap_or_default().to_string(),
+                money(variant["price"].as_i64().unwrap_or(0), currency),
+                variant["views"].to_string(),
+                variant["commits"].to_string(),
+                format!(
+                    "{} ({} – {})",
+                    amount("value"),
+                    amount("low"),
+                    amount("high")
+                ),
+                percent(variant["share"].as_f64()),
+                percent(variant["probability_best"].as_f64()),
+            ]
+        })
+        .collect();
+    let numbers = Table::new(
+        &format!("Offer variants of {offer}"),
+        &[
+            "variant",
+            "price",
+            "views",
+            "paid",
+            "revenue per view (95 % interval)",
+            "share now",
+            "probability best",
+        ],
+        table_rows,
+    );
+    let history = test["history"].as_array().cloned().unwrap_or_default();
+    let ids: Vec<String> = variants
+        .iter()
+        .filter_map(|variant| variant["id"].as_str().map(String::from))
+        .collect();
+    let labels: Vec<String> = history
+        .iter()
+        .map(|point| {
+            point["at"]
+                .as_str()
+                .and_then(|at| Timestamp::parse_rfc3339(at).ok())
+                .map_or_else(String::new, |at| short_date(at.0))
+        })
+        .collect();
+    let series: Vec<(String, Vec<f64>)> = ids
+        .iter()
+        .map(|id| {
+            let shares = history
+                .iter()
+                .map(|point| {
+                    point["variants"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|variant| variant["id"].as_str() == Some(id))
+                        .and_then(|variant| variant["share"].as_f64())
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            (format!("variant {id}"), shares)
+        })
+        .collect();
+    let share_rows = history
+        .iter()
+        .zip(&labels)
+        .map(|(point, label)| {
+            let mut row = vec![format!(
+                "{label} ({})",
+                point["at"].as_str().unwrap_or_default()
+            )];
+            for id in &ids {
+                let share = point["variants"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|variant| variant["id"].as_str() == Some(id.as_str()))
+                    .and_then(|variant| variant["share"].as_f64());
+                row.push(percent(share));
+            }
+            row
+        })
+        .collect();
+    let mut share_headers = vec!["computed at".to_string()];
+    share_headers.extend(ids.iter().map(|id| format!("variant {id}")));
+    let share_table = Table {
+        caption: format!("Traffic shares of {offer}'s variants over time"),
+        headers: share_headers,
+        rows: share_rows,
+        csv: None,
+    };
+    let status = match (test["status"].as_str(), test["winner"].as_str()) {
+        (Some("stopped"), Some(winner)) => {
+            format!("Stopped: variant {winner} gets every new visitor.")
+        }
+        _ if test["young"].as_bool() == Some(true) => {
+            "Exploring, still young: every variant keeps at least its minimum share.".to_string()
+        }
+        _ => {
+            "Exploring: new visitors go to each variant as likely as it is to be best.".to_string()
+        }
+    };
+    let id = format!("offer-{offer}");
+    html! {
+        section {
+            h2 { "Bundle variants: " (offer) }
+            p class="hint" { (status) }
+            @if rows.is_empty() {
+                p class="hint" { "No views of these variants yet." }
+            } @else {
+                (figure(interval_chart(&id, &format!("Revenue per view ({currency}) of {offer}'s variants, with 95 % intervals"), &rows, IntervalUnit::Amount(&per_view)), &numbers))
+            }
+            @if history.len() >= 2 {
+                (figure(share_chart(&format!("{id}-shares"), &format!("Traffic share of {offer}'s variants over time"), &format!("The share of new visitors each variant was given at each of the {} recomputes", history.len()), &labels, &series), &share_table))
+            }
+        }
+    }
+}
+
+/// Minor units as major units with the currency's decimals (and one more below a unit), for
+/// amounts per view.
+fn major_units_fine(amount: f64, currency: &str) -> String {
+    let exponent = Currency::from_code(currency).map_or(2, |currency| currency.exponent());
+    let major = amount / 10f64.powi(i32::from(exponent));
+    format!("{major:.*} {currency}", usize::from(exponent) + 1)
 }
 
 #[utoipa::path(
@@ -642,6 +835,9 @@ pub async fn listing(
                 (tile("Paid orders", &recent_paid.to_string(), "first purchases"))
                 (tile("Conversion", &percent((recent_views > 0).then(|| recent_paid as f64 / recent_views as f64)), &format!("of {recent_views} views")))
                 (tile("Recurring revenue", &report.recurring_per_customer.map_or("—".into(), |amount| money(amount, currency)), "per active member"))
+                @if let Some(saves) = report.recent_saves.as_object() {
+                    (tile("Saves", &saves.get("total").unwrap_or(&Value::Null).to_string(), &saves_note(saves)))
+                }
             }
             @for (key, what, share) in &warnings {
                 p class="warning" {
@@ -668,7 +864,7 @@ pub async fn listing(
             @if intervals.is_empty() {
                 p class="hint" { "No views yet." }
             } @else {
-                (figure(interval_chart("conversion", "Conversion, views to paid commits, with 95 % intervals", &intervals), &report.segments))
+                (figure(interval_chart("conversion", "Conversion, views to paid commits, with 95 % intervals", &intervals, IntervalUnit::Percent), &report.segments))
             }
             @if !comparisons.is_empty() {
                 ul {
@@ -684,6 +880,9 @@ pub async fn listing(
                     }
                 }
             }
+        }
+        @for test in metrics["offer_variants"].as_array().into_iter().flatten() {
+            (offer_variant_section(test, currency))
         }
         section {
             h2 { "Where the revenue comes from" }
