@@ -2,7 +2,7 @@
 //! listing's life, seeded through the public HTTP API and the seller's sandbox clock only
 //! (listing `PUT`, creator fees, event batches, checkout sessions paid on the hosted pay
 //! page, two bundle variants shown as the server's bandit shares them, an upgrade, a
-//! cancel, a refund, and
+//! pause, a move to a lower tier, a cancel, a refund, and
 //! `POST /sandbox/clock/advance` day by day, which also runs the renewals), so a newcomer's
 //! dashboard is alive from the first minute. Deterministic: a fixed seed drives every draw.
 //!
@@ -493,12 +493,17 @@ fn form_encode(value: &str) -> String {
         .collect()
 }
 
-/// What the members do, on set days: the first monthly member upgrades (day 20); one
-/// cancels (day 44).
+/// What the members do, on set days: the first monthly member upgrades (day 20); another
+/// pauses for a month instead of cancelling (day 33); a Plus member moves down to Monthly
+/// instead of cancelling (day 38); one cancels (day 44).
 fn retention_moments(api: &Api, day: i64, members: &[Member]) -> Result<(), String> {
     let monthly: Vec<&Member> = members
         .iter()
         .filter(|member| member.tier == "monthly" && member.day < 15)
+        .collect();
+    let plus: Vec<&Member> = members
+        .iter()
+        .filter(|member| member.tier == "plus" && member.day < 20)
         .collect();
     let act = |member: Option<&&Member>, action: &str, body: Value| -> Result<(), String> {
         let member = member.ok_or_else(|| format!("no member to {action} on day {day}"))?;
@@ -512,6 +517,16 @@ fn retention_moments(api: &Api, day: i64, members: &[Member]) -> Result<(), Stri
     };
     match day {
         20 => act(monthly.first(), "upgrade", json!({ "tier_id": "plus" })),
+        33 => act(
+            monthly.get(1),
+            "pause",
+            json!({ "months": 1, "instead_of_cancel": true }),
+        ),
+        38 => act(
+            plus.first(),
+            "downgrade",
+            json!({ "tier_id": "monthly", "instead_of_cancel": true }),
+        ),
         44 => act(monthly.get(2), "cancel", json!({})),
         _ => Ok(()),
     }
