@@ -220,9 +220,10 @@ impl Store {
 
     /// The saves of `listing_id` made in `[from, to)`.
     pub fn save_totals(&self, listing_id: &str, from: i64, to: i64) -> StoreResult<SaveTotals> {
+        // PostgreSQL sums BIGINTs as NUMERIC: cast back for the `Any` driver.
         self.run(async {
             let rows = sqlx::query(
-                "SELECT kind, currency, COUNT(*), SUM(mrr_kept), SUM(mrr_given_up) FROM saves \
+                "SELECT kind, currency, COUNT(*), CAST(SUM(mrr_kept) AS BIGINT), CAST(SUM(mrr_given_up) AS BIGINT) FROM saves \
                  WHERE listing_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY kind, currency ORDER BY currency, kind",
             )
             .bind(listing_id)
