@@ -169,7 +169,7 @@ test("cargo xtask seed brings the dashboard to life: every chart drawn from the 
   // Saves: the seeded pause and move to a lower tier, each instead of a cancel.
   assert.equal(metrics.saves.total, 2, JSON.stringify(metrics.saves));
   const saves = await page.locator(".tile", { hasText: "Saves" }).innerText();
-  assert.match(saves, /^Saves\s+2\s+1 pause, 1 lower tier instead of a cancel · 30\.00 EUR a month kept$/, saves);
+  assert.match(saves, /^Saves from a cancel\s+2\s+1 pause, 1 lower tier · 30\.00 EUR a month kept$/, saves);
 
   // Where the revenue comes from: the split of /v1/metrics, and its warning.
   const sources = await page.locator("svg#by-source rect.bar").count();

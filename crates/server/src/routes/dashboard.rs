@@ -531,7 +531,8 @@ fn concentration_section(
     )
 }
 
-/// "2 pauses, 1 lower tier · 40.00 EUR a month kept" (B's `saves` of `/v1/metrics`).
+/// "2 pauses, 1 lower tier · 40.00 EUR a month kept" (`saves` of `/v1/metrics`: each a
+/// cancellation turned into a pause or a lower tier).
 fn saves_note(saves: &serde_json::Map<String, Value>) -> String {
     let count = |key: &str| saves.get(key).and_then(Value::as_i64).unwrap_or(0);
     let kept: Vec<String> = saves
@@ -550,7 +551,7 @@ fn saves_note(saves: &serde_json::Map<String, Value>) -> String {
         format!("{count} {}", if count == 1 { one } else { many })
     };
     let mut note = format!(
-        "{}, {} instead of a cancel",
+        "{}, {}",
         plural(count("pauses"), "pause", "pauses"),
         plural(count("downgrades"), "lower tier", "lower tiers")
     );
@@ -836,7 +837,7 @@ pub async fn listing(
                 (tile("Conversion", &percent((recent_views > 0).then(|| recent_paid as f64 / recent_views as f64)), &format!("of {recent_views} views")))
                 (tile("Recurring revenue", &report.recurring_per_customer.map_or("—".into(), |amount| money(amount, currency)), "per active member"))
                 @if let Some(saves) = report.recent_saves.as_object() {
-                    (tile("Saves", &saves.get("total").unwrap_or(&Value::Null).to_string(), &saves_note(saves)))
+                    (tile("Saves from a cancel", &saves.get("total").unwrap_or(&Value::Null).to_string(), &saves_note(saves)))
                 }
             }
             @for (key, what, share) in &warnings {
