@@ -189,7 +189,8 @@ impl Touch {
 }
 
 /// FNV-1a, 64 bits: a stable, well-spread hash with no dependency, the same in every build.
-fn fnv1a(parts: &[&str]) -> u64 {
+/// Also the draw of a bundle's offer variant (`offer_variants`).
+pub(crate) fn stable_hash(parts: &[&str]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (index, part) in parts.iter().enumerate() {
         if index > 0 {
@@ -235,7 +236,7 @@ pub fn assign_variant<'a>(visitor_id: &str, listing: &'a Listing) -> Option<&'a 
     if candidates.is_empty() {
         return None;
     }
-    let index = (fnv1a(&[visitor_id, &listing.id]) % candidates.len() as u64) as usize;
+    let index = (stable_hash(&[visitor_id, &listing.id]) % candidates.len() as u64) as usize;
     Some(candidates[index])
 }
 

@@ -6,7 +6,8 @@
 //! decisions around a purchase (`card`: the offer a redirect return resumes, what comes next), drop phases
 //! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
 //! upgrade proration (`proration`), pauses, lower tiers and saves (`retention`), the KPI engine
-//! (`kpi`) and the bundle variants' traffic allocation (`bandit`). No `web-sys`, no I/O: the
+//! (`kpi`), the bundle variants' traffic allocation (`bandit`) and which one a visitor is
+//! shown (`offer_variants`), the pop-up's map and calendar links (`popup_links`). No `web-sys`, no I/O: the
 //! widget and the server both call into this crate, so a rule lives once and is tested
 //! natively.
 
@@ -27,7 +28,9 @@ pub mod kpi;
 pub mod listing;
 pub mod loading;
 pub mod money;
+pub mod offer_variants;
 pub mod pickup;
+pub mod popup_links;
 pub mod proration;
 pub mod protocol;
 pub mod retention;
