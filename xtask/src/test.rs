@@ -168,6 +168,11 @@ fn native_tests() -> Result<Tally, String> {
     if description.is_file() {
         command.env("MIGHTY_STRIPE_OPENAPI", &description);
     }
+    // Likewise its example objects (`openapi/fixtures3.json`), read by the client's types.
+    let fixtures = workspace_root().join("target/stripe-openapi/fixtures3.json");
+    if fixtures.is_file() {
+        command.env("MIGHTY_STRIPE_FIXTURES", &fixtures);
+    }
     let (lines, success) = run_and_capture(&mut command)?;
     checked(lines, success, "cargo test")
 }
