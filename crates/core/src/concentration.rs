@@ -85,7 +85,8 @@ mod tests {
     #[test]
     fn the_sixty_percent_rule() {
         // (revenue per key, the dominant key expected)
-        let cases: Vec<(Vec<(Option<String>, i64)>, Option<&str>)> = vec![
+        type Revenue = Vec<(Option<String>, i64)>;
+        let cases: Vec<(Revenue, Option<&str>)> = vec![
             (vec![], None),                                               // no revenue: no warning
             (vec![named("ana", 0), named("theo", 0)], None),              // zeros only
             (vec![named("ana", 6000), named("theo", 4000)], None), // exactly 60 %: no warning

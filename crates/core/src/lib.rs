@@ -6,7 +6,8 @@
 //! decisions around a purchase (`card`: the offer a redirect return resumes, what comes next), drop phases
 //! (`drops`), creator attribution and A/B assignment (`attribution`), signatures (`signing`),
 //! upgrade proration (`proration`), pauses, lower tiers and saves (`retention`), the KPI engine
-//! (`kpi`), the bundle variants' traffic allocation (`bandit`) and which one a visitor is
+//! (`kpi`), revenue by creator or source and the 60 % warning (`concentration`), the
+//! dashboard charts' geometry and colours (`chart`), the bundle variants' traffic allocation (`bandit`) and which one a visitor is
 //! shown (`offer_variants`), the pop-up's map and calendar links (`popup_links`). No `web-sys`, no I/O: the
 //! widget and the server both call into this crate, so a rule lives once and is tested
 //! natively.
