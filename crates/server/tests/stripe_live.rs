@@ -1127,8 +1127,16 @@ async fn a_pending_bank_payment_is_asked_about_with_backoff_until_stripe_reports
         .next()
         .unwrap()
         .to_string();
-    // The shopper chose a bank debit: Stripe's session is complete, its payment pending.
-    live.stripe.complete_pending(&stripe_id);
+    // The shopper chose a bank debit: Stripe's session is complete, its payment pending;
+    // Stripe says so (`checkout.session.completed`, `unpaid`) and nothing is settled yet.
+    let pending = live.stripe.complete_pending(&stripe_id);
+    live.signed("evt_bank_started", "checkout.session.completed", pending)
+        .await;
+    assert_eq!(
+        live.get(&format!("/v1/checkout/sessions/{session_id}"), &[])
+            .await["status"],
+        "open"
+    );
     let asked = |live: &Live| {
         live.stripe
             .calls("POST", &format!("/v1/checkout/sessions/{stripe_id}/expire"))
@@ -1309,6 +1317,63 @@ async fn prices_are_sent_in_stripes_decimals_and_those_it_cannot_charge_are_refu
             Some(currency.to_ascii_lowercase().as_str())
         );
     }
+
+    // A membership in ISK: Stripe bills 1 500 krónur as 150000, and its renewal invoice's
+    // `amount_paid` comes back as Mighty's 1500.
+    let mut isk = listing("candle-trio", None);
+    isk["currency"] = json!("ISK");
+    let (status, body) = live.put_listing(&isk).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, created) = live
+        .checkout(
+            "decimals-isk-club",
+            &TestServer::checkout_body("club", Some("monthly"), 1),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let made = live
+        .stripe
+        .calls("POST", "/v1/checkout/sessions")
+        .pop()
+        .unwrap();
+    assert_eq!(
+        made.field("line_items[0][price_data][unit_amount]"),
+        Some("150000")
+    );
+    let stripe_id = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_id, None);
+    live.signed(
+        "evt_isk_paid",
+        "checkout.session.completed",
+        completed.clone(),
+    )
+    .await;
+    let renewal = live
+        .stripe
+        .renew(completed["subscription"].as_str().unwrap());
+    assert_eq!(renewal["amount_paid"], 150000);
+    live.signed("evt_isk_renewed", "invoice.paid", renewal)
+        .await;
+    let renewals: Vec<Value> = live
+        .orders()
+        .await
+        .into_iter()
+        .filter(|order| order["kind"] == "renewal")
+        .collect();
+    assert_eq!(
+        (
+            renewals.len(),
+            &renewals[0]["amount"],
+            &renewals[0]["currency"]
+        ),
+        (1, &json!(1500), &json!("ISK"))
+    );
 
     // A price stored before it could be checked (another mode, an import) is refused at
     // checkout, before any stock or Stripe call, naming the offer.
