@@ -493,6 +493,19 @@ async fn one_creator_or_source_over_sixty_percent_is_a_warning_exactly_sixty_is_
         "{shown:?}"
     );
 
+    // The listings page says the same 30 days: six orders of 24.00 EUR.
+    let request = axum::http::Request::get("/dashboard")
+        .header("cookie", cookie.as_str())
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let home = Html::parse_document(&server.send(request).await.text());
+    let row: Vec<String> = select(&home, "table.listings tbody tr")[0]
+        .children()
+        .filter_map(scraper::ElementRef::wrap)
+        .map(|cell| cell.text().collect::<String>().trim().to_string())
+        .collect();
+    assert_eq!(row, ["Lavender candle trio candle-trio", "144.00 EUR", "6"]);
+
     // Thirty days later the revenue has left the window: no warning any more.
     server.advance_clock(31 * 86_400).await;
     let metrics = server

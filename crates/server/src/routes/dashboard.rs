@@ -185,6 +185,45 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(listings) => listings,
         Err(error) => return error.into_response(),
     };
+    // Each listing with its last 30 days (the seller's clock), the liveliest first: where to
+    // look is the first thing the page says.
+    let seller_id = seller.id.clone();
+    let orders = match state
+        .store(move |store| store.orders(&seller_id, None))
+        .await
+    {
+        Ok(orders) => orders,
+        Err(error) => return error.into_response(),
+    };
+    let now = state.now_for(&seller.id).0;
+    let recent_from = now - RECENT_DAYS * DAY;
+    let mut rows: Vec<(String, String, i64, usize, String)> = listings
+        .iter()
+        .map(|(id, document)| {
+            let recent: Vec<&crate::store::Order> = orders
+                .iter()
+                .filter(|order| &order.listing_id == id && order.status != "refunded")
+                .filter(|order| {
+                    Timestamp::parse_rfc3339(&order.created_at)
+                        .is_ok_and(|at| at.0 >= recent_from && at.0 <= now)
+                })
+                .collect();
+            (
+                id.clone(),
+                document
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or(id)
+                    .to_string(),
+                kpi::total(recent.iter().map(|order| order.amount)),
+                recent.len(),
+                recent
+                    .first()
+                    .map_or_else(|| "EUR".to_string(), |order| order.currency.clone()),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
     let body = html! {
         header class="bar" {
             h1 { (seller.name) }
@@ -192,15 +231,23 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
                 button type="submit" class="secondary" { "Sign out" }
             }
         }
-        h2 { "Listings" }
-        ul class="listings" {
-            @for (id, document) in &listings {
-                li {
-                    a href={ "/dashboard/listings/" (id) } {
-                        (document.get("title").and_then(Value::as_str).unwrap_or(id))
+        section {
+            h2 { "Listings" }
+            table class="listings" {
+                caption { "Your listings, last 30 days" }
+                thead { tr { th scope="col" { "listing" } th scope="col" { "revenue" } th scope="col" { "paid orders" } } }
+                tbody {
+                    @for (id, title, revenue, count, currency) in &rows {
+                        tr {
+                            th scope="row" {
+                                a href={ "/dashboard/listings/" (id) } { (title) }
+                                " "
+                                span class="hint" { (id) }
+                            }
+                            td { (money(*revenue, currency)) }
+                            td { (count) }
+                        }
                     }
-                    " "
-                    span class="hint" { (id) }
                 }
             }
         }
@@ -604,6 +651,12 @@ fn offer_variant_section(test: &Value, currency: &str) -> Markup {
                 variant["commits"].to_string(),
                 format!(
                     "{} ({} – {})",
+                    percent(variant["conversion"]["value"].as_f64()),
+                    percent(variant["conversion"]["low"].as_f64()),
+                    percent(variant["conversion"]["high"].as_f64())
+                ),
+                format!(
+                    "{} ({} – {})",
                     amount("value"),
                     amount("low"),
                     amount("high")
@@ -620,6 +673,7 @@ fn offer_variant_section(test: &Value, currency: &str) -> Markup {
             "price",
             "views",
             "paid",
+            "conversion (95 % interval)",
             "revenue per view (95 % interval)",
             "share now",
             "probability best",
