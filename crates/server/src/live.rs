@@ -983,6 +983,7 @@ async fn next_period_price_form(
     tier_id: &str,
     price: i64,
 ) -> Result<Form, AppError> {
+    let unit_amount = stripe_amount(price, &subscription.currency, "tier_id")?;
     let current: stripe::Subscription = client(state)?
         .get(
             &format!("/v1/subscriptions/{stripe_subscription}"),
@@ -1008,7 +1009,7 @@ async fn next_period_price_form(
         .set(&["items", "0", "price_data", "product"], product)
         .set(
             &["items", "0", "price_data", "unit_amount"],
-            price.to_string(),
+            unit_amount.to_string(),
         )
         .set(
             &["items", "0", "price_data", "recurring", "interval"],
