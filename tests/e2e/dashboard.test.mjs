@@ -94,6 +94,7 @@ test("cargo xtask seed brings the dashboard to life: every chart drawn from the 
   // The directory's drop moved with the clock: it still opens about as far ahead as before.
   const trio = await (await fetch(`${base}/v1/listings/candle-trio`)).json();
   assert.ok(Date.parse(trio.drop.starts_at) > Date.parse(trio.server_time), `${trio.drop.starts_at} after ${trio.server_time}`);
+  if (trio.drop.popup) assert.ok(Date.parse(trio.drop.popup.opens_at) > Date.parse(trio.drop.ends_at), `the pop-up still after the drop: ${JSON.stringify(trio.drop)}`);
 
   const metrics = await (await fetch(`${base}/v1/metrics?listing=candle-studio`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
   assert.ok(metrics.funnel.views > 1000 && metrics.funnel.paid_commits > 50, JSON.stringify(metrics.funnel));

@@ -172,6 +172,17 @@ fn history_listing(root: &Path) -> Result<Value, String> {
         .as_object_mut()
         .ok_or("candle-trio.json is not an object")?;
     object.remove("drop");
+    // Without the drop there is no pop-up to pick up at: every offer ships.
+    for offer in object
+        .get_mut("offers")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(offer) = offer.as_object_mut() {
+            offer.remove("fulfilment");
+        }
+    }
     // Two bundle variants for the bandit: the trio as it is, and a little cheaper with a box
     // of matches (which converts better in this history, so the shares move towards it).
     let trio = object
