@@ -721,6 +721,28 @@ async fn saves_are_counted_with_the_recurring_revenue_they_kept() {
         Some(json!({ "months": 1 })),
     )
     .await;
+    // A pause over a waiting downgrade keeps the lower price that resumes.
+    let (lowered, lowered_token) = buy(&server, "plus").await;
+    let lower = json!({ "tier_id": "monthly" });
+    act(
+        &server,
+        &lowered,
+        "downgrade",
+        &lowered_token,
+        Some("s4"),
+        Some(lower),
+    )
+    .await;
+    let save = json!({ "months": 2, "instead_of_cancel": true });
+    act(
+        &server,
+        &lowered,
+        "pause",
+        &lowered_token,
+        Some("s5"),
+        Some(save),
+    )
+    .await;
 
     let metrics = server.seller_get("/v1/metrics?listing=candle-trio").await;
     assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.text());
@@ -731,11 +753,11 @@ async fn saves_are_counted_with_the_recurring_revenue_they_kept() {
             saves["pauses"].as_i64(),
             saves["downgrades"].as_i64()
         ),
-        (Some(2), Some(1), Some(1))
+        (Some(3), Some(2), Some(1))
     );
     assert_eq!(
         saves["revenue"],
-        json!([{ "currency": "EUR", "mrr_kept": 2500 + 900, "mrr_given_up": 1500 - 900 }])
+        json!([{ "currency": "EUR", "mrr_kept": 2500 + 900 + 1500, "mrr_given_up": 1500 - 900 }])
     );
     // A range before them has none.
     let earlier = server

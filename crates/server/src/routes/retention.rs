@@ -159,7 +159,9 @@ pub async fn apply(
                 months,
             );
             let save = instead_of_cancel.then(|| {
-                let value = retention::save_value(SaveKind::Pause, subscription.price, 0, interval);
+                // What resumes: a downgrade already waiting lowers it.
+                let resumes = subscription.pending_price.unwrap_or(subscription.price);
+                let value = retention::save_value(SaveKind::Pause, resumes, 0, interval);
                 NewSave {
                     kind: SaveKind::Pause,
                     mrr_kept: value.kept,
