@@ -768,6 +768,93 @@ async fn a_retainer_is_a_stripe_subscription_renewed_upgraded_and_canceled_there
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pick_up_collects_no_address_on_stripe_and_gets_its_code_when_paid() {
+    let mut document = listing(
+        "candle-trio",
+        Some(("2026-01-01T00:00:00Z", "2036-01-01T00:00:00Z", 20)),
+    );
+    document["drop"]["popup"] = json!({ "name": "Croix-Rousse night market",
+        "address": "Place de la Croix-Rousse, 69004 Lyon", "lat": 45.7745, "lon": 4.832,
+        "opens_at": "2026-12-05T10:00:00+01:00", "closes_at": "2026-12-05T16:00:00+01:00",
+        "timezone": "Europe/Paris" });
+    document["offers"][0]["fulfilment"] = json!(["ship", "pickup"]);
+    let live = Live::start(document).await;
+    let mut body = TestServer::checkout_body("trio", None, 1);
+    body["fulfilment"] = json!("pickup");
+    let (status, _, created) = live.checkout("pickup-key-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let session_id = created["session_id"].as_str().unwrap().to_string();
+    let secret = created["session_secret"].as_str().unwrap().to_string();
+    // Stripe is told, and asks for no shipping address.
+    let made = live
+        .stripe
+        .calls("POST", "/v1/checkout/sessions")
+        .pop()
+        .unwrap();
+    assert_eq!(made.field("metadata[fulfilment]"), Some("pickup"));
+    assert_eq!(
+        made.field("payment_intent_data[metadata][fulfilment]"),
+        Some("pickup")
+    );
+    assert_eq!(
+        made.field("shipping_address_collection[allowed_countries][0]"),
+        None
+    );
+
+    let stripe_id = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_id, None);
+    live.signed("evt_pickup_paid", "checkout.session.completed", completed)
+        .await;
+    let orders = live.orders().await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["fulfilment"], "pickup");
+    assert_eq!(orders[0]["shipping"], Value::Null);
+    let code = orders[0]["pickup_code"].as_str().unwrap().to_string();
+    assert_eq!(
+        mighty_core::pickup::normalize_pickup_code(&code).as_deref(),
+        Some(code.as_str())
+    );
+    // The widget holding the session secret is given it; the seller finds the order by it.
+    let state = live
+        .get(
+            &format!("/v1/checkout/sessions/{session_id}"),
+            &[("mighty-session-secret", &secret)],
+        )
+        .await;
+    assert_eq!(
+        (state["status"].as_str(), state["pickup_code"].as_str()),
+        (Some("paid"), Some(code.as_str()))
+    );
+    let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+    let found = live
+        .get(
+            &format!("/v1/orders?pickup_code={}", code.to_lowercase()),
+            &[("authorization", &seller)],
+        )
+        .await;
+    assert_eq!(found["orders"][0]["id"], orders[0]["id"]);
+    // The page Stripe sends the shopper back to shows it with where and when; anyone else
+    // sees where and when only.
+    let shown = mighty_core::pickup::display_pickup_code(&code);
+    let payer_page = live.return_page(&session_id, Some(&stripe_id)).await;
+    assert!(
+        payer_page.contains(&shown) && payer_page.contains("Croix-Rousse night market"),
+        "{payer_page}"
+    );
+    let other_page = live.return_page(&session_id, None).await;
+    assert!(
+        !other_page.contains(&shown) && other_page.contains("Croix-Rousse night market"),
+        "{other_page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stripe_failures_answer_the_widget_as_the_protocol_says() {
     let live = Live::start(listing("candle-trio", None)).await;
     let body = TestServer::checkout_body("trio", None, 1);

@@ -94,6 +94,8 @@ pub async fn page(
         _ => false,
     };
     let back = super::pay::return_link(&session);
+    // A pick-up's place and time, and for the payer its code, as on the sandbox's receipt.
+    let pickup = super::pay::pickup_details(&state, &session).await;
     let body = html! {
         h1 { (title) }
         p { (message) }
@@ -102,6 +104,11 @@ pub async fn page(
             dl {
                 dt { "Card" } dd { "•••• " (session.card_last4.as_deref().unwrap_or("")) }
                 dt { "Email" } dd { (session.email.as_deref().unwrap_or("")) }
+            }
+        }
+        @if let Some(pickup) = &pickup {
+            div class="receipt" {
+                dl { (super::pay::pickup_receipt_rows(pickup, payer && session.status == "paid")) }
             }
         }
         p id="return-status" role="status" aria-live="polite" {}

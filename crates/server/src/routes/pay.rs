@@ -355,13 +355,7 @@ fn final_page(session: &Session, payer: bool, pickup: Option<&PickupDetails>) ->
                             dt { "Email" } dd { (session.email.as_deref().unwrap_or("")) }
                         }
                         @if let Some(pickup) = pickup {
-                            @if payer {
-                                @if let Some(code) = &pickup.code {
-                                    dt { "Pick-up code" }
-                                    dd { strong class="pickup-code" data-pickup-code=(code) { (mighty_core::pickup::display_pickup_code(code)) } }
-                                }
-                            }
-                            (pickup_rows(pickup))
+                            (pickup_receipt_rows(pickup, payer))
                         }
                     }
                     @if pickup.is_some() && payer {
@@ -403,6 +397,20 @@ fn final_page(session: &Session, payer: bool, pickup: Option<&PickupDetails>) ->
         }
     };
     shell(&Layout::RECEIPT, title, StatusCode::OK, body)
+}
+
+/// A paid pick-up's rows of a receipt's `dl`: its code (to the payer only: whoever holds it
+/// collects the order), then where and when.
+pub(crate) fn pickup_receipt_rows(pickup: &PickupDetails, payer: bool) -> Markup {
+    html! {
+        @if payer {
+            @if let Some(code) = &pickup.code {
+                dt { "Pick-up code" }
+                dd { strong class="pickup-code" data-pickup-code=(code) { (mighty_core::pickup::display_pickup_code(code)) } }
+            }
+        }
+        (pickup_rows(pickup))
+    }
 }
 
 /// Where and when to pick up, as rows of a `dl`.
