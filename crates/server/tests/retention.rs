@@ -995,3 +995,43 @@ async fn the_cancel_screen_offers_a_pause_and_lower_tiers_beside_a_one_click_can
         "a canceled membership has no cancel screen"
     );
 }
+
+#[tokio::test]
+async fn the_manage_page_offers_a_pause_and_lower_tiers_outside_a_cancel_too_and_those_are_no_saves()
+ {
+    let server = server_with_tiers().await;
+    let (id, token) = buy(&server, "plus").await;
+    let page = server.get(&format!("/manage/{token}")).await.text();
+    assert!(
+        page.contains("<summary>Take a break or pay less</summary>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Pause for 3 months") && page.contains("Switch to Basic: 9.00 EUR / month")
+    );
+    assert!(
+        !page.contains("instead_of_cancel"),
+        "not a cancellation: no save"
+    );
+    let paused = form_post(
+        &server,
+        &format!("/manage/{token}/pause"),
+        "months=1&key=n1",
+        OWN_ORIGIN,
+    )
+    .await;
+    assert_eq!(paused.status, StatusCode::SEE_OTHER);
+    assert_eq!(subscription(&server, &id).await["status"], "paused");
+    let saves = server
+        .seller_get("/v1/metrics?listing=candle-trio")
+        .await
+        .json()["saves"]
+        .clone();
+    assert_eq!(saves["total"], 0);
+    // Paused: no pause offered again, the lower tiers still are.
+    let page = server.get(&format!("/manage/{token}")).await.text();
+    assert!(
+        !page.contains("Pause for 1 month") && page.contains("Switch to Monthly"),
+        "{page}"
+    );
+}

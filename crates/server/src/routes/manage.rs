@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use mighty_core::listing::{Interval, OfferKind, Tier};
 use mighty_core::retention;
 use mighty_core::{Currency, Money, Timestamp};
@@ -235,6 +235,13 @@ async fn render(
                 }
             }
         }
+        @if let Some(offers) = retention_offers(token, subscription, &tiers, false) {
+            // Offered here too, folded (no script: `details`); chosen here it is not a save.
+            details class="summary" {
+                summary { "Take a break or pay less" }
+                (offers)
+            }
+        }
         @if subscription.status != "canceled" {
             // A link to the cancel screen (a GET changes nothing): the offers and the
             // one-click cancel are on that one screen.
@@ -247,6 +254,97 @@ async fn render(
         StatusCode::OK,
         body,
     )
+}
+
+/// What a membership could keep instead of ending: a pause of one to three months (when
+/// it resumes, at what price) and each lower tier with its price per period, as plain forms;
+/// `None` when there is nothing to offer. On the cancel screen (`instead_of_cancel`) a choice
+/// is recorded as a save.
+fn retention_offers(
+    token: &str,
+    subscription: &Subscription,
+    tiers: &[Tier],
+    instead_of_cancel: bool,
+) -> Option<Markup> {
+    let interval = Interval::parse(&subscription.interval).unwrap_or(Interval::Month);
+    let per_period = |price: i64| {
+        format!(
+            "{} / {}",
+            amount(price, &subscription.currency),
+            subscription.interval
+        )
+    };
+    // What resumes after a pause: the waiting lower tier's price if one was chosen.
+    let resumes_price = subscription.pending_price.unwrap_or(subscription.price);
+    let pauses: Vec<(u8, i64)> = if subscription.status == "active" {
+        (1..=3u8)
+            .map(|months| {
+                let window = retention::pause_window(
+                    Timestamp(subscription.current_period_end),
+                    interval,
+                    months,
+                );
+                (months, window.resumes_at.0)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let lower: Vec<&Tier> = if subscription.status == "canceled" {
+        Vec::new()
+    } else {
+        retention::lower_tiers(tiers, subscription.price, interval)
+            .into_iter()
+            .filter(|tier| subscription.pending_tier_id.as_deref() != Some(tier.id.as_str()))
+            .collect()
+    };
+    if pauses.is_empty() && lower.is_empty() {
+        return None;
+    }
+    // Ids stay unique when both pages' offers are ever on one page.
+    let suffix = if instead_of_cancel { "" } else { "-now" };
+    Some(html! {
+        @if !pauses.is_empty() {
+            section class="summary" aria-labelledby={ "pause-heading" (suffix) } {
+                h3 id={ "pause-heading" (suffix) } { "Take a break" }
+                p class="hint" {
+                    "Nothing is charged while paused. You keep what you paid for until "
+                    (day(subscription.current_period_end)) "; it comes back by itself at " (per_period(resumes_price)) "."
+                }
+                @for (months, resumes_at) in &pauses {
+                    form class="inline" method="post" action={ "/manage/" (token) "/pause" } {
+                        input type="hidden" name="months" value=(months);
+                        @if instead_of_cancel {
+                            input type="hidden" name="instead_of_cancel" value="1";
+                        }
+                        input type="hidden" name="key" value=(crate::store::new_id("manage"));
+                        button class="secondary" type="submit" data-months=(months) {
+                            "Pause for " (months) @if *months == 1 { " month" } @else { " months" }
+                            " (back on " (day(*resumes_at)) ")"
+                        }
+                    }
+                }
+            }
+        }
+        @if !lower.is_empty() {
+            section class="summary" aria-labelledby={ "lower-heading" (suffix) } {
+                h3 id={ "lower-heading" (suffix) } { "Move to a lower tier" }
+                p class="hint" { "From " (day(subscription.current_period_end)) ", with nothing charged for the change." }
+                @for tier in &lower {
+                    form class="inline" method="post" action={ "/manage/" (token) "/downgrade" } {
+                        input type="hidden" name="tier_id" value=(tier.id);
+                        @if instead_of_cancel {
+                            input type="hidden" name="instead_of_cancel" value="1";
+                        }
+                        input type="hidden" name="key" value=(crate::store::new_id("manage"));
+                        button class="secondary" type="submit" data-tier=(tier.id) {
+                            "Switch to " (tier.name) ": " (per_period(tier.price.minor))
+                        }
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// `GET /manage/{customer_token}/cancel`: the shopper started to cancel. One screen: "Cancel
@@ -275,30 +373,14 @@ pub async fn cancel_screen(
         Ok(found) => found,
         Err(error) => return error.into_response(),
     };
-    let interval = Interval::parse(&subscription.interval).unwrap_or(Interval::Month);
-    let currency = subscription.currency.clone();
-    let per_period =
-        |price: i64| format!("{} / {}", amount(price, &currency), subscription.interval);
-    // What resumes after a pause: the waiting lower tier's price if one was chosen.
-    let resumes_price = subscription.pending_price.unwrap_or(subscription.price);
-    let pauses: Vec<(u8, i64)> = if subscription.status == "active" {
-        (1..=3u8)
-            .map(|months| {
-                let window = retention::pause_window(
-                    Timestamp(subscription.current_period_end),
-                    interval,
-                    months,
-                );
-                (months, window.resumes_at.0)
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let per_period = |price: i64| {
+        format!(
+            "{} / {}",
+            amount(price, &subscription.currency),
+            subscription.interval
+        )
     };
-    let lower: Vec<&Tier> = retention::lower_tiers(&tiers, subscription.price, interval)
-        .into_iter()
-        .filter(|tier| subscription.pending_tier_id.as_deref() != Some(tier.id.as_str()))
-        .collect();
+    let offers = retention_offers(token.as_str(), &subscription, &tiers, true);
     let body = html! {
         h1 { "Cancel your membership" }
         p { (title) " · " (tier_name(&tiers, &subscription.tier_id)) " · " (per_period(subscription.price)) }
@@ -306,44 +388,9 @@ pub async fn cancel_screen(
             button class="danger" type="submit" { "Cancel now" }
         }
         p class="hint" { "Cancelling ends the membership at once; nothing more is charged." }
-        @if !pauses.is_empty() || !lower.is_empty() {
+        @if let Some(offers) = offers {
             h2 { "Or keep it for less" }
-        }
-        @if !pauses.is_empty() {
-            section class="summary" aria-labelledby="pause-heading" {
-                h3 id="pause-heading" { "Take a break" }
-                p class="hint" {
-                    "Nothing is charged while paused. You keep what you paid for until "
-                    (day(subscription.current_period_end)) "; it comes back by itself at " (per_period(resumes_price)) "."
-                }
-                @for (months, resumes_at) in &pauses {
-                    form class="inline" method="post" action={ "/manage/" (token) "/pause" } {
-                        input type="hidden" name="months" value=(months);
-                        input type="hidden" name="instead_of_cancel" value="1";
-                        input type="hidden" name="key" value=(crate::store::new_id("manage"));
-                        button class="secondary" type="submit" data-months=(months) {
-                            "Pause for " (months) @if *months == 1 { " month" } @else { " months" }
-                            " (back on " (day(*resumes_at)) ")"
-                        }
-                    }
-                }
-            }
-        }
-        @if !lower.is_empty() {
-            section class="summary" aria-labelledby="lower-heading" {
-                h3 id="lower-heading" { "Move to a lower tier" }
-                p class="hint" { "From " (day(subscription.current_period_end)) ", with nothing charged for the change." }
-                @for tier in &lower {
-                    form class="inline" method="post" action={ "/manage/" (token) "/downgrade" } {
-                        input type="hidden" name="tier_id" value=(tier.id);
-                        input type="hidden" name="instead_of_cancel" value="1";
-                        input type="hidden" name="key" value=(crate::store::new_id("manage"));
-                        button class="secondary" type="submit" data-tier=(tier.id) {
-                            "Switch to " (tier.name) ": " (per_period(tier.price.minor))
-                        }
-                    }
-                }
-            }
+            (offers)
         }
         p { a href={ "/manage/" (token) } { "Keep my membership as it is" } }
     };
