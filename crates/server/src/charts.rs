@@ -474,6 +474,94 @@ mod tests {
     }
 
     #[test]
+    fn shares_stack_into_bands_from_zero_to_one_hundred_percent() {
+        let markup = share_chart(
+            "shares",
+            "Shares",
+            "two variants, three recomputes",
+            &["a".into(), "b".into(), "c".into()],
+            &[
+                ("variant a".into(), vec![0.5, 0.25, 0.0]),
+                ("variant b".into(), vec![0.5, 0.75, 1.0]),
+            ],
+        )
+        .into_string();
+        // y: 100 % at 16, 0 % at 196 (height 260 − bottom 64); x: 56 .. 620.
+        // Variant a from 0 to its share; variant b on top of it, up to 100 %.
+        assert!(
+            markup.contains("d=\"M56 106 L338 151 L620 196 L620 196 L338 196 L56 196 Z\""),
+            "{markup}"
+        );
+        assert!(
+            markup.contains("d=\"M56 16 L338 16 L620 16 L620 196 L338 151 L56 106 Z\""),
+            "{markup}"
+        );
+        assert_eq!(markup.matches("class=\"band\"").count(), 2);
+    }
+
+    #[test]
+    fn a_bar_over_the_limit_is_drawn_in_the_warning_colour_and_says_so() {
+        let bars = [
+            Bar {
+                label: "instagram".into(),
+                value: 7.0,
+                text: "70 %".into(),
+                highlighted: true,
+            },
+            Bar {
+                label: "newsletter".into(),
+                value: 3.0,
+                text: "30 %".into(),
+                highlighted: false,
+            },
+        ];
+        let markup = bar_chart("by-source", "By source", &bars, None).into_string();
+        assert!(
+            markup.contains(&format!("fill=\"{}\" data-value=\"7\"", WARNING.hex())),
+            "{markup}"
+        );
+        assert!(markup.contains("⚠ over 60 %"));
+        assert!(
+            markup.contains("instagram: 70 % (over 60 %); newsletter: 30 %"),
+            "the description says it too"
+        );
+        // Scaled to the largest: 7 → the full 280, 3 → 120.
+        assert!(
+            markup.contains("width=\"280\"") && markup.contains("width=\"120\""),
+            "{markup}"
+        );
+    }
+
+    #[test]
+    fn heat_cells_not_observable_yet_are_left_blank() {
+        let markup = heat_map(
+            "cohorts",
+            "Cohorts",
+            "one cohort",
+            &["week 1".into(), "week 2".into()],
+            &[(
+                "1 Dec (4)".into(),
+                vec![
+                    HeatCell {
+                        share: Some(0.5),
+                        text: "50 %".into(),
+                    },
+                    HeatCell {
+                        share: None,
+                        text: String::new(),
+                    },
+                ],
+            )],
+        )
+        .into_string();
+        assert_eq!(markup.matches("class=\"cell\"").count(), 1);
+        assert!(markup.contains(&format!(
+            "fill=\"{}\" data-value=\"0.5\"",
+            heat_colour(0.5).hex()
+        )));
+    }
+
+    #[test]
     fn funnel_bars_are_proportional_to_the_first_step() {
         let markup = funnel_chart(
             "funnel",
