@@ -1,8 +1,13 @@
 //! The seller's dashboard (SPEC sections 6 and 7): the seller signs in once with their token
-//! (then an `HttpOnly`, `SameSite=Strict` session cookie), and sees per listing the funnel per
-//! creator and variant, conversion with its 95 % interval, revenue over time, cohort retention
-//! and drop sell-through. Charts are server-drawn SVG with titles, descriptions and the data
-//! table behind each; every table exports as CSV. The numbers are `/v1/metrics`'s.
+//! (then an `HttpOnly`, `SameSite=Strict` session cookie). The listings page gives each
+//! listing's last 30 days; a listing's page answers, in order: the last 30 days in a few big
+//! numbers (revenue against the 30 days before, paid orders, conversion, recurring revenue per
+//! member, saves) and the warning when one creator or one source brings more than 60 % of the
+//! revenue; then eight weeks of charts (revenue per week, the funnel, conversion per creator
+//! and variant with its interval, each bundle's offer variants and the bandit's shares over
+//! time, revenue by creator and by source, cohort retention, drop sell-through). Charts are
+//! `charts.rs`'s SVG, each with its title, description and table; every number is
+//! `/v1/metrics`'s (`metrics::compute`) or core's KPI engine's; three tables export as CSV.
 
 use std::collections::HashMap;
 
