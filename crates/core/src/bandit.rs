@@ -401,30 +401,6 @@ fn best_index(probabilities: &[f64]) -> Option<usize> {
         .map(|(index, _)| index)
 }
 
-/// Which variant a visitor sees, from the shares and a number `position` in [0, 1) that is
-/// stable for the visitor (a hash of their id): the variant whose cumulative share interval
-/// holds it. The widget shows the variant; the shares come from the server.
-pub fn pick(shares: &[f64], position: f64) -> Option<usize> {
-    let total: f64 = shares.iter().filter(|share| **share > 0.0).sum();
-    if shares.is_empty() || total <= 0.0 {
-        return (!shares.is_empty()).then_some(0);
-    }
-    let target = position.clamp(0.0, 1.0) * total;
-    let mut cumulative = 0.0;
-    let mut last_positive = 0;
-    for (index, share) in shares.iter().enumerate() {
-        if *share <= 0.0 {
-            continue;
-        }
-        last_positive = index;
-        cumulative += share;
-        if target < cumulative {
-            return Some(index);
-        }
-    }
-    Some(last_positive)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

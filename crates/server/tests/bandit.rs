@@ -6,7 +6,8 @@
 mod support;
 
 use axum::http::{Method, StatusCode};
-use mighty_core::bandit::{STOP_PROBABILITY, YOUNG_FLOOR_SHARE, YOUNG_UNTIL_VIEWS, pick};
+use mighty_core::bandit::{STOP_PROBABILITY, YOUNG_FLOOR_SHARE, YOUNG_UNTIL_VIEWS};
+use mighty_core::listing::OfferKind;
 use serde_json::{Value, json};
 use support::{DIRECTORY, SELLER, TestServer, listing, receiver};
 
@@ -470,9 +471,9 @@ async fn replacing_the_listing_keeps_the_counts_of_variants_that_remain() {
 }
 
 /// The bandit through the public API, as a seller testing it in the sandbox would drive it:
-/// each round, 400 visitors are split by the shares the listing document serves (each
-/// visitor lands where a stable position in [0, 1) falls among the shares, as the widget
-/// does), their views are beaconed, every 25th view of `a` (4 % at 24.00: 0.96 per view)
+/// each round, 400 new visitors are shown a variant as the widget decides it (core's
+/// `offer_variants::choose` on the listing document served, with the shares in it), their
+/// views are beaconed, every 25th view of `a` (4 % at 24.00: 0.96 per view)
 /// and every 10th view of `b` (10 % at 22.00: 2.20 per view) is bought through a checkout
 /// session and the pay page, and the seller's clock moves an hour (the recompute interval).
 /// `b`'s share grows from the first recompute, and once `a` has its 300 views the test
@@ -483,13 +484,23 @@ async fn a_bandit_driven_by_the_sandbox_clock_and_simulated_traffic() {
     let mut served = vec![served_shares(&server).await];
     let (mut views_a, mut views_b) = (0usize, 0usize);
     for round in 0..12 {
-        let shares: Vec<f64> = served.last().unwrap().iter().map(|(_, s)| *s).collect();
-        let visitors = 400;
+        let document = server.get("/v1/listings/candle-trio").await.json();
+        let listing = mighty_core::parse_listing(&document.to_string()).unwrap();
+        let OfferKind::Bundle(bundle) = &listing.offers[0].kind else {
+            panic!("the trio is a bundle");
+        };
         let (mut round_a, mut round_b) = (0usize, 0usize);
-        for visitor in 0..visitors {
-            let position = (visitor as f64 + 0.5) / visitors as f64;
-            match pick(&shares, position) {
-                Some(0) => round_a += 1,
+        for visitor in 0..400 {
+            let visitor_id = format!("visitor-{round}-{visitor}");
+            let shown = mighty_core::offer_variants::choose(
+                bundle,
+                &visitor_id,
+                "candle-trio",
+                "trio",
+                None,
+            );
+            match shown.map(|variant| variant.id.as_str()) {
+                Some("a") => round_a += 1,
                 _ => round_b += 1,
             }
         }
