@@ -101,7 +101,7 @@ pub fn prepare_listing(text: &str, path_id: Option<&str>) -> Result<PreparedList
 
 #[utoipa::path(
     get, path = "/v1/listings/{id}", tag = "listings", operation_id = "get_listing",
-    description = "The listing document with `drop.remaining`, `server_time` and `test_mode`; `allowed_origins` is not served. CORS: the listing's `allowed_origins` (`Cache-Control: no-store`).",
+    description = "The listing document with `drop.remaining`, `server_time` and `test_mode`, and each bundle offer variant's current `share` of new visitors (SPEC 3.1); `allowed_origins` is not served. CORS: the listing's `allowed_origins` (`Cache-Control: no-store`).",
     params(("id" = String, Path, description = "The listing id, `[A-Za-z0-9_-]{1,64}`.")),
     responses(
         (status = 200, description = "The document.", body = crate::openapi::schemas::ListingDocument),
