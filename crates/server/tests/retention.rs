@@ -1035,3 +1035,52 @@ async fn the_manage_page_offers_a_pause_and_lower_tiers_outside_a_cancel_too_and
         "{page}"
     );
 }
+
+/// A pause is worked out from the period the request read; if a renewal moved the period on
+/// before the change is stored (another instance's scheduler, the seller's clock), the pause
+/// must not start at the old period's end (that would skip nothing): it is refused as a
+/// conflict, and the same key then works on the current period.
+#[tokio::test]
+async fn a_pause_read_before_a_renewal_does_not_start_in_the_past() {
+    use mighty_server::routes::retention::{Ask, apply};
+    let server = server_with_tiers().await;
+    let (id, _token) = buy(&server, "monthly").await;
+    let lookup = id.clone();
+    let stale = server
+        .state
+        .store(move |store| store.subscription(&lookup))
+        .await
+        .unwrap()
+        .unwrap();
+    advance_past(&server, stale.current_period_end).await;
+    let renewed = subscription(&server, &id).await;
+    assert_eq!(
+        at(&renewed["current_period_start"]),
+        stale.current_period_end
+    );
+    let ask = Ask::Pause {
+        months: 1,
+        instead_of_cancel: false,
+    };
+    let hash = mighty_server::http::request_hash(ask.fingerprint().as_bytes());
+    let raced = apply(&server.state, &stale, &ask, "race", &hash).await;
+    assert!(
+        matches!(raced, Err(mighty_server::error::AppError::Conflict { .. })),
+        "a pause from a period already renewed: {raced:?}"
+    );
+    assert_eq!(subscription(&server, &id).await["status"], "active");
+    let lookup = id.clone();
+    let current = server
+        .state
+        .store(move |store| store.subscription(&lookup))
+        .await
+        .unwrap()
+        .unwrap();
+    let paused = apply(&server.state, &current, &ask, "race", &hash).await;
+    assert!(paused.is_ok(), "{paused:?}");
+    let paused = subscription(&server, &id).await;
+    assert_eq!(
+        at(&paused["paused_from"]),
+        at(&renewed["current_period_end"])
+    );
+}

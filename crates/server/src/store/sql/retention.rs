@@ -142,6 +142,14 @@ impl Store {
                     if subscription.status != "active" {
                         return refuse("only an active membership can be paused");
                     }
+                    // The window was worked out from the period the request read; a renewal
+                    // since (another instance, the seller's clock) would make it start in the
+                    // past and skip nothing. Refused: asked again, it is worked out anew.
+                    if subscription.current_period_end != *starts_at {
+                        return Err(StoreError::Conflict(format!(
+                            "subscription {subscription_id} renewed meanwhile: ask for the pause again"
+                        )));
+                    }
                     sqlx::query("UPDATE subscriptions SET status = 'paused', pause_starts_at = $2, paused_until = $3 WHERE id = $1")
                         .bind(subscription_id)
                         .bind(starts_at)
