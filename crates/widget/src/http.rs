@@ -67,7 +67,13 @@ pub async fn fetch_with(
             FetchFailure::Network
         }
     };
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| FetchFailure::Network)?;
+    // The widget only GETs and POSTs; `Method::from_bytes` would bring the http crate's
+    // method parser in.
+    let method = if method == "POST" {
+        Method::POST
+    } else {
+        Method::GET
+    };
     let mut builder = RequestBuilder::new(url)
         .method(method)
         .abort_signal(Some(&signal));
@@ -92,10 +98,17 @@ pub async fn fetch_with(
     } else {
         request
     };
-    let response = request.send().await.map_err(|_| failure(&signal))?;
-    let body = response.text().await.map_err(|_| failure(&signal))?;
+    let response = web_sys::Response::from(request.send().await.map_err(|_| failure(&signal))?);
+    // The body through the browser's `Response.text()` itself: gloo-net's `text()` unwraps a
+    // JavaScript result, which brings `JsValue`'s Debug and its glue in (measured).
+    let text = response.text().map_err(|_| failure(&signal))?;
+    let body = JsFuture::from(text)
+        .await
+        .map_err(|_| failure(&signal))?
+        .as_string()
+        .unwrap_or_default();
     Ok(Answer {
-        retry_after: response.headers().get("Retry-After"),
+        retry_after: response.headers().get("Retry-After").ok().flatten(),
         status: response.status(),
         status_text: response.status_text(),
         body,
