@@ -27,30 +27,27 @@ pub fn choose<'b>(
     if let Some(kept) = remembered.and_then(|id| bundle.variant(id)) {
         return Some(kept);
     }
-    let weight = |variant: &OfferVariant| variant.share.filter(|share| *share > 0.0);
+    let positive = |variant: &OfferVariant| variant.share.filter(|share| *share > 0.0);
     let even = bundle
         .variants
         .iter()
-        .all(|variant| weight(variant).is_none());
-    let weights: Vec<f64> = bundle
-        .variants
-        .iter()
-        .map(|variant| {
-            if even {
-                1.0
-            } else {
-                weight(variant).unwrap_or(0.0)
-            }
-        })
-        .collect();
-    let total: f64 = weights.iter().sum();
+        .all(|variant| positive(variant).is_none());
+    let weight = |variant: &OfferVariant| {
+        if even {
+            1.0
+        } else {
+            positive(variant).unwrap_or(0.0)
+        }
+    };
+    let total: f64 = bundle.variants.iter().map(weight).sum();
     // 53 bits of the hash as a point in [0, 1), then along the variants' weights.
     let point = (stable_hash(&[visitor_id, listing_id, offer_id]) >> 11) as f64
         / 9_007_199_254_740_992.0
         * total;
     let mut reached = 0.0;
     let mut last_weighed = None;
-    for (variant, weight) in bundle.variants.iter().zip(weights) {
+    for variant in &bundle.variants {
+        let weight = weight(variant);
         if weight <= 0.0 {
             continue;
         }
@@ -67,17 +64,17 @@ pub fn choose<'b>(
 /// What the card shows for a bundle shown as `variant` (or as itself): the price, the
 /// struck-through usual price and the items. The partner charges the variant's stored price,
 /// which is this one.
-pub fn shown(
-    bundle: &Bundle,
-    variant: Option<&OfferVariant>,
-) -> (Money, Option<Money>, Vec<String>) {
+pub fn shown<'b>(
+    bundle: &'b Bundle,
+    variant: Option<&'b OfferVariant>,
+) -> (Money, Option<Money>, &'b [String]) {
     match variant {
         Some(variant) => (
             bundle.variant_price(variant),
             bundle.variant_compare_at(variant),
-            bundle.variant_items(variant).to_vec(),
+            bundle.variant_items(variant),
         ),
-        None => (bundle.price, bundle.compare_at, bundle.items.clone()),
+        None => (bundle.price, bundle.compare_at, &bundle.items),
     }
 }
 

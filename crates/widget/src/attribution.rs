@@ -3,14 +3,16 @@
 //! visitor's deterministic variant (a stable hash of a random visitor id and the listing id).
 //! Core decides all of it; this reads the URL and storage. With
 //! `data-mighty-consent="required"` nothing is stored and no id is made until
-//! `Mighty.consent(true)`: the variant is then a choice for this page only.
+//! `Mighty.consent(true)`: the variant is then a choice for this page only. The same goes for
+//! the offer variant of each bundle (core's `offer_variants` draws it): kept in
+//! `localStorage` where allowed, else for this page view, and stored when consent comes.
 
 use std::cell::OnceCell;
 
 use mighty_core::attribution::{
     LinkParameters, Touch, assign_variant, current_touch, shown_creator, touch_for,
 };
-use mighty_core::{HostSettings, Listing};
+use mighty_core::{HostSettings, Listing, OfferKind};
 use web_sys::Storage;
 
 const VISITOR_KEY: &str = "mighty:visitor";
@@ -46,6 +48,50 @@ pub fn resolve(listing: &Listing, settings: &HostSettings) -> (Option<Touch>, Op
     (touch, variant)
 }
 
+/// The offer variant shown of each bundle that has some (offer id, variant id): the one this
+/// visitor was shown first while the bundle still has it, else core's draw by the served
+/// shares, which is then remembered. Where nothing may be stored the draw uses this page
+/// view's visitor id, so it holds for the page view (a re-mounted card shows the same).
+pub fn offer_variants(listing: &Listing, consent_required: bool) -> Vec<(String, String)> {
+    let storage = allowed_storage(consent_required);
+    let visitor = visitor_id(storage.as_ref());
+    let mut shown = Vec::new();
+    for offer in &listing.offers {
+        let OfferKind::Bundle(bundle) = &offer.kind else {
+            continue;
+        };
+        let remembered = storage.as_ref().and_then(|storage| {
+            let key = mighty_core::offer_variants::storage_key(&listing.id, &offer.id);
+            storage.get_item(&key).ok().flatten()
+        });
+        if let Some(variant) = mighty_core::offer_variants::choose(
+            bundle,
+            &visitor,
+            &listing.id,
+            &offer.id,
+            remembered.as_deref(),
+        ) {
+            shown.push((offer.id.clone(), variant.id.clone()));
+        }
+    }
+    remember_offer_variants(storage.as_ref(), &listing.id, &shown);
+    shown
+}
+
+/// Keeps the offer variants a card shows, where storage is allowed.
+fn remember_offer_variants(
+    storage: Option<&Storage>,
+    listing_id: &str,
+    shown: &[(String, String)],
+) {
+    for (offer_id, variant) in shown {
+        if let Some(storage) = storage {
+            let key = mighty_core::offer_variants::storage_key(listing_id, offer_id);
+            let _ = storage.set_item(&key, variant);
+        }
+    }
+}
+
 fn touch_key(listing_id: &str) -> String {
     format!("mighty:touch:{listing_id}")
 }
@@ -53,7 +99,12 @@ fn touch_key(listing_id: &str) -> String {
 /// `Mighty.consent(true)` after a card mounted: its touch is stored now, by the same
 /// last-touch rule as at mount (a stored creator's touch is not replaced by a UTM-only one),
 /// and a visitor id is kept (this page view's, unless one was stored before).
-pub fn remember(listing_id: &str, touch: Option<&Touch>, window_days: u32) {
+pub fn remember(
+    listing_id: &str,
+    touch: Option<&Touch>,
+    window_days: u32,
+    offer_variants: &[(String, String)],
+) {
     let Some(storage) = allowed_storage(false) else {
         return;
     };
@@ -70,6 +121,7 @@ pub fn remember(listing_id: &str, touch: Option<&Touch>, window_days: u32) {
         }
     }
     visitor_id(Some(&storage));
+    remember_offer_variants(Some(&storage), listing_id, offer_variants);
 }
 
 /// The creator link and UTM parameters of the page URL.

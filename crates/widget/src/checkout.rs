@@ -18,8 +18,8 @@ use mighty_core::drops::{DropPhase, drop_phase, offer_open};
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
 use mighty_core::protocol::{
-    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, SESSION_SECRET_HEADER,
-    SessionStatus,
+    CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, Fulfilment,
+    SESSION_SECRET_HEADER, SessionStatus,
 };
 use mighty_core::{Listing, Money, Offer, Timestamp};
 use wasm_bindgen::JsCast;
@@ -187,11 +187,13 @@ pub fn buy(shop: &Rc<Shop>, offer_id: String, tier_id: Option<String>) {
         return;
     };
     let intent = Intent {
-        offer_id,
         tier_id,
         shown,
         key: new_idempotency_key(),
         session_id: None,
+        fulfilment: crate::handles::checked_fulfilment(&shop.root, &offer_id)
+            .and_then(|word| Fulfilment::parse(&word)),
+        offer_id,
     };
     begin(shop, intent);
 }
@@ -240,8 +242,8 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
             &page_url_without_our_parameters(None),
         ),
         return_url: page_url_without_our_parameters(Some(&shop.listing.id)),
-        offer_variant: None,
-        fulfilment: None,
+        offer_variant: shop.offer_variant(&intent.offer_id),
+        fulfilment: intent.fulfilment,
     };
     let body = request.to_json();
     let mut attempts = 0;

@@ -1,9 +1,10 @@
 //! Localized numbers through the browser's `Intl.NumberFormat`: prices get exactly the
 //! currency's ISO 4217 exponent as fraction digits (from core), and are handed to `Intl` as
-//! exact decimal strings, so money never passes through a float.
+//! exact decimal strings, so money never passes through a float. Times through
+//! `Intl.DateTimeFormat`, which has the time zone database the wasm does not carry.
 
 use js_sys::{Object, Reflect};
-use mighty_core::Money;
+use mighty_core::{Money, Timestamp};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -19,6 +20,17 @@ extern "C" {
     /// page may have replaced it with one that throws: caught, never through the card.
     #[wasm_bindgen(method, js_name = format, catch)]
     fn format_decimal(this: &NumberFormat, decimal: &str) -> Result<String, JsValue>;
+
+    #[wasm_bindgen(extends = Object, js_namespace = Intl)]
+    type DateTimeFormat;
+
+    /// Throws for a time zone the browser does not know: caught.
+    #[wasm_bindgen(constructor, js_namespace = Intl, catch)]
+    fn new(locale: &str, options: &Object) -> Result<DateTimeFormat, JsValue>;
+
+    /// Two instants as milliseconds since the epoch.
+    #[wasm_bindgen(method, js_name = formatRange, catch)]
+    fn format_range(this: &DateTimeFormat, start: f64, end: f64) -> Result<String, JsValue>;
 }
 
 fn options(pairs: &[(&str, JsValue)]) -> Object {
@@ -61,6 +73,26 @@ impl Formatter {
         NumberFormat::new(&self.locale, &options)
             .and_then(|format| format.format_decimal(&money.to_decimal_string()))
             .unwrap_or_else(|_| money.to_string())
+    }
+
+    /// From `start` to `end` as the clocks of `time_zone` (IANA) read them, with the zone's
+    /// short name: "Sat, Dec 5, 10:00 AM – 4:00 PM EST", "sam. 5 déc., 10:00 – 16:00 UTC+1".
+    /// Without a working `Intl`, the instants in UTC.
+    pub fn time_range(&self, start: Timestamp, end: Timestamp, time_zone: &str) -> String {
+        let text = JsValue::from_str;
+        let options = options(&[
+            ("timeZone", text(time_zone)),
+            ("weekday", text("short")),
+            ("month", text("short")),
+            ("day", text("numeric")),
+            ("hour", text("numeric")),
+            ("minute", text("2-digit")),
+            ("timeZoneName", text("short")),
+        ]);
+        let millis = |at: Timestamp| at.0 as f64 * 1000.0;
+        DateTimeFormat::new(&self.locale, &options)
+            .and_then(|format| format.format_range(millis(start), millis(end)))
+            .unwrap_or_else(|_| format!("{start} – {end}"))
     }
 
     /// A plain number with a fixed number of fraction digits: `4.8`, `4,8`.

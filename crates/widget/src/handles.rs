@@ -56,9 +56,19 @@ pub fn checkout_button(root: &ShadowRoot, offer_id: &str) -> Option<Element> {
 
 /// The tier checked among an offer's radios, if it has tiers.
 pub fn checked_tier(root: &ShadowRoot, offer_id: &str) -> Option<String> {
+    checked(root, offer_id, "tier")
+}
+
+/// The fulfilment checked in an offer's choice (`ship` or `pickup`), if it offers one.
+pub fn checked_fulfilment(root: &ShadowRoot, offer_id: &str) -> Option<String> {
+    checked(root, offer_id, "fulfil")
+}
+
+/// The value of the radio checked in an offer's group of class `group`.
+fn checked(root: &ShadowRoot, offer_id: &str, group: &str) -> Option<String> {
     first(
         root,
-        &format!("[data-offer-id=\"{offer_id}\"] input:checked"),
+        &format!("[data-offer-id=\"{offer_id}\"] .{group} input:checked"),
     )?
     .get_attribute("value")
 }
@@ -198,8 +208,9 @@ pub fn clicked(event: &Event) -> Option<Clicked> {
     })
 }
 
-/// A tier radio was chosen: its offer and its tier.
+/// A tier radio was chosen: its offer and its tier (not the shipping or pick-up choice).
 pub fn chosen_tier(event: &Event) -> Option<(Option<String>, Option<String>)> {
     let input = event.target()?.dyn_into::<Element>().ok()?;
+    input.closest(".tier").ok()??;
     Some((offer_of(&input), input.get_attribute("value")))
 }

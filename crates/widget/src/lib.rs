@@ -51,7 +51,9 @@ use crate::view::{ConfigNotice, ListingCard, LoadingCard};
 struct MountedWidget {
     host: Element,
     /// What the host said when it was mounted: `refresh` re-renders only when this changes.
-    config: HostConfig,
+    /// Shared with the mount's task (a `HostConfig` may hold a whole listing document:
+    /// cloning one costs a `BTreeMap` clone in the wasm).
+    config: std::rc::Rc<HostConfig>,
     /// Tells a finished fetch whether its host was re-mounted meanwhile.
     generation: u32,
     /// The leptos root (`UnmountHandle`): dropping it removes the view.
@@ -93,7 +95,7 @@ pub fn refresh(host: Element, config: JsValue) -> bool {
     let unchanged = WIDGETS.with_borrow(|widgets| {
         widgets
             .iter()
-            .any(|widget| widget.host == host && widget.config == host_config && !widget.waiting)
+            .any(|widget| widget.host == host && *widget.config == host_config && !widget.waiting)
     });
     if unchanged {
         return false;
@@ -121,7 +123,12 @@ pub fn consent(given: bool) {
                 .map_or(mighty_core::host::DEFAULT_ATTRIBUTION_DAYS, |settings| {
                     settings.attribution_days
                 });
-            attribution::remember(&shop.listing.id, shop.touch.borrow().as_ref(), window_days);
+            attribution::remember(
+                &shop.listing.id,
+                shop.touch.borrow().as_ref(),
+                window_days,
+                &shop.offer_variants.borrow(),
+            );
         }
     });
 }
@@ -137,6 +144,7 @@ pub fn version() -> String {
 }
 
 fn start(host: Element, host_config: HostConfig) {
+    let host_config = std::rc::Rc::new(host_config);
     let generation = NEXT_GENERATION.get();
     NEXT_GENERATION.set(generation.wrapping_add(1));
     let declared_id = host_config.declared_id().map(String::from);
@@ -191,7 +199,7 @@ fn start(host: Element, host_config: HostConfig) {
     let loading = mount_view(&root, move || view! { <LoadingCard theme=theme/> });
     register(MountedWidget {
         host: host.clone(),
-        config: host_config.clone(),
+        config: std::rc::Rc::clone(&host_config),
         generation,
         view: Some(loading),
         notice_holder: None,
@@ -211,11 +219,11 @@ fn start(host: Element, host_config: HostConfig) {
             // frame is painted in between, so nothing shifts.
             take_view(&host);
             let locale = dom::effective_locale(settings.locale.as_deref());
-            match loaded.and_then(|listing| Ok((listing, locale?))) {
-                Ok((listing, locale)) => {
+            match loaded.and_then(|loaded| Ok((loaded, locale?))) {
+                Ok(((listing, served_from), locale)) => {
                     root.set_text_content(None);
                     set_waiting(&host, false);
-                    show_card(&host, &root, listing, &locale, &settings);
+                    show_card(&host, &root, listing, served_from, &locale, &settings);
                     return;
                 }
                 // A passing failure: shoppers keep the page's own fallback, the site owner is
@@ -270,6 +278,7 @@ fn show_card(
     host: &Element,
     root: &ShadowRoot,
     listing: mighty_core::Listing,
+    served_from: Option<String>,
     locale: &str,
     settings: &mighty_core::HostSettings,
 ) {
@@ -292,6 +301,25 @@ fn show_card(
     );
     let (touch, variant) = attribution::resolve(&shop.listing, settings);
     shop.set_attribution(touch, variant);
+    *shop.offer_variants.borrow_mut() =
+        attribution::offer_variants(&shop.listing, settings.consent_required);
+    // The pop-up's calendar file: on the server that served the listing, else the checkout's.
+    if shop
+        .listing
+        .drop
+        .as_ref()
+        .is_some_and(|drop| drop.popup.is_some())
+    {
+        *shop.calendar_url.borrow_mut() =
+            served_from
+                .or_else(|| shop.endpoint.clone())
+                .and_then(|base| {
+                    dom::resolve_url(
+                        &mighty_core::popup_links::calendar_path(&shop.listing.id),
+                        &base,
+                    )
+                });
+    }
     let beacons_to = settings
         .events
         .as_deref()

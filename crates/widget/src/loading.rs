@@ -15,15 +15,20 @@ use crate::{dom, http, json};
 const FETCH_TIMEOUT_MS: u32 = 15_000;
 
 /// The host's validated listing, its relative references resolved against the document's URL
-/// (or the page's, for inline sources).
-pub async fn load_listing(host: &Element, config: &HostConfig) -> Result<Listing, ConfigErrors> {
+/// (or the page's, for inline sources); and the document's URL when it was fetched (the
+/// server that serves it also serves its pop-up's calendar file).
+pub async fn load_listing(
+    host: &Element,
+    config: &HostConfig,
+) -> Result<(Listing, Option<String>), ConfigErrors> {
     let page = dom::page_base();
     let LoadedListing {
         mut listing,
         base_url,
     } = load_from_source(host, config, &page).await?;
     listing.resolve_references(|reference| dom::resolve_url(reference, &base_url));
-    Ok(listing)
+    let fetched = (base_url != page).then_some(base_url);
+    Ok((listing, fetched))
 }
 
 struct LoadedListing {

@@ -98,6 +98,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
             shown: Money::new(state.amount, shop.listing.currency),
             key: String::new(),
             session_id: None,
+            fulfilment: None,
         };
         match state.status {
             SessionStatus::Open => {

@@ -103,6 +103,8 @@ pub(crate) struct Intent {
     pub(crate) shown: Money,
     pub(crate) key: String,
     pub(crate) session_id: Option<String>,
+    /// Shipping or pick-up, when the offer lets the shopper choose (read at the press).
+    pub(crate) fulfilment: Option<mighty_core::protocol::Fulfilment>,
 }
 
 /// A created session waiting for the shopper's word after a price change.
@@ -163,6 +165,11 @@ pub struct Shop {
     pub(crate) beacons_to: RefCell<Option<String>>,
     /// `data-mighty-consent="required"`: no beacons until `Mighty.consent(true)`.
     pub(crate) consent_required: Cell<bool>,
+    /// The offer variant shown of each bundle that has some (offer id, variant id), chosen
+    /// before the card is drawn (`attribution::offer_variants`).
+    pub(crate) offer_variants: RefCell<Vec<(String, String)>>,
+    /// The pop-up's calendar file, on the server that served the listing (or the checkout's).
+    pub(crate) calendar_url: RefCell<Option<String>>,
 }
 
 impl Shop {
@@ -203,6 +210,8 @@ impl Shop {
             visibility_changes: Cell::new(0),
             beacons_to: RefCell::new(None),
             consent_required: Cell::new(false),
+            offer_variants: RefCell::new(Vec::new()),
+            calendar_url: RefCell::new(None),
         })
     }
 
@@ -255,11 +264,29 @@ impl Shop {
                 listing_id: self.listing.id.clone(),
                 creator: detail.creator.clone(),
                 variant: detail.variant.clone(),
-                offer_variant: None,
+                // The event's bundle's variant; for the card's own events (a view), the
+                // variant its bundle shows.
+                offer_variant: match detail.offer_id.as_deref() {
+                    Some(offer_id) => self.offer_variant(offer_id),
+                    None => self
+                        .offer_variants
+                        .borrow()
+                        .first()
+                        .map(|(_, id)| id.clone()),
+                },
                 visitor_id: crate::attribution::visitor(consent_required),
                 at: crate::beacons::now_rfc3339(),
             },
         );
+    }
+
+    /// The offer variant shown of `offer_id`'s bundle, if it has variants.
+    pub fn offer_variant(&self, offer_id: &str) -> Option<String> {
+        self.offer_variants
+            .borrow()
+            .iter()
+            .find(|(offer, _)| offer == offer_id)
+            .map(|(_, variant)| variant.clone())
     }
 
     /// The handle of the creator whose demo is shown, if the listing has creators.
@@ -403,7 +430,7 @@ impl Shop {
             .iter()
             .find(|offer| offer.id == offer_id)?;
         match &offer.kind {
-            OfferKind::Bundle(bundle) => Some(bundle.price),
+            OfferKind::Bundle(bundle) => bundle.price_for(self.offer_variant(offer_id).as_deref()),
             OfferKind::Retainer(retainer) => retainer
                 .tiers
                 .iter()

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use leptos::either::Either;
 use leptos::prelude::*;
 use mighty_core::drops::{Countdown, DropPhase, countdown, drop_phase};
-use mighty_core::listing::{OfferKind, Tier};
+use mighty_core::listing::{OfferKind, Popup, Tier};
+use mighty_core::popup_links::map_url;
 use mighty_core::trust::badge_look;
 use mighty_core::{ConfigErrors, Offer, Theme, Timestamp};
 
@@ -44,6 +45,11 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
         .drop
         .as_ref()
         .map(|drop| view! { <p part="drop" class="drop">{drop_text(shop.lang, drop_phase(drop, now))}</p> });
+    let popup = listing
+        .drop
+        .as_ref()
+        .and_then(|drop| drop.popup.as_ref())
+        .map(|popup| popup_block(popup, &shop));
     let has_demo = crate::demo::with_demo(&listing.creators).next().is_some();
     let demo = has_demo.then(|| view! { <crate::demo::DemoPlayer shop=shop.clone()/> });
     view! {
@@ -62,6 +68,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                 {trust}
                 {listing.summary.clone().map(|summary| view! { <p class="summary">{summary}</p> })}
                 {drop_line}
+                {popup}
                 <ul class="offers" aria-label="Offers" data-i18n-label>{offers}</ul>
                 {details}
                 <CheckoutPanel/>
@@ -155,6 +162,29 @@ fn badge_label(lang: &str, label: &str) -> String {
     }
 }
 
+/// The drop's pop-up: where, and when in its own time zone (with the zone's name, so a
+/// shopper elsewhere reads it right), a map and the calendar file. Part of the card's
+/// scrolling body: the card never grows.
+pub fn popup_block(popup: &Popup, shop: &Shop) -> impl IntoView + use<> {
+    let when = shop
+        .formatter
+        .time_range(popup.opens_at, popup.closes_at, &popup.timezone);
+    let map = map_url(popup);
+    let calendar = shop.calendar_url.borrow().clone().map(|url| {
+        view! { <a href=url download="popup.ics" data-i18n>"Add to calendar"</a> }
+    });
+    view! {
+        <section part="popup" class="popup" aria-label="Pop-up" data-i18n-label>
+            <p><strong>{popup.name.clone()}</strong>" · "{popup.address.clone()}</p>
+            <p>{when}</p>
+            <p class="links">
+                <a href=map target="_blank" rel="noopener" data-i18n>"Map"</a>
+                {calendar}
+            </p>
+        </section>
+    }
+}
+
 /// Every testimonial and case study, shown in place of the offers (the card never grows).
 #[component]
 pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
@@ -191,20 +221,39 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
     let formatter = &shop.formatter;
     let body = match &offer.kind {
         OfferKind::Bundle(bundle) => {
-            let compare_at = bundle.compare_at.map(|compare_at| {
+            // The offer variant this visitor is shown (its price, usual price and items).
+            let variant = shop.offer_variant(&offer.id);
+            let variant = variant.as_deref().and_then(|id| bundle.variant(id));
+            let (price, compare_at, items) = mighty_core::offer_variants::shown(bundle, variant);
+            let compare_at = compare_at.map(|compare_at| {
                 let usual = formatter.price(compare_at);
                 view! {
                     <s class="compare"><span class="sr" data-i18n>"Usual price"</span>" "{usual}</s>
                 }
             });
-            let items = (!bundle.items.is_empty())
-                .then(|| view! { <p class="items muted">{bundle.items.join(" · ")}</p> });
+            let items = (!items.is_empty())
+                .then(|| view! { <p class="items muted">{items.join(" · ")}</p> });
+            // Shipping or pick-up, when both are allowed: a radio group read at the press,
+            // shipping checked (the offer's usual way). Its own `<form>` scopes the group to
+            // this offer, so the markup is static (leptos clones it from a template).
+            let fulfilment = bundle.fulfilment.is_choice().then(|| {
+                view! {
+                    <form class="fulfil">
+                        <fieldset>
+                            <legend data-i18n>"Delivery"</legend>
+                            <label><input type="radio" name="fulfil" value="ship" checked/><span data-i18n>"Ship"</span></label>
+                            <label><input type="radio" name="fulfil" value="pickup"/><span data-i18n>"Pick up at the pop-up"</span></label>
+                        </fieldset>
+                    </form>
+                }
+            });
             Either::Left(view! {
                 <div class="offer-line">
                     <span class="offer-name">{offer.name.clone()}</span>
-                    <span class="price">{compare_at}{formatter.price(bundle.price)}</span>
+                    <span class="price">{compare_at}{formatter.price(price)}</span>
                 </div>
                 {items}
+                {fulfilment}
             })
         }
         OfferKind::Retainer(retainer) => {

@@ -520,3 +520,87 @@ async fn the_widget_speaks_the_locale_s_language_from_the_catalog() {
         mighty_widget::unmount(host);
     }
 }
+
+/// A drop with a pop-up in New York, a bundle that may be shipped or picked up, and two
+/// offer variants without shares (an inline document: an even draw).
+const POPUP_LISTING: &str = r#"{ "version": 1, "id": "market-box", "title": "Market box", "currency": "USD",
+  "offers": [
+    { "id": "box", "kind": "bundle", "name": "Market box", "price": 3000, "fulfilment": ["ship", "pickup"],
+      "items": ["jam", "bread"],
+      "variants": [ { "id": "a", "price": 3000 }, { "id": "b", "price": 2600, "items": ["jam", "bread", "honey"] } ] } ],
+  "drop": { "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z", "inventory": 10,
+            "popup": { "name": "Union Square stand", "address": "Union Square, New York, NY 10003",
+                       "lat": 40.7359, "lon": -73.9911,
+                       "opens_at": "2026-12-05T10:00:00-05:00", "closes_at": "2026-12-05T16:00:00-05:00",
+                       "timezone": "America/New_York" } },
+  "checkout": { "endpoint": "https://pay.example/v1/checkout/sessions" } }"#;
+
+#[wasm_bindgen_test]
+async fn a_pop_up_shows_where_and_when_in_its_own_zone_and_a_bundle_offers_pick_up() {
+    let host = inline_host("data-mighty-locale=\"en-US\"", POPUP_LISTING);
+    let ready = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    ready.await.unwrap();
+    let popup = part(&host, "popup").expect("pop-up block");
+    let said = text(&popup);
+    assert!(
+        said.contains("Union Square stand · Union Square, New York, NY 10003"),
+        "{said}"
+    );
+    // 10:00 to 16:00 in New York, whatever zone the test browser runs in.
+    assert!(
+        said.contains("10:00") && said.contains("4:00") && said.contains("EST"),
+        "{said}"
+    );
+    let map = popup
+        .query_selector("a[href^=\"https://www.openstreetmap.org/\"]")
+        .unwrap()
+        .expect("map link");
+    assert_eq!(
+        map.get_attribute("href").as_deref(),
+        Some("https://www.openstreetmap.org/?mlat=40.7359&mlon=-73.9911#map=17/40.7359/-73.9911")
+    );
+    // The calendar file is on the checkout's server (an inline document has no other).
+    let calendar = popup
+        .query_selector("a[download]")
+        .unwrap()
+        .expect("calendar link");
+    assert_eq!(
+        calendar.get_attribute("href").as_deref(),
+        Some("https://pay.example/v1/listings/market-box/popup.ics")
+    );
+    // Shipping and pick-up as a radio group, shipping checked; the shown variant's price.
+    let offer = shadow(&host)
+        .query_selector("[data-offer-id=box]")
+        .unwrap()
+        .unwrap();
+    let checked = offer
+        .query_selector(".fulfil input:checked")
+        .unwrap()
+        .unwrap();
+    assert_eq!(checked.get_attribute("value").as_deref(), Some("ship"));
+    assert_eq!(
+        offer
+            .query_selector_all(".fulfil input[type=radio]")
+            .unwrap()
+            .length(),
+        2
+    );
+    let shown = text(&offer);
+    assert!(
+        (shown.contains("$30.00") && !shown.contains("honey"))
+            || (shown.contains("$26.00") && shown.contains("honey")),
+        "{shown}"
+    );
+    // The same variant on a second mount in this page view.
+    mighty_widget::unmount(host.clone());
+    let again = next_event(&host, "mighty:ready");
+    mighty_widget::mount(host.clone(), JsValue::UNDEFINED);
+    again.await.unwrap();
+    let offer = shadow(&host)
+        .query_selector("[data-offer-id=box]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(text(&offer), shown);
+    mighty_widget::unmount(host);
+}
