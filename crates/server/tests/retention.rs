@@ -1036,6 +1036,70 @@ async fn the_manage_page_offers_a_pause_and_lower_tiers_outside_a_cancel_too_and
     );
 }
 
+/// One Idempotency-Key is one intent: the key of a pause cannot then downgrade, resume or
+/// upgrade the same membership (SPEC section 8: a changed request under a used key is
+/// refused), and nothing changes.
+#[tokio::test]
+async fn a_key_used_for_one_change_is_refused_for_another() {
+    let server = server_with_tiers().await;
+    let (id, token) = buy(&server, "monthly").await;
+    let paused = act(
+        &server,
+        &id,
+        "pause",
+        &token,
+        Some("one-intent"),
+        Some(json!({ "months": 1 })),
+    )
+    .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text());
+    let before = subscription(&server, &id).await;
+    for (action, body) in [
+        ("downgrade", Some(json!({ "tier_id": "basic" }))),
+        ("resume", None),
+        ("upgrade", Some(json!({ "tier_id": "plus" }))),
+    ] {
+        let reused = act(&server, &id, action, &token, Some("one-intent"), body).await;
+        assert_eq!(
+            reused.status,
+            StatusCode::CONFLICT,
+            "{action}: {}",
+            reused.text()
+        );
+        assert_eq!(
+            reused.json()["error"]["code"],
+            "idempotency_conflict",
+            "{action}"
+        );
+    }
+    assert_eq!(subscription(&server, &id).await, before, "nothing changed");
+    assert!(orders_of(&server, &id, "upgrade").await.is_empty());
+    // And the other way round: an upgrade's key cannot then pause.
+    let resumed = act(&server, &id, "resume", &token, Some("r"), None).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    let upgraded = act(
+        &server,
+        &id,
+        "upgrade",
+        &token,
+        Some("up"),
+        Some(json!({ "tier_id": "plus" })),
+    )
+    .await;
+    assert_eq!(upgraded.status, StatusCode::OK, "{}", upgraded.text());
+    let reused = act(
+        &server,
+        &id,
+        "pause",
+        &token,
+        Some("up"),
+        Some(json!({ "months": 2 })),
+    )
+    .await;
+    assert_eq!(reused.json()["error"]["code"], "idempotency_conflict");
+    assert_eq!(subscription(&server, &id).await["status"], "active");
+}
+
 /// A pause is worked out from the period the request read; if a renewal moved the period on
 /// before the change is stored (another instance's scheduler, the seller's clock), the pause
 /// must not start at the old period's end (that would skip nothing): it is refused as a

@@ -523,7 +523,8 @@ pub async fn upgrade(
             .get("key")
             .cloned()
             .unwrap_or_else(|| crate::store::new_id("manage"));
-        let hash = crate::http::request_hash(tier_id.as_bytes());
+        // Named as a change: the key scope is shared with pause, resume and downgrade.
+        let hash = crate::http::request_hash(format!("upgrade tier_id={tier_id}").as_bytes());
         super::subscriptions::change_tier(&state, &subscription, &tier_id, &key, &hash).await
     }
     .await;

@@ -16,7 +16,7 @@ use mighty_core::listing::{Interval, OfferKind, Tier};
 use mighty_core::retention::{self, SaveKind};
 use serde::Deserialize;
 
-use super::subscriptions::{authorized, subscription_cors, subscription_json};
+use super::subscriptions::{authorized, change_hash, subscription_cors, subscription_json};
 use crate::AppState;
 use crate::error::AppError;
 use crate::http::{JsonBody, idempotency_key, request_hash};
@@ -69,14 +69,6 @@ impl Ask {
             } => format!("downgrade tier_id={tier_id} instead_of_cancel={instead_of_cancel}"),
         }
     }
-
-    fn scope_kind(&self) -> &'static str {
-        match self {
-            Ask::Pause { .. } => "pause",
-            Ask::Resume => "resume",
-            Ask::Downgrade { .. } => "downgrade",
-        }
-    }
 }
 
 /// The tiers of the subscription's retainer, from the stored listing.
@@ -126,7 +118,7 @@ pub async fn apply(
     hash: &str,
 ) -> Result<StoredResponse, AppError> {
     let (scope, lookup_key) = (
-        format!("{}:{}", ask.scope_kind(), subscription.id),
+        crate::store::subscription_change_scope(&subscription.id),
         key.to_string(),
     );
     if let Some((stored_hash, response)) = state
@@ -312,7 +304,7 @@ pub async fn pause(
                 months: body.value.months,
                 instead_of_cancel: body.value.instead_of_cancel,
             },
-            request_hash(&body.raw),
+            change_hash("pause", &body.raw),
         )
     });
     respond(&state, &headers, client, &id, ask).await
@@ -376,7 +368,7 @@ pub async fn downgrade(
                 tier_id: body.value.tier_id,
                 instead_of_cancel: body.value.instead_of_cancel,
             },
-            request_hash(&body.raw),
+            change_hash("downgrade", &body.raw),
         )
     });
     respond(&state, &headers, client, &id, ask).await

@@ -34,6 +34,13 @@ pub fn subscription_json(subscription: &Subscription) -> Value {
     body
 }
 
+/// The hash of a change's request: its kind and its body, so that under the one key scope of
+/// a subscription (`subscription_change_scope`) an upgrade and a downgrade with the same body
+/// are different requests.
+pub(crate) fn change_hash(kind: &str, raw: &[u8]) -> String {
+    request_hash(&[kind.as_bytes(), b"\n", raw].concat())
+}
+
 /// Loads a subscription the bearer may act on: its customer's token or its seller's. A token
 /// that is neither a customer's nor a seller's counts as a failed attempt of `client`
 /// (`throttle`), which past the limit is refused before any token is looked at.
@@ -101,7 +108,10 @@ pub async fn change_tier(
     hash: &str,
 ) -> Result<StoredResponse, AppError> {
     // A key already used answers as it did (or conflicts) before any other check.
-    let (scope, lookup_key) = (format!("upgrade:{}", subscription.id), key.to_string());
+    let (scope, lookup_key) = (
+        crate::store::subscription_change_scope(&subscription.id),
+        key.to_string(),
+    );
     if let Some((stored_hash, response)) = state
         .store(move |store| store.stored_response(&scope, &lookup_key))
         .await?
@@ -280,7 +290,7 @@ pub async fn upgrade(
             &subscription,
             &body.value.tier_id,
             &key,
-            &request_hash(&body.raw),
+            &change_hash("upgrade", &body.raw),
         )
         .await
     }

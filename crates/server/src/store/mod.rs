@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use sql::{AllocationClaim, ShareSnapshot, StoredVariantTest, VariantCounts};
 pub use sql::{
     Dialect, NewSave, OrderPayment, RetentionChange, SaveTotals, Store, SubscriptionLink,
-    add_retention_fields, create_postgres_database,
+    add_retention_fields, create_postgres_database, subscription_change_scope,
 };
 
 /// Connections a PostgreSQL pool opens at most unless `MIGHTY_DB_POOL_SIZE` says otherwise.

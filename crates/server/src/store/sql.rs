@@ -1169,7 +1169,7 @@ impl Store {
     ) -> StoreResult<StoredResponse> {
         let lock = self.dialect.lock_rows();
         self.write(async |connection| {
-            let scope = format!("upgrade:{subscription_id}");
+            let scope = subscription_change_scope(subscription_id);
             if let Some(earlier) =
                 claim_idempotency_key(connection, &scope, idempotency_key, request_hash, now)
                     .await?
@@ -1825,6 +1825,13 @@ enum Earlier {
 /// Claims `key` in `scope` for this request before anything else is done, so that a second
 /// request with it waits for this transaction (PostgreSQL blocks on the uncommitted unique
 /// key; SQLite has one writer) and then finds the answer stored. `None`: the key is ours.
+/// The idempotency scope of every change asked of a subscription (upgrade, pause, resume,
+/// downgrade): one per subscription, so a key used for one change is refused for another
+/// (SPEC section 8) rather than making a second change; the request hashes name the change.
+pub fn subscription_change_scope(subscription_id: &str) -> String {
+    format!("subscription:{subscription_id}")
+}
+
 async fn claim_idempotency_key(
     connection: &mut AnyConnection,
     scope: &str,

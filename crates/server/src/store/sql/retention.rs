@@ -27,7 +27,8 @@ pub enum RetentionChange {
 }
 
 impl RetentionChange {
-    /// The idempotency scope of the change (one per kind and subscription).
+    /// The change's kind and subscription: the prefix of its Stripe idempotency key (Mighty's
+    /// own keys are scoped per subscription, `subscription_change_scope`).
     pub fn scope(&self, subscription_id: &str) -> String {
         let kind = match self {
             RetentionChange::Pause { .. } => "pause",
@@ -107,7 +108,7 @@ impl Store {
     ) -> StoreResult<StoredResponse> {
         let lock = self.dialect.lock_rows();
         self.write(async |connection| {
-            let scope = change.scope(subscription_id);
+            let scope = subscription_change_scope(subscription_id);
             if let Some(earlier) =
                 claim_idempotency_key(connection, &scope, idempotency_key, request_hash, now)
                     .await?
