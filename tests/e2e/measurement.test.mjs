@@ -63,8 +63,10 @@ test("a view is beaconed in a text/plain batch of SPEC section 6's shape, stored
   const view = events.find((event) => event.type === "view");
   const shown = await page.locator(".creators [aria-pressed=true]").getAttribute("data-creator");
   const visitor = await page.evaluate(() => localStorage.getItem("mighty:visitor"));
-  assert.deepEqual(Object.keys(view).sort(), ["at", "creator", "id", "listing_id", "type", "variant", "visitor_id"]);
+  assert.deepEqual(Object.keys(view).sort(), ["at", "creator", "id", "listing_id", "offer_variant", "type", "variant", "visitor_id"]);
   assert.equal(view.listing_id, id);
+  // A bundle without offer variants: null (SPEC section 6).
+  assert.equal(view.offer_variant, null);
   assert.equal(view.creator, null);
   assert.equal(view.variant, shown);
   assert.equal(view.visitor_id, visitor);
