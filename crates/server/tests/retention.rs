@@ -1148,3 +1148,49 @@ async fn a_pause_read_before_a_renewal_does_not_start_in_the_past() {
         at(&renewed["current_period_end"])
     );
 }
+
+/// A membership saved twice (a pause instead of a cancel, then, back on the cancel screen, a
+/// lower tier instead of a cancel) is two saves, but it keeps one membership's recurring
+/// revenue: the lower tier's price, not the pause's and the tier's added up.
+#[tokio::test]
+async fn a_membership_saved_twice_keeps_its_recurring_revenue_once() {
+    let server = server_with_tiers().await;
+    let (id, token) = buy(&server, "plus").await;
+    let paused = act(
+        &server,
+        &id,
+        "pause",
+        &token,
+        Some("save-1"),
+        Some(json!({ "months": 1, "instead_of_cancel": true })),
+    )
+    .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text());
+    let lowered = act(
+        &server,
+        &id,
+        "downgrade",
+        &token,
+        Some("save-2"),
+        Some(json!({ "tier_id": "basic", "instead_of_cancel": true })),
+    )
+    .await;
+    assert_eq!(lowered.status, StatusCode::OK, "{}", lowered.text());
+    let saves = &server
+        .seller_get("/v1/metrics?listing=candle-trio")
+        .await
+        .json()["saves"];
+    assert_eq!(
+        (
+            saves["total"].as_i64(),
+            saves["pauses"].as_i64(),
+            saves["downgrades"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(
+        saves["revenue"],
+        json!([{ "currency": "EUR", "mrr_kept": 900, "mrr_given_up": 2500 - 900 }]),
+        "what the membership now keeps, once"
+    );
+}

@@ -205,11 +205,20 @@ impl Store {
             };
             record_event(connection, &event, now).await?;
             if let Some(save) = save {
+                // A membership's saves are ordered (the latest says what it keeps,
+                // `save_totals`): by time, and within one second by their id, which starts
+                // with how many saves the membership had before.
+                let earlier: i64 =
+                    sqlx::query("SELECT COUNT(*) FROM saves WHERE subscription_id = $1")
+                        .bind(&updated.id)
+                        .fetch_one(&mut *connection)
+                        .await?
+                        .try_get(0)?;
                 sqlx::query(
                     "INSERT INTO saves (id, seller_id, listing_id, subscription_id, kind, mrr_kept, mrr_given_up, currency, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
-                .bind(new_id("save"))
+                .bind(new_id(&format!("save_{earlier:06}")))
                 .bind(&updated.seller_id)
                 .bind(&updated.listing_id)
                 .bind(&updated.id)
@@ -227,36 +236,48 @@ impl Store {
         })
     }
 
-    /// The saves of `listing_id` made in `[from, to)`.
+    /// The saves of `listing_id` made in `[from, to)`: every save counted, but the recurring
+    /// revenue of a membership saved more than once (a pause, then a lower tier) counted once,
+    /// from its latest save in the range, which says what it keeps.
     pub fn save_totals(&self, listing_id: &str, from: i64, to: i64) -> StoreResult<SaveTotals> {
-        // PostgreSQL sums BIGINTs as NUMERIC: cast back for the `Any` driver.
         self.run(async {
-            let rows = sqlx::query(
-                "SELECT kind, currency, COUNT(*), CAST(SUM(mrr_kept) AS BIGINT), CAST(SUM(mrr_given_up) AS BIGINT) FROM saves \
-                 WHERE listing_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY kind, currency ORDER BY currency, kind",
+            let mut totals = SaveTotals::default();
+            let counts = sqlx::query(
+                "SELECT kind, COUNT(*) FROM saves WHERE listing_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY kind",
             )
             .bind(listing_id)
             .bind(from)
             .bind(to)
             .fetch_all(&self.pool)
             .await?;
-            let mut totals = SaveTotals::default();
-            for row in rows {
-                let (kind, currency): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-                let (count, kept, given_up): (i64, i64, i64) =
-                    (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+            for row in counts {
+                let (kind, count): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
                 match SaveKind::parse(&kind) {
                     Some(SaveKind::Pause) => totals.pauses += count,
                     Some(SaveKind::Downgrade) => totals.downgrades += count,
-                    None => continue,
+                    None => {}
                 }
-                match totals.by_currency.last_mut() {
-                    Some((last, sum_kept, sum_given_up)) if *last == currency => {
-                        *sum_kept += kept;
-                        *sum_given_up += given_up;
-                    }
-                    _ => totals.by_currency.push((currency, kept, given_up)),
-                }
+            }
+            // PostgreSQL sums BIGINTs as NUMERIC: cast back for the `Any` driver. The latest
+            // save of each membership in the range (ties broken by id) carries its revenue.
+            let revenue = sqlx::query(
+                "SELECT currency, CAST(SUM(mrr_kept) AS BIGINT), CAST(SUM(mrr_given_up) AS BIGINT) FROM saves s \
+                 WHERE s.listing_id = $1 AND s.created_at >= $2 AND s.created_at < $3 \
+                 AND s.kind IN ('pause', 'downgrade') AND NOT EXISTS (SELECT 1 FROM saves later \
+                   WHERE later.subscription_id = s.subscription_id AND later.created_at >= $2 AND later.created_at < $3 \
+                   AND later.kind IN ('pause', 'downgrade') \
+                   AND (later.created_at > s.created_at OR (later.created_at = s.created_at AND later.id > s.id))) \
+                 GROUP BY currency ORDER BY currency",
+            )
+            .bind(listing_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in revenue {
+                totals
+                    .by_currency
+                    .push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
             }
             Ok(totals)
         })
