@@ -1194,3 +1194,56 @@ async fn a_membership_saved_twice_keeps_its_recurring_revenue_once() {
         "what the membership now keeps, once"
     );
 }
+
+/// Two pauses of one membership at the same moment (two tabs, two instances on one
+/// database), under different keys: the row lock lets one through, the other is a 409, and
+/// there is one pause, one save and one `subscription.paused`.
+#[tokio::test]
+async fn two_pauses_at_once_pause_once() {
+    let server = server_with_tiers().await;
+    let (receiver, address) = receiver::start("127.0.0.1:0".parse().unwrap(), 0).await;
+    server
+        .seller_post(
+            "/v1/webhooks",
+            json!({ "url": format!("http://{address}/hook") }),
+        )
+        .await;
+    let (id, token) = buy(&server, "plus").await;
+    let save = json!({ "months": 2, "instead_of_cancel": true });
+    let (one, other) = tokio::join!(
+        act(
+            &server,
+            &id,
+            "pause",
+            &token,
+            Some("tab-1"),
+            Some(save.clone())
+        ),
+        act(&server, &id, "pause", &token, Some("tab-2"), Some(save)),
+    );
+    let mut statuses = [one.status, other.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} / {}",
+        one.text(),
+        other.text()
+    );
+    let saves = &server
+        .seller_get("/v1/metrics?listing=candle-trio")
+        .await
+        .json()["saves"];
+    assert_eq!(saves["pauses"], 1, "{saves}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    while deliver_due(&server.state, &client).await.unwrap() > 0 {}
+    let paused = receiver
+        .received()
+        .iter()
+        .filter(|delivery| delivery.json()["type"] == "subscription.paused")
+        .count();
+    assert_eq!(paused, 1);
+}
