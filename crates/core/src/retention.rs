@@ -23,6 +23,17 @@ pub fn pause_months(months: i64) -> Result<u8, String> {
     }
 }
 
+/// Whether a membership billed per `interval` can pause for one to three months. A pause
+/// skips whole periods (nothing prorated), so a yearly membership cannot: asked for one month,
+/// it would skip the next year's renewal and be free for twelve. Daily, weekly and monthly
+/// periods fit inside the months asked.
+pub fn pausable(interval: Interval) -> bool {
+    !matches!(interval, Interval::Year)
+}
+
+/// The message of the 422 naming `months` for a membership that cannot pause.
+pub const NOT_PAUSABLE: &str = "a yearly membership renews once a year: a pause of months would skip a whole year; move to a lower tier or cancel instead";
+
 /// When a pause starts and ends. The period already paid for is kept: the pause starts at its
 /// end, skips whole periods (never a part of one, so nothing is prorated), and the first
 /// period charged again starts at `resumes_at`.
@@ -36,8 +47,9 @@ pub struct PauseWindow {
 
 /// The pause of `months` months of a subscription whose current period ends at `period_end`:
 /// monthly memberships skip exactly `months` renewals; others skip whole periods until
-/// `months` months have passed (a weekly one about four per month, a yearly one its next
-/// renewal), as Stripe's `pause_collection` voids every invoice before `resumes_at`.
+/// `months` months have passed (a weekly one about four per month; a yearly one would skip its
+/// next renewal, which is why it is not [`pausable`]), as Stripe's `pause_collection` voids
+/// every invoice before `resumes_at`.
 pub fn pause_window(period_end: Timestamp, interval: Interval, months: u8) -> PauseWindow {
     let months = i64::from(months.max(1));
     let target = period_end.add_months(months);
@@ -416,6 +428,24 @@ mod tests {
         }
         for kind in [SaveKind::Pause, SaveKind::Downgrade] {
             assert_eq!(SaveKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn only_periods_that_fit_in_the_months_asked_can_pause() {
+        for (interval, pausable_now) in [
+            (Interval::Day, true),
+            (Interval::Week, true),
+            (Interval::Month, true),
+            (Interval::Year, false),
+        ] {
+            assert_eq!(pausable(interval), pausable_now, "{interval:?}");
+            if pausable_now {
+                // The longest pause of a pausable period stays within a period of the
+                // months asked (it never skips a year).
+                let window = pause_window(Timestamp(1_780_000_000), interval, 3);
+                assert!(window.resumes_at <= Timestamp(1_780_000_000).add_months(4));
+            }
         }
     }
 

@@ -1247,3 +1247,42 @@ async fn two_pauses_at_once_pause_once() {
         .count();
     assert_eq!(paused, 1);
 }
+
+/// A yearly membership renews once a year: skipping whole periods, a "pause for 1 month"
+/// would skip the next year's renewal (twelve months free, back 13 months later). It is not
+/// offered on the cancel screen and the API refuses it, naming `months`; the lower tiers and
+/// the one-click cancel stay.
+#[tokio::test]
+async fn a_yearly_membership_is_not_paused_for_a_year_when_a_month_was_asked() {
+    let server = server_with_tiers().await;
+    let mut document = support::listing("candle-trio", None);
+    document["offers"][1]["tiers"] = json!([
+        { "id": "annual-lite", "name": "Annual lite", "price": 6000, "interval": "year" },
+        { "id": "annual", "name": "Annual", "price": 12000, "interval": "year" }
+    ]);
+    let stored = server.put_listing("candle-trio", document).await;
+    assert!(stored.status.is_success(), "{}", stored.text());
+    let (id, token) = buy(&server, "annual").await;
+    let paused = act(
+        &server,
+        &id,
+        "pause",
+        &token,
+        Some("year"),
+        Some(json!({ "months": 1 })),
+    )
+    .await;
+    assert_eq!(
+        paused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        paused.text()
+    );
+    assert_eq!(paused.json()["error"]["field"], "months");
+    assert_eq!(subscription(&server, &id).await["status"], "active");
+    let screen = server.get(&format!("/manage/{token}/cancel")).await;
+    let page = screen.text();
+    assert!(page.contains("Cancel now"), "{page}");
+    assert!(!page.contains("Pause for"), "{page}");
+    assert!(page.contains("Switch to Annual lite"), "{page}");
+}

@@ -276,7 +276,8 @@ fn retention_offers(
     };
     // What resumes after a pause: the waiting lower tier's price if one was chosen.
     let resumes_price = subscription.pending_price.unwrap_or(subscription.price);
-    let pauses: Vec<(u8, i64)> = if subscription.status == "active" {
+    let pauses: Vec<(u8, i64)> = if subscription.status == "active" && retention::pausable(interval)
+    {
         (1..=3u8)
             .map(|months| {
                 let window = retention::pause_window(

@@ -139,6 +139,9 @@ pub async fn apply(
         } => {
             let months = retention::pause_months(*months)
                 .map_err(|message| AppError::invalid("months", message))?;
+            if !retention::pausable(interval) {
+                return Err(AppError::invalid("months", retention::NOT_PAUSABLE));
+            }
             if subscription.status != "active" {
                 return Err(not_now(
                     subscription,
@@ -275,7 +278,7 @@ async fn respond(
 
 #[utoipa::path(
     post, path = "/v1/subscriptions/{id}/pause", tag = "subscriptions", operation_id = "pause_subscription",
-    description = "Pauses renewals for whole periods from the end of the period paid for: `months` 1 to 3 (a monthly membership skips that many renewals; others skip whole periods until the months have passed). No charge and no renewal order while paused; it resumes by itself at `paused_until` (`subscription.resumed`). Webhook `subscription.paused`. In live mode, Stripe's `pause_collection` (`void`, `resumes_at`). `instead_of_cancel: true` records a save. Idempotent by key.",
+    description = "Pauses renewals for whole periods from the end of the period paid for: `months` 1 to 3 (a monthly membership skips that many renewals; daily and weekly ones whole periods until the months have passed; a yearly one cannot pause, 422 naming `months`, as that would skip a whole year). No charge and no renewal order while paused; it resumes by itself at `paused_until` (`subscription.resumed`). Webhook `subscription.paused`. In live mode, Stripe's `pause_collection` (`void`, `resumes_at`). `instead_of_cancel: true` records a save. Idempotent by key.",
     params(
         ("id" = String, Path, description = "The subscription id."),
         ("Idempotency-Key" = String, Header, description = "Required."),
