@@ -42,7 +42,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0006_pickup.sql"),
     include_str!("migrations/sqlite/0007_retention.sql"),
     include_str!("migrations/sqlite/0008_offer_variants.sql"),
-    include_str!("migrations/sqlite/0010_stripe_expiry_backoff.sql"),
+    include_str!("migrations/sqlite/0009_stripe_expiry_backoff.sql"),
 ];
 const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_schema.sql"),
@@ -53,7 +53,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0006_pickup.sql"),
     include_str!("migrations/postgres/0007_retention.sql"),
     include_str!("migrations/postgres/0008_offer_variants.sql"),
-    include_str!("migrations/postgres/0010_stripe_expiry_backoff.sql"),
+    include_str!("migrations/postgres/0009_stripe_expiry_backoff.sql"),
 ];
 const _: () = assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
 
@@ -2177,4 +2177,39 @@ pub fn create_postgres_database(admin_url: &str, name: &str) -> StoreResult<Stri
         .map_err(|error| StoreError::Backend(format!("{admin_url}: {error}")))?;
     url.set_path(&format!("/{name}"));
     Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod migration_files {
+    use super::Dialect;
+
+    /// The schema version is a position in the list, so the files must be numbered 1, 2, 3…
+    /// without a gap, the same in both dialects, and all listed: a gap later filled would make
+    /// a database that ran the higher number run another migration under its number.
+    #[test]
+    fn are_numbered_without_gaps_the_same_in_both_dialects_and_all_listed() {
+        let names = |dialect: &str| {
+            let dir = format!(
+                "{}/src/store/migrations/{dialect}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        let sqlite = names("sqlite");
+        assert_eq!(sqlite, names("postgres"));
+        for (index, name) in sqlite.iter().enumerate() {
+            assert!(
+                name.starts_with(&format!("{:04}_", index + 1)),
+                "migration {name} is not number {}",
+                index + 1
+            );
+        }
+        assert_eq!(sqlite.len(), Dialect::Sqlite.migrations().len());
+        assert_eq!(sqlite.len(), Dialect::Postgres.migrations().len());
+    }
 }
