@@ -6,12 +6,12 @@
 // visitors split by the served shares, their views beaconed, purchases paid on the pay page,
 // the clock moved an hour (the recompute interval) between rounds: the better variant's share
 // grows and the test stops on its own at ≥ 95 %.
-//
-// The widget's side (a visitor keeps the variant first shown on reload, and pays its price)
-// belongs with the widget's showing of variants; this file drives the API as the widget does.
+// And in Chromium with the widget: a visitor keeps the variant first shown (price and all) on
+// every reload, even after the shares move, and the checkout it starts names that variant and
+// is charged its stored price; a new visitor is shown what the shares now say.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, SELLER_TOKEN, PayPage, sellerApi } from "./support.mjs";
+import { launchBrowser, BASE_URL, SELLER_TOKEN, PayPage, sellerApi, showListing } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -173,4 +173,48 @@ test("a bandit driven by simulated traffic and the sandbox clock stops on the be
   const stopped = await sellerApi("POST", `/v1/listings/${listingId}/offers/trio/variants/stop`, { winner: "a" });
   assert.equal(stopped.winner, "a");
   assert.deepEqual(await shares(listingId), { a: 1, b: 0 });
+});
+
+const PRICE = { a: /€24\.00/, b: /€22\.00/ };
+const AMOUNT = { a: 2400, b: 2200 };
+
+test("a visitor keeps the variant first shown on reload and its checkout is charged that variant's price", async () => {
+  const listingId = await variantListing();
+  const page = await browser.context.newPage();
+  await showListing(page, listingId);
+  const offer = page.locator('[part=offer][data-offer-id="trio"]');
+  const shown = await page.evaluate((key) => localStorage.getItem(key), `mighty:offer-variant:${listingId}:trio`);
+  assert.ok(shown === "a" || shown === "b", `the variant shown is remembered: ${shown}`);
+  const price = await offer.locator(".price").innerText();
+  assert.match(price, PRICE[shown]);
+
+  // The seller now sends every new visitor to the other variant; this visitor keeps theirs.
+  const other = shown === "a" ? "b" : "a";
+  await sellerApi("POST", `/v1/listings/${listingId}/offers/trio/variants/stop`, { winner: other });
+  for (let reload = 0; reload < 2; reload += 1) {
+    await showListing(page, listingId);
+    assert.equal(await offer.locator(".price").innerText(), price, "the same price on reload");
+  }
+
+  // The checkout names the variant shown, and the partner charges its stored price.
+  const [request, popup] = await Promise.all([
+    page.waitForRequest((candidate) => candidate.method() === "POST" && new URL(candidate.url()).pathname === "/v1/checkout/sessions"),
+    page.waitForEvent("popup"),
+    offer.locator("[part=checkout]").click(),
+  ]);
+  assert.equal(request.postDataJSON().offer_variant, shown);
+  const created = await (await request.response()).json();
+  assert.equal(created.amount, AMOUNT[shown]);
+  await popup.close().catch(() => {});
+  await page.close();
+
+  // A new visitor (another profile) is shown the variant the shares now give everyone.
+  const newcomer = await launchBrowser();
+  try {
+    const fresh = await newcomer.context.newPage();
+    await showListing(fresh, listingId);
+    assert.match(await fresh.locator('[part=offer][data-offer-id="trio"] .price').innerText(), PRICE[other]);
+  } finally {
+    await newcomer.close();
+  }
 });
