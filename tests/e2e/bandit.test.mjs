@@ -6,12 +6,13 @@
 // visitors split by the served shares, their views beaconed, purchases paid on the pay page,
 // the clock moved an hour (the recompute interval) between rounds: the better variant's share
 // grows and the test stops on its own at ≥ 95 %.
-// And in Chromium with the widget: a visitor keeps the variant first shown (price and all) on
-// every reload, even after the shares move, and the checkout it starts names that variant and
-// is charged its stored price; a new visitor is shown what the shares now say.
+// And in Chromium with the widget: its view is beaconed and counted for the variant shown; a
+// visitor keeps the variant first shown (price and all) on every reload, even after the shares
+// move, and the checkout it starts names that variant and is charged its stored price; a new
+// visitor is shown what the shares now say.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, BASE_URL, SELLER_TOKEN, PayPage, sellerApi, showListing } from "./support.mjs";
+import { launchBrowser, BASE_URL, SELLER_TOKEN, PayPage, sellerApi, showListing, until } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -181,18 +182,24 @@ const AMOUNT = { a: 2400, b: 2200 };
 test("a visitor keeps the variant first shown on reload and its checkout is charged that variant's price", async () => {
   const listingId = await variantListing();
   const page = await browser.context.newPage();
-  await showListing(page, listingId);
+  const beacons = `data-mighty-events="/v1/events"`;
+  await showListing(page, listingId, beacons);
   const offer = page.locator('[part=offer][data-offer-id="trio"]');
   const shown = await page.evaluate((key) => localStorage.getItem(key), `mighty:offer-variant:${listingId}:trio`);
   assert.ok(shown === "a" || shown === "b", `the variant shown is remembered: ${shown}`);
   const price = await offer.locator(".price").innerText();
   assert.match(price, PRICE[shown]);
+  // Its view is beaconed with the variant, and counted for it.
+  await until(async () => {
+    const test = (await sellerApi("GET", `/v1/metrics?listing=${listingId}`)).offer_variants[0];
+    return test.variants.find((variant) => variant.id === shown).views >= 1;
+  }, "the view counted for the variant shown");
 
   // The seller now sends every new visitor to the other variant; this visitor keeps theirs.
   const other = shown === "a" ? "b" : "a";
   await sellerApi("POST", `/v1/listings/${listingId}/offers/trio/variants/stop`, { winner: other });
   for (let reload = 0; reload < 2; reload += 1) {
-    await showListing(page, listingId);
+    await showListing(page, listingId, beacons);
     assert.equal(await offer.locator(".price").innerText(), price, "the same price on reload");
   }
 
