@@ -894,7 +894,8 @@ async fn stripe_subscription_of(
 }
 
 /// Tells Stripe of a pause, a resume or a downgrade (issue 15) before Mighty records it, on
-/// the same Stripe subscription, under a Stripe key derived from the request's key:
+/// the same Stripe subscription, under a Stripe key derived from the request's key and the
+/// form sent ([`form_key`]):
 /// - a pause is `pause_collection` with `behavior=void` (the invoices of the skipped periods
 ///   are voided, nothing is charged) and `resumes_at` (the first period charged again, as
 ///   core's `pause_window` says);
@@ -927,19 +928,31 @@ pub async fn retention_change(
                 .await?
         }
     };
-    let request = crate::http::request_hash(key.as_bytes());
     let _updated: stripe::Subscription = client(state)?
         .post(
             &format!("/v1/subscriptions/{stripe_subscription}"),
             &form,
             &stripe_key(
                 &change.scope(&subscription.id).replace(':', "-"),
-                &request[..24],
+                &form_key(key, &form),
             ),
         )
         .await
         .map_err(|error| error.to_app_error())?;
     Ok(())
+}
+
+/// The part of a Stripe key that a Mighty request's `key` and the `form` it sends make
+/// together. A retry under the same Mighty key may have to send other parameters (a pause
+/// refused with a 409 because a renewal landed between the read and the write is worked out
+/// again from the new period: another `resumes_at`), and Stripe refuses a key reused with
+/// other parameters (`idempotency_error`); the same request sent again, the same form
+/// included, keeps its Stripe key, so a retry after a Stripe failure is still deduplicated.
+pub fn form_key(key: &str, form: &Form) -> String {
+    let mut hashed = crate::http::request_hash(key.as_bytes());
+    hashed.truncate(24);
+    let form_hash = crate::http::request_hash(form.encode().as_bytes());
+    format!("{hashed}-{}", &form_hash[..16])
 }
 
 /// Calls off a downgrade waiting on Stripe: the item's price goes back to the current tier's,
@@ -959,14 +972,13 @@ pub async fn call_off_downgrade(
         subscription.price,
     )
     .await?;
-    let request = crate::http::request_hash(key.as_bytes());
     let _updated: stripe::Subscription = client(state)?
         .post(
             &format!("/v1/subscriptions/{stripe_subscription}"),
             &form,
             &stripe_key(
                 "keep-tier",
-                &format!("{}-{}", subscription.id, &request[..24]),
+                &format!("{}-{}", subscription.id, form_key(key, &form)),
             ),
         )
         .await

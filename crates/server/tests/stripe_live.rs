@@ -2025,3 +2025,106 @@ async fn a_pause_is_stripes_pause_collection_and_a_downgrade_waits_for_the_renew
     assert_eq!(metrics["saves"]["pauses"], 1, "{metrics}");
     support::openapi::check(&live.stripe.requests());
 }
+
+/// A live monthly membership paid through Stripe: its Mighty id, the shopper's bearer and
+/// its Stripe subscription.
+async fn live_membership(live: &Live, key: &str) -> (String, String, String) {
+    let (status, _, created) = live
+        .checkout(key, &TestServer::checkout_body("club", Some("monthly"), 1))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let stripe_session = created["redirect_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = live.stripe.complete(&stripe_session, None);
+    live.signed(
+        &format!("evt_{key}_paid"),
+        "checkout.session.completed",
+        completed.clone(),
+    )
+    .await;
+    let session_id = created["session_id"].as_str().unwrap();
+    let secret = created["session_secret"].as_str().unwrap();
+    let state = live
+        .get(
+            &format!("/v1/checkout/sessions/{session_id}"),
+            &[("mighty-session-secret", secret)],
+        )
+        .await;
+    (
+        state["subscription_id"].as_str().unwrap().to_string(),
+        format!("Bearer {}", state["customer_token"].as_str().unwrap()),
+        completed["subscription"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A pause refused because a renewal landed between its read and its write (409) is asked
+/// again under the same Idempotency-Key: worked out from the new period it sends Stripe
+/// another `resumes_at`, so under another Stripe key (Stripe refuses a key reused with other
+/// parameters); the pause then holds on both sides with the new date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_asked_again_after_a_renewal_landed_meanwhile_is_accepted_by_stripe() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let (subscription_id, bearer, stripe_subscription) = live_membership(&live, "race-pause").await;
+    let stripe_path = format!("/v1/subscriptions/{stripe_subscription}");
+    let pause_path = format!("/v1/subscriptions/{subscription_id}/pause");
+    let pause = || {
+        let (live, path, bearer) = (&live, pause_path.clone(), bearer.clone());
+        async move {
+            live.post(
+                &path,
+                &[
+                    ("authorization", &bearer),
+                    ("idempotency-key", "pause-race"),
+                ],
+                json!({ "months": 1 }),
+            )
+            .await
+        }
+    };
+
+    // Stripe's answer to the pause is late; meanwhile Stripe renews and says so.
+    live.stripe.delay_next(&[Duration::from_millis(1500)]);
+    let first = tokio::join!(pause(), async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while live.stripe.calls("POST", &stripe_path).is_empty() {
+            assert!(Instant::now() < deadline, "the pause never reached Stripe");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let renewal = live.stripe.renew(&stripe_subscription);
+        live.signed("evt_race_renewed", "invoice.paid", renewal)
+            .await;
+    })
+    .0;
+    assert_eq!(first.0, 409, "{}", first.1);
+
+    // Asked again with the same key: the new period's pause, accepted by Stripe.
+    let (status, paused) = pause().await;
+    assert_eq!(status, 200, "{paused}");
+    let calls = live.stripe.calls("POST", &stripe_path);
+    assert_eq!(calls.len(), 2);
+    assert!(calls.iter().all(|call| call.status == 200), "{calls:?}");
+    assert_ne!(
+        calls[0].field("pause_collection[resumes_at]"),
+        calls[1].field("pause_collection[resumes_at]"),
+        "the retry is worked out from the renewed period"
+    );
+    assert_ne!(calls[0].idempotency_key, calls[1].idempotency_key);
+    let resumes_at =
+        mighty_core::Timestamp::parse_rfc3339(paused["paused_until"].as_str().unwrap())
+            .unwrap()
+            .0;
+    assert_eq!(
+        live.stripe.subscription(&stripe_subscription)["pause_collection"],
+        json!({ "behavior": "void", "resumes_at": resumes_at })
+    );
+    // The same request once more replays Mighty's answer; Stripe is not asked again.
+    let (status, replayed) = pause().await;
+    assert_eq!((status, &replayed), (200, &paused));
+    assert_eq!(live.stripe.calls("POST", &stripe_path).len(), 2);
+    support::openapi::check(&live.stripe.requests());
+}
