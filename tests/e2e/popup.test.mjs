@@ -152,3 +152,32 @@ test("a visitor keeps the offer variant first shown across reloads; the checkout
   }
   await page.close();
 });
+
+test("with consent required and not given, the offer variant holds for the page view and nothing is stored", async () => {
+  const id = await marketListing({
+    variants: [{ id: "a", price: 3000 }, { id: "b", price: 2600 }],
+  });
+  const fresh = await launchBrowser({ timezoneId: "Asia/Tokyo" });
+  try {
+    const page = await fresh.context.newPage();
+    await showListing(page, id, `data-mighty-consent="required"`);
+    const price = await page.locator("[data-offer-id=box] .price").innerText();
+    // Re-mounted in the same page view: the same variant.
+    await page.evaluate(() => window.Mighty.refresh());
+    await page.evaluate((listing) => {
+      const host = document.querySelector(`[data-mighty="${listing}"]`);
+      window.Mighty.unmount(host);
+      window.Mighty.mount(host);
+    }, id);
+    await page.locator("[data-offer-id=box] .price").waitFor();
+    assert.equal(await page.locator("[data-offer-id=box] .price").innerText(), price);
+    const stored = await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith("mighty:")));
+    assert.deepEqual(stored, []);
+    // Consent given: what is shown is kept from now on.
+    await page.evaluate(() => window.Mighty.consent(true));
+    const kept = await page.evaluate((key) => localStorage.getItem(key), `mighty:offer-variant:${id}:box`);
+    assert.equal(kept, price === "$26.00" ? "b" : "a");
+  } finally {
+    await fresh.close();
+  }
+});

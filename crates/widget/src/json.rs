@@ -45,11 +45,11 @@ fn to_value(value: &JsValue, depth: u32) -> Result<Value, String> {
         return Err(format!("nested more than {MAX_DEPTH} levels deep"));
     }
     if Array::is_array(value) {
-        return Array::from(value)
-            .iter()
-            .map(|item| to_value(&item, depth + 1))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array);
+        let mut items = Vec::new();
+        for item in Array::from(value).iter() {
+            items.push(to_value(&item, depth + 1)?);
+        }
+        return Ok(Value::Array(items));
     }
     let mut map = Map::new();
     let object: &Object = value.unchecked_ref();
