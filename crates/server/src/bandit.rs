@@ -343,13 +343,27 @@ pub async fn tests_for(
     force: bool,
 ) -> Result<Vec<OfferTest>, AppError> {
     let offers = variant_offers(listing);
-    if offers.is_empty() {
-        return Ok(Vec::new());
-    }
     let lookup = listing.id.clone();
     let stored = state
         .store(move |store| store.offer_variant_tests(&lookup))
         .await?;
+    // Tests of offers that no longer have variants end (the scheduler would find them due
+    // for ever otherwise).
+    if stored
+        .iter()
+        .any(|test| offers.iter().all(|offer| offer.offer_id != test.offer_id))
+    {
+        let (lookup, keep) = (
+            listing.id.clone(),
+            offers
+                .iter()
+                .map(|offer| offer.offer_id.clone())
+                .collect::<Vec<_>>(),
+        );
+        state
+            .store(move |store| store.remove_offer_variant_tests(&lookup, &keep))
+            .await?;
+    }
     let now = state.now_for(seller_id).0;
     let mut tests = Vec::new();
     for offer in &offers {

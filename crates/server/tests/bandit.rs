@@ -468,6 +468,21 @@ async fn replacing_the_listing_keeps_the_counts_of_variants_that_remain() {
     let key = mighty_server::store::new_id("key");
     let refused = server.checkout(&key, &variant_checkout(Some("a"), 1)).await;
     assert_eq!(refused.json()["error"]["field"], "offer_variant");
+
+    // Without variants the test ends: nothing left for the scheduler, no shares, no metrics.
+    let plain = server
+        .put_listing("candle-trio", listing("candle-trio", None))
+        .await;
+    assert_eq!(plain.status, StatusCode::OK);
+    server.advance_clock(3_600).await;
+    let tests = server
+        .state
+        .store(|store| store.offer_variant_tests("candle-trio"))
+        .await
+        .unwrap();
+    assert!(tests.is_empty(), "{tests:?}");
+    let metrics = server.seller_get("/v1/metrics?listing=candle-trio").await;
+    assert_eq!(metrics.json()["offer_variants"], json!([]));
 }
 
 /// The bandit through the public API, as a seller testing it in the sandbox would drive it:

@@ -268,6 +268,40 @@ impl Store {
         })
     }
 
+    /// Forgets the tests (and their history) of `listing_id`'s offers other than `keep`: offers
+    /// whose variants the seller removed, or which are gone. Their counts stay in the events
+    /// and orders, so variants put back later start a new test with them. Returns how many.
+    pub fn remove_offer_variant_tests(
+        &self,
+        listing_id: &str,
+        keep: &[String],
+    ) -> StoreResult<usize> {
+        self.write(async |connection| {
+            let offers: Vec<String> =
+                sqlx::query("SELECT offer_id FROM offer_variant_tests WHERE listing_id = $1")
+                    .bind(listing_id)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?;
+            let mut removed = 0;
+            for offer_id in offers.iter().filter(|offer_id| !keep.contains(offer_id)) {
+                for table in ["offer_variant_tests", "offer_variant_shares"] {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE listing_id = $1 AND offer_id = $2"
+                    ))
+                    .bind(listing_id)
+                    .bind(offer_id)
+                    .execute(&mut *connection)
+                    .await?;
+                }
+                removed += 1;
+            }
+            Ok(removed)
+        })
+    }
+
     /// The shares a bundle test served over time, oldest first.
     pub fn offer_variant_share_history(
         &self,
