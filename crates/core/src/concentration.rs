@@ -74,6 +74,51 @@ pub fn concentration(revenue: impl IntoIterator<Item = (Option<String>, i64)>) -
     }
 }
 
+/// The same revenue with keys that differ only in case made one: UTM sources are typed by
+/// hand in links, so "Instagram", "instagram" and "INSTAGRAM" are one source, and splitting
+/// them would hide the one source a seller relies on. Each group is named by the spelling
+/// that brought it the most revenue (equal revenue: the first in byte order), so the seller
+/// sees a spelling they used. Feed the result to [`concentration`].
+pub fn case_folded(
+    revenue: impl IntoIterator<Item = (Option<String>, i64)>,
+) -> Vec<(Option<String>, i64)> {
+    let revenue: Vec<(Option<String>, i64)> = revenue.into_iter().collect();
+    // Per folded key, per spelling: the revenue it brought.
+    let mut spellings: std::collections::BTreeMap<String, std::collections::BTreeMap<&str, i64>> =
+        Default::default();
+    for (key, amount) in &revenue {
+        if let Some(key) = key {
+            let sum = spellings
+                .entry(key.to_lowercase())
+                .or_default()
+                .entry(key.as_str())
+                .or_default();
+            *sum = sum.saturating_add((*amount).max(0));
+        }
+    }
+    let names: std::collections::BTreeMap<String, String> = spellings
+        .iter()
+        .map(|(folded, by_spelling)| {
+            // BTreeMap order is byte order: `max_by_key` keeps the last maximum, so compare
+            // in reverse to keep the first.
+            let name = by_spelling
+                .iter()
+                .rev()
+                .max_by_key(|(_, revenue)| **revenue)
+                .map(|(spelling, _)| spelling.to_string())
+                .unwrap_or_else(|| folded.clone());
+            (folded.clone(), name)
+        })
+        .collect();
+    revenue
+        .into_iter()
+        .map(|(key, amount)| {
+            let key = key.map(|key| names[&key.to_lowercase()].clone());
+            (key, amount)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +179,87 @@ mod tests {
         assert_eq!(result.dominant, None);
     }
 
+    #[test]
+    fn sources_that_differ_only_in_case_are_one() {
+        // (revenue per source as typed, the parts expected: name and revenue)
+        type Revenue = Vec<(Option<String>, i64)>;
+        let cases: Vec<(Revenue, Vec<(Option<&str>, i64)>)> = vec![
+            (vec![], vec![]),
+            (
+                vec![
+                    named("Instagram", 3000),
+                    named("instagram", 1000),
+                    named("news", 2000),
+                ],
+                vec![(Some("Instagram"), 4000), (Some("news"), 2000)],
+            ),
+            // The spelling that brought the most names the group.
+            (
+                vec![
+                    named("Instagram", 1000),
+                    named("instagram", 3000),
+                    named("INSTAGRAM", 500),
+                ],
+                vec![(Some("instagram"), 4500)],
+            ),
+            // Equal revenue: the first in byte order (capitals first).
+            (
+                vec![named("instagram", 2000), named("Instagram", 2000)],
+                vec![(Some("Instagram"), 4000)],
+            ),
+            // Beyond ASCII too; uncredited revenue stays uncredited.
+            (
+                vec![named("Éditions", 1000), named("éditions", 500), (None, 700)],
+                vec![(Some("Éditions"), 1500), (None, 700)],
+            ),
+        ];
+        for (revenue, expected) in cases {
+            let result = concentration(case_folded(revenue.clone()));
+            let parts: Vec<(Option<&str>, i64)> = result
+                .parts
+                .iter()
+                .map(|part| (part.key.as_deref(), part.revenue))
+                .collect();
+            assert_eq!(parts, expected, "{revenue:?}");
+        }
+        // Split by case, no source is over 60 %; folded, one is.
+        let revenue = vec![
+            named("Instagram", 2000),
+            named("instagram", 2000),
+            named("news", 2000),
+        ];
+        assert_eq!(concentration(revenue.clone()).dominant, None);
+        assert_eq!(
+            concentration(case_folded(revenue))
+                .dominant
+                .and_then(|part| part.key),
+            Some("Instagram".to_string())
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn folding_case_keeps_the_total_and_leaves_no_two_parts_equal_but_for_case(
+            amounts in proptest::collection::vec((0usize..5, 0i64..1_000_000), 0..12),
+        ) {
+            let keys = ["ig", "IG", "Ig", "news", "NEWS"];
+            let revenue: Vec<(Option<String>, i64)> = amounts
+                .iter()
+                .map(|(key, amount)| (Some(keys[*key].to_string()), *amount))
+                .collect();
+            let folded = concentration(case_folded(revenue.clone()));
+            proptest::prop_assert_eq!(folded.total, concentration(revenue).total);
+            let mut lowered: Vec<String> = folded
+                .parts
+                .iter()
+                .filter_map(|part| part.key.as_deref().map(str::to_lowercase))
+                .collect();
+            let count = lowered.len();
+            lowered.sort();
+            lowered.dedup();
+            proptest::prop_assert_eq!(lowered.len(), count);
+        }
+
         #[test]
         fn a_dominant_part_is_always_over_sixty_percent(
             amounts in proptest::collection::vec((0usize..4, 0i64..1_000_000), 0..12),

@@ -416,6 +416,90 @@ async fn the_charts_draw_the_numbers_of_their_tables() {
     );
 }
 
+/// A UTM source typed with other capitals in different links is still one source: its
+/// revenue is counted together (here 4 of 6 orders, over 60 %), named as most orders spelled
+/// it, and the raw attribution of each order is kept as it came.
+#[tokio::test]
+async fn sources_that_differ_only_in_case_are_one_source() {
+    let server = TestServer::with_listing().await;
+    let cookie = session_cookie(&server).await;
+    for (index, (creator, source)) in [
+        ("ana", "Instagram"),
+        ("ana", "instagram"),
+        ("theo", "Instagram"),
+        ("theo", "INSTAGRAM"),
+        ("ana", "newsletter"),
+        ("theo", "Newsletter"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        buy(
+            &server,
+            &format!("case-{index}"),
+            Some(creator),
+            creator,
+            Some(source),
+        )
+        .await;
+    }
+    let metrics = server
+        .seller_get("/v1/metrics?listing=candle-trio")
+        .await
+        .json();
+    let by_source = &metrics["concentration"]["by_source"];
+    assert_eq!(
+        by_source["parts"],
+        json!([
+            { "key": "Instagram", "revenue": 4 * 2400, "share": 4.0 / 6.0 },
+            { "key": "Newsletter", "revenue": 2 * 2400, "share": 2.0 / 6.0 }
+        ]),
+        "{by_source}"
+    );
+    assert_eq!(by_source["dominant"]["key"], "Instagram");
+    let page = dashboard_page(&server, &cookie, "candle-trio").await;
+    let html = Html::parse_document(&page);
+    assert_eq!(
+        table_rows(&html, "by-source")[0],
+        ["Instagram", "96.00 EUR", "66.7 %"]
+    );
+    let warnings: Vec<String> = select(&html, ".warning")
+        .iter()
+        .map(|warning| warning.text().collect())
+        .collect();
+    assert!(
+        warnings.iter().any(
+            |warning| warning.starts_with("One source brings 67 % of your revenue: Instagram.")
+        ),
+        "{warnings:?}"
+    );
+    // Each order keeps its source as it came.
+    let orders = server.seller_get("/v1/orders").await.json();
+    let mut sources: Vec<String> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|order| {
+            order["attribution"]["utm"]["source"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    sources.sort();
+    assert_eq!(
+        sources,
+        [
+            "INSTAGRAM",
+            "Instagram",
+            "Instagram",
+            "Newsletter",
+            "instagram",
+            "newsletter"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn one_creator_or_source_over_sixty_percent_is_a_warning_exactly_sixty_is_not() {
     let server = TestServer::with_listing().await;

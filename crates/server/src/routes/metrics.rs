@@ -370,8 +370,8 @@ pub fn order_source(order: &Order) -> Option<String> {
         .map(String::from)
 }
 
-/// Non-refunded revenue of the last [`CONCENTRATION_DAYS`] by creator and by UTM source,
-/// with core's rule (`concentration`): one creator or one source over 60 % is a warning.
+/// Non-refunded revenue of the last [`CONCENTRATION_DAYS`] by creator and by UTM source
+/// (grouped without regard to case, `concentration::case_folded`), with core's rule (`concentration`): one creator or one source over 60 % is a warning.
 pub fn concentration_of(orders: &[Order], now: i64) -> (i64, Concentration, Concentration) {
     let from = now - CONCENTRATION_DAYS * 86_400;
     let recent: Vec<&Order> = orders
@@ -388,11 +388,12 @@ pub fn concentration_of(orders: &[Order], now: i64) -> (i64, Concentration, Conc
                 .iter()
                 .map(|order| (order_creator(order), order.amount)),
         ),
-        concentration(
+        // Sources are typed by hand in links: "Instagram" and "instagram" are one.
+        concentration(mighty_core::concentration::case_folded(
             recent
                 .iter()
                 .map(|order| (order_source(order), order.amount)),
-        ),
+        )),
     )
 }
 
