@@ -183,7 +183,8 @@ mod tests {
     fn sources_that_differ_only_in_case_are_one() {
         // (revenue per source as typed, the parts expected: name and revenue)
         type Revenue = Vec<(Option<String>, i64)>;
-        let cases: Vec<(Revenue, Vec<(Option<&str>, i64)>)> = vec![
+        type Parts = Vec<(Option<&'static str>, i64)>;
+        let cases: Vec<(Revenue, Parts)> = vec![
             (vec![], vec![]),
             (
                 vec![
