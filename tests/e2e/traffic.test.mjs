@@ -48,10 +48,11 @@ async function funnelOnDashboard(id) {
     await page.getByLabel("Seller token").fill(SELLER_TOKEN);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.goto(new URL(`/dashboard/listings/${id}`, BASE_URL).href);
-    const table = page.locator("table", { has: page.locator("caption", { hasText: "Funnel" }) });
-    const headers = await table.locator("thead th").allInnerTexts();
+    const table = page.locator("table", { has: page.locator("caption", { hasText: "Per creator and variant" }) });
+    // The table sits in a closed <details> under its chart: read its text, not what is rendered.
+    const headers = (await table.locator("thead th").allTextContents()).map((text) => text.trim());
     const rows = await table.locator("tbody tr").evaluateAll((rows) =>
-      rows.map((row) => [...row.querySelectorAll("th, td")].map((cell) => cell.innerText.trim())));
+      rows.map((row) => [...row.querySelectorAll("th, td")].map((cell) => cell.textContent.trim())));
     return rows.map((cells) => Object.fromEntries(headers.map((header, index) => [header, cells[index]])));
   } finally {
     await seller.close();
