@@ -15,6 +15,7 @@
 pub mod attribution;
 pub mod bandit;
 pub mod beacon_queue;
+pub mod billing;
 pub mod card;
 pub mod chart;
 pub mod checkout;

@@ -45,21 +45,28 @@ pub struct PauseWindow {
     pub skipped_periods: u32,
 }
 
-/// The pause of `months` months of a subscription whose current period ends at `period_end`:
-/// monthly memberships skip exactly `months` renewals; others skip whole periods until
-/// `months` months have passed (a weekly one about four per month; a yearly one would skip its
-/// next renewal, which is why it is not [`pausable`]), as Stripe's `pause_collection` voids
-/// every invoice before `resumes_at`.
-pub fn pause_window(period_end: Timestamp, interval: Interval, months: u8) -> PauseWindow {
+/// The pause of `months` months of a subscription billed from `anchor` (its first period's
+/// start) whose current period ends at `period_end`: monthly memberships skip exactly
+/// `months` renewals; others skip whole periods until `months` months have passed (a weekly
+/// one about four per month; a yearly one would skip its next renewal, which is why it is not
+/// [`pausable`]), as Stripe's `pause_collection` voids every invoice before `resumes_at`.
+/// Period ends are the anchor's (`billing::next_period_end`), so a pause never moves the day
+/// a membership is billed on.
+pub fn pause_window(
+    anchor: Timestamp,
+    period_end: Timestamp,
+    interval: Interval,
+    months: u8,
+) -> PauseWindow {
     let months = i64::from(months.max(1));
     let target = period_end.add_months(months);
     let mut boundary = period_end;
     let mut skipped_periods = 0u32;
     loop {
-        boundary = interval.period_end(boundary);
+        boundary = crate::billing::next_period_end(anchor, interval, boundary);
         skipped_periods += 1;
-        // Walking month ends clamps (Jan 31 → Feb 28 → Mar 28), so a monthly pause counts
-        // periods rather than comparing with the calendar target.
+        // A monthly pause counts periods: a calendar target from a clamped period end
+        // (Feb 28 + 1 month = Mar 28) would fall short of the anchor's Mar 31.
         let enough = match interval {
             Interval::Month => i64::from(skipped_periods) >= months,
             _ => boundary >= target,
@@ -263,9 +270,10 @@ mod tests {
 
     #[test]
     fn a_pause_skips_whole_periods_from_the_end_of_the_paid_one() {
-        // (period end, interval, months, resumes at, skipped)
+        // (anchor, period end, interval, months, resumes at, skipped)
         let cases = [
             (
+                "2025-12-15T10:00:00Z",
                 "2026-01-15T10:00:00Z",
                 Interval::Month,
                 1,
@@ -273,29 +281,43 @@ mod tests {
                 1,
             ),
             (
+                "2025-12-15T10:00:00Z",
                 "2026-01-15T10:00:00Z",
                 Interval::Month,
                 3,
                 "2026-04-15T10:00:00Z",
                 3,
             ),
-            // Month ends clamp as renewals do, and still skip exactly the months asked.
+            // Month ends keep the anchor's day where the month has it (Stripe's billing
+            // anchor): from Jan 31, a pause past February resumes on Mar 31, not Mar 28.
             (
+                "2025-12-31T00:00:00Z",
                 "2026-01-31T00:00:00Z",
                 Interval::Month,
                 2,
-                "2026-03-28T00:00:00Z",
+                "2026-03-31T00:00:00Z",
                 2,
             ),
             (
+                "2025-12-31T00:00:00Z",
                 "2026-01-31T00:00:00Z",
                 Interval::Month,
                 3,
-                "2026-04-28T00:00:00Z",
+                "2026-04-30T00:00:00Z",
                 3,
+            ),
+            // A pause from a clamped period end (Feb 28 of a Jan 30 anchor) is back on the 30th.
+            (
+                "2026-01-30T00:00:00Z",
+                "2026-02-28T00:00:00Z",
+                Interval::Month,
+                1,
+                "2026-03-30T00:00:00Z",
+                1,
             ),
             // A yearly membership skips its next renewal.
             (
+                "2025-06-01T00:00:00Z",
                 "2026-06-01T00:00:00Z",
                 Interval::Year,
                 1,
@@ -304,6 +326,7 @@ mod tests {
             ),
             // Weekly: whole weeks until the months have passed (Jun 1 + 1 month = Jul 1).
             (
+                "2026-05-25T00:00:00Z",
                 "2026-06-01T00:00:00Z",
                 Interval::Week,
                 1,
@@ -311,6 +334,7 @@ mod tests {
                 5,
             ),
             (
+                "2026-05-31T00:00:00Z",
                 "2026-06-01T00:00:00Z",
                 Interval::Day,
                 1,
@@ -318,8 +342,8 @@ mod tests {
                 30,
             ),
         ];
-        for (end, interval, months, resumes, skipped) in cases {
-            let window = pause_window(at(end), interval, months);
+        for (anchor, end, interval, months, resumes, skipped) in cases {
+            let window = pause_window(at(anchor), at(end), interval, months);
             assert_eq!(window.starts_at, at(end), "{end} {interval:?} {months}");
             assert_eq!(
                 window.resumes_at,
@@ -443,7 +467,12 @@ mod tests {
             if pausable_now {
                 // The longest pause of a pausable period stays within a period of the
                 // months asked (it never skips a year).
-                let window = pause_window(Timestamp(1_780_000_000), interval, 3);
+                let window = pause_window(
+                    Timestamp(1_780_000_000),
+                    Timestamp(1_780_000_000),
+                    interval,
+                    3,
+                );
                 assert!(window.resumes_at <= Timestamp(1_780_000_000).add_months(4));
             }
         }
@@ -452,17 +481,21 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn a_pause_ends_on_a_renewal_boundary_at_least_its_months_later_for_non_monthly(
-            end in 0i64..4_000_000_000,
+            anchor in 0i64..4_000_000_000,
+            periods_paid in 1i64..30,
             months in 1u8..=3,
             interval_index in 0usize..4,
         ) {
             let interval = [Interval::Day, Interval::Week, Interval::Month, Interval::Year][interval_index];
-            let window = pause_window(Timestamp(end), interval, months);
-            // resumes_at is the end of `skipped_periods` whole periods from the pause's start.
-            let mut boundary = Timestamp(end);
-            for _ in 0..window.skipped_periods {
-                boundary = interval.period_end(boundary);
-            }
+            let anchor = Timestamp(anchor);
+            let end = crate::billing::nth_period_end(anchor, interval, periods_paid).0;
+            let window = pause_window(anchor, Timestamp(end), interval, months);
+            // resumes_at is the anchor's period end `skipped_periods` after the pause's start.
+            let boundary = crate::billing::nth_period_end(
+                anchor,
+                interval,
+                periods_paid + i64::from(window.skipped_periods),
+            );
             proptest::prop_assert_eq!(boundary, window.resumes_at);
             proptest::prop_assert!(window.skipped_periods >= 1);
             proptest::prop_assert!(window.resumes_at > window.starts_at);

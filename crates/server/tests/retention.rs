@@ -96,6 +96,17 @@ fn at(value: &Value) -> i64 {
     Timestamp::parse_rfc3339(value.as_str().unwrap()).unwrap().0
 }
 
+/// The end of the `n`th monthly period of a membership that started at `anchor` (core's
+/// `billing`: on the anchor's day of the month, or the month's last day).
+fn nth_month_end(anchor: &Value, n: i64) -> i64 {
+    mighty_core::billing::nth_period_end(
+        Timestamp(at(anchor)),
+        mighty_core::listing::Interval::Month,
+        n,
+    )
+    .0
+}
+
 /// Moves the test seller's clock to just past `instant`.
 async fn advance_past(server: &TestServer, instant: i64) {
     let now = server.seller_now().await.0;
@@ -172,10 +183,14 @@ async fn pausing_twice_resuming_unpaused_and_acting_on_a_canceled_membership_con
         body["paused_from"], body["current_period_end"],
         "the period paid for is kept"
     );
-    let expected = Timestamp(at(&body["current_period_end"])).add_months(2);
+    // The first period ends at the anchor's first month end; two more are skipped.
+    assert_eq!(
+        at(&body["current_period_end"]),
+        nth_month_end(&body["current_period_start"], 1)
+    );
     assert_eq!(
         at(&body["paused_until"]),
-        expected.0,
+        nth_month_end(&body["current_period_start"], 3),
         "two monthly renewals skipped"
     );
 
@@ -396,9 +411,10 @@ async fn renewals_skip_the_paused_months_and_the_membership_resumes_by_itself() 
         at(&paused["current_period_end"]),
         at(&paused["paused_until"]),
     );
+    let anchor = paused["current_period_start"].clone();
 
     // Through the two paused months: no charge, no renewal order, still paused.
-    advance_past(&server, Timestamp(period_end).add_months(1).0).await;
+    advance_past(&server, nth_month_end(&anchor, 2)).await;
     let during = subscription(&server, &id).await;
     assert_eq!(during["status"], "paused");
     assert!(
@@ -421,8 +437,9 @@ async fn renewals_skip_the_paused_months_and_the_membership_resumes_by_itself() 
     assert_eq!(renewals[0]["amount"], 2500);
     assert_eq!(at(&renewals[0]["created_at"]), resumes_at);
 
-    // A month later it renews as usual.
-    advance_past(&server, Timestamp(resumes_at).add_months(1).0).await;
+    // A period later (on the anchor's day) it renews as usual.
+    assert_eq!(at(&after["current_period_end"]), nth_month_end(&anchor, 4));
+    advance_past(&server, nth_month_end(&anchor, 4)).await;
     assert_eq!(orders_of(&server, &id, "renewal").await.len(), 2);
 
     while deliver_due(&server.state, &reqwest::Client::new())
@@ -485,7 +502,7 @@ async fn resuming_early_charges_the_next_period_as_usual() {
     assert!(orders_of(&server, &id, "renewal").await.is_empty());
     let resumed = act(&server, &id, "resume", &token, Some("r"), None).await;
     assert_eq!(resumed.json()["status"], "active");
-    let next = Timestamp(period_end).add_months(1).0;
+    let next = nth_month_end(&paused["current_period_start"], 2);
     assert_eq!(
         at(&resumed.json()["current_period_end"]),
         next,
@@ -1285,4 +1302,85 @@ async fn a_yearly_membership_is_not_paused_for_a_year_when_a_month_was_asked() {
     assert!(page.contains("Cancel now"), "{page}");
     assert!(!page.contains("Pause for"), "{page}");
     assert!(page.contains("Switch to Annual lite"), "{page}");
+}
+
+/// Renewals keep the day the membership started on, as Stripe's billing anchor does: started
+/// on Jan 30, it renews on Feb 28 (February has no 30th), then on Mar 30 and Apr 30, never
+/// on the 28th from then on; a pause asked in a period after the short month resumes on the
+/// anchor's day too.
+#[tokio::test]
+async fn renewals_and_pauses_keep_the_day_the_membership_started_on() {
+    let server = server_with_tiers().await;
+    let start = Timestamp::parse_rfc3339("2031-01-30T12:00:00Z").unwrap().0;
+    let mut now = server.seller_now().await.0;
+    assert!(now < start, "the test's dates are in the future");
+    while now < start {
+        // The sandbox clock moves at most 400 days at a time.
+        let moved = server.advance_clock((start - now).min(400 * 86_400)).await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
+        now = server.seller_now().await.0;
+    }
+    let (id, token) = buy(&server, "monthly").await;
+    let bought = subscription(&server, &id).await;
+    let anchor = at(&bought["current_period_start"]);
+    // The anchor's time of day (the purchase took a moment after noon).
+    let time_of_day = Timestamp(anchor).to_rfc3339()[10..].to_string();
+    let on = |day: &str| {
+        Timestamp::parse_rfc3339(&format!("{day}{time_of_day}"))
+            .unwrap()
+            .0
+    };
+    assert_eq!(
+        anchor - anchor % 86_400,
+        on("2031-01-30") - on("2031-01-30") % 86_400
+    );
+    assert_eq!(at(&bought["current_period_end"]), on("2031-02-28"));
+
+    // Past Feb 28: one renewal; the next period ends on the 30th again.
+    advance_past(&server, on("2031-02-28")).await;
+    let renewed = subscription(&server, &id).await;
+    assert_eq!(
+        (
+            at(&renewed["current_period_start"]),
+            at(&renewed["current_period_end"])
+        ),
+        (on("2031-02-28"), on("2031-03-30")),
+        "{renewed}"
+    );
+
+    // A month's pause from there resumes on Apr 30 (the 30th, not the 28th).
+    let paused = act(
+        &server,
+        &id,
+        "pause",
+        &token,
+        Some("anchor-pause"),
+        Some(json!({ "months": 1 })),
+    )
+    .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text());
+    assert_eq!(at(&paused.json()["paused_until"]), on("2031-04-30"));
+
+    // Through the pause and one more renewal: every period ends on the anchor's day.
+    advance_past(&server, on("2031-05-30")).await;
+    let later = subscription(&server, &id).await;
+    assert_eq!(later["status"], "active", "{later}");
+    assert_eq!(
+        (
+            at(&later["current_period_start"]),
+            at(&later["current_period_end"])
+        ),
+        (on("2031-05-30"), on("2031-06-30")),
+        "{later}"
+    );
+    let renewals: Vec<i64> = orders_of(&server, &id, "renewal")
+        .await
+        .iter()
+        .map(|order| at(&order["created_at"]))
+        .collect();
+    assert_eq!(
+        renewals,
+        [on("2031-02-28"), on("2031-04-30"), on("2031-05-30")],
+        "charged at Feb 28, not during the pause (Mar 30), then from Apr 30 on the 30th"
+    );
 }

@@ -281,6 +281,7 @@ fn retention_offers(
         (1..=3u8)
             .map(|months| {
                 let window = retention::pause_window(
+                    Timestamp(subscription.billing_anchor),
                     Timestamp(subscription.current_period_end),
                     interval,
                     months,

@@ -149,6 +149,7 @@ pub async fn apply(
                 ));
             }
             let window = retention::pause_window(
+                Timestamp(subscription.billing_anchor),
                 Timestamp(subscription.current_period_end),
                 interval,
                 months,

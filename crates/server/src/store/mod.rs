@@ -345,6 +345,10 @@ pub struct Subscription {
     /// A downgrade waiting for the end of the current period: the lower tier and its price.
     pub pending_tier_id: Option<String>,
     pub pending_price: Option<i64>,
+    /// The start of the first period: every period ends whole intervals after it (core's
+    /// `billing`), on its day of the month where the month has that day.
+    #[serde(skip)]
+    pub billing_anchor: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -43,6 +43,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite/0007_retention.sql"),
     include_str!("migrations/sqlite/0008_offer_variants.sql"),
     include_str!("migrations/sqlite/0009_stripe_expiry_backoff.sql"),
+    include_str!("migrations/sqlite/0010_billing_anchor.sql"),
 ];
 const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_schema.sql"),
@@ -54,6 +55,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0007_retention.sql"),
     include_str!("migrations/postgres/0008_offer_variants.sql"),
     include_str!("migrations/postgres/0009_stripe_expiry_backoff.sql"),
+    include_str!("migrations/postgres/0010_billing_anchor.sql"),
 ];
 const _: () = assert!(SQLITE_MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
 
@@ -207,7 +209,7 @@ fn order_from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
 
 const SUBSCRIPTION_COLUMNS: &str = "id, listing_id, offer_id, tier_id, price, currency, interval, status, customer_token_hash, seller_id, \
     email, creator, creator_verified, current_period_start, current_period_end, created_at, canceled_at, attribution, \
-    pause_starts_at, paused_until, pending_tier_id, pending_price";
+    pause_starts_at, paused_until, pending_tier_id, pending_price, billing_anchor";
 
 fn subscription_from_row(row: &AnyRow) -> Result<Subscription, sqlx::Error> {
     Ok(Subscription {
@@ -233,6 +235,10 @@ fn subscription_from_row(row: &AnyRow) -> Result<Subscription, sqlx::Error> {
         paused_until: row.try_get(19)?,
         pending_tier_id: row.try_get(20)?,
         pending_price: row.try_get(21)?,
+        // Rows are anchored by migration 10; the period's start stands in for none.
+        billing_anchor: row
+            .try_get::<Option<i64>, _>(22)?
+            .unwrap_or(row.try_get(13)?),
     })
 }
 
@@ -998,10 +1004,10 @@ impl Store {
                     .partner
                     .as_ref()
                     .and_then(|partner| partner.period)
-                    .unwrap_or((now, interval.period_end(Timestamp(now)).0));
+                    .unwrap_or((now, mighty_core::billing::nth_period_end(Timestamp(now), interval, 1).0));
                 sqlx::query(&format!(
                     "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}, session_id, stripe_subscription_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12, $13, $14, $17, NULL, $16, NULL, NULL, NULL, NULL, $15, $18)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12, $13, $14, $17, NULL, $16, NULL, NULL, NULL, NULL, $13, $15, $18)"
                 ))
                 .bind(subscription_id)
                 .bind(&paid.listing_id)
@@ -1329,7 +1335,9 @@ impl Store {
                 let session = session_of_subscription(connection, &subscription.id).await?;
                 while end <= now {
                     let start = end;
-                    end = interval.period_end(Timestamp(start)).0;
+                    // From the anchor, not from the last end: a clamped month (Feb 28)
+                    // does not move the billing day (Mar 30 after a Jan 30 start).
+                    end = mighty_core::billing::next_period_end(Timestamp(subscription.billing_anchor), interval, Timestamp(start)).0;
                     let moved = sqlx::query(
                         "UPDATE subscriptions SET current_period_start = $2, current_period_end = $3 WHERE id = $1 AND current_period_end = $2",
                     )
