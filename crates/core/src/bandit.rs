@@ -262,6 +262,63 @@ pub fn shares(probability_best: &[f64], young: bool) -> Vec<f64> {
     normalised.iter().map(|p| floor + rest * p).collect()
 }
 
+/// Steps a served share is written in: ten-thousandths (`"share": 0.3334`).
+pub const SERVED_SHARE_STEPS: u32 = 10_000;
+
+/// The shares as a listing document serves them (SPEC 3.1): whole ten-thousandths that add
+/// up to exactly [`SERVED_SHARE_STEPS`], so the served shares sum to 1 (rounding each one on
+/// its own gives three fresh variants `0.3333` each, 0.9999 in all). Largest remainder: each
+/// share's floor, then the steps left over to the largest fractions (the earlier variant on
+/// a tie). A share that is 0 (a stopped test's losers) stays 0; shares that are not finite or
+/// not positive count as 0; if none is positive, all are equal.
+pub fn served_shares(shares: &[f64]) -> Vec<f64> {
+    let weights: Vec<f64> = shares
+        .iter()
+        .map(|share| {
+            if share.is_finite() && *share > 0.0 {
+                *share
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let weights = if total > 0.0 {
+        weights
+    } else {
+        vec![1.0; shares.len()]
+    };
+    let total: f64 = weights.iter().sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let steps = f64::from(SERVED_SHARE_STEPS);
+    let exact: Vec<f64> = weights
+        .iter()
+        .map(|weight| weight / total * steps)
+        .collect();
+    let mut given: Vec<u32> = exact.iter().map(|value| value.floor() as u32).collect();
+    let mut left = SERVED_SHARE_STEPS.saturating_sub(given.iter().sum());
+    let mut by_fraction: Vec<usize> = (0..exact.len())
+        .filter(|index| weights[*index] > 0.0)
+        .collect();
+    by_fraction.sort_by(|a, b| {
+        let fraction = |index: usize| exact[index] - exact[index].floor();
+        fraction(*b).total_cmp(&fraction(*a)).then(a.cmp(b))
+    });
+    for index in by_fraction.iter().cycle() {
+        if left == 0 {
+            break;
+        }
+        given[*index] += 1;
+        left -= 1;
+    }
+    given
+        .into_iter()
+        .map(|step| f64::from(step) / steps)
+        .collect()
+}
+
 /// Why a test stopped exploring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -420,6 +477,41 @@ mod tests {
             s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0])
         );
         assert_ne!(Rng::seeded(1).next_u64(), first);
+    }
+
+    #[test]
+    fn served_shares_are_ten_thousandths_that_sum_to_one() {
+        let third = 1.0 / 3.0;
+        for (shares, expected) in [
+            (vec![third, third, third], vec![0.3334, 0.3333, 0.3333]),
+            (vec![0.25; 4], vec![0.25; 4]),
+            (vec![1.0, 0.0], vec![1.0, 0.0]),
+            (vec![0.0, 1.0, 0.0], vec![0.0, 1.0, 0.0]),
+            (vec![0.123_456, 0.876_544], vec![0.1235, 0.8765]),
+            (
+                vec![0.100_04, 0.100_04, 0.799_92],
+                vec![0.1001, 0.1, 0.7999],
+            ),
+            (
+                vec![0.166_66, 0.166_66, 0.666_68],
+                vec![0.1667, 0.1666, 0.6667],
+            ),
+            // Not summing to 1 (e.g. read back rounded): normalised first.
+            (vec![0.2, 0.2], vec![0.5, 0.5]),
+            (vec![f64::NAN, 0.5, -1.0], vec![0.0, 1.0, 0.0]),
+            (vec![0.0, 0.0], vec![0.5, 0.5]),
+            (vec![], vec![]),
+        ] {
+            let served = served_shares(&shares);
+            assert_eq!(served, expected, "{shares:?}");
+            if !served.is_empty() {
+                let steps: u32 = served
+                    .iter()
+                    .map(|share| (share * f64::from(SERVED_SHARE_STEPS)).round() as u32)
+                    .sum();
+                assert_eq!(steps, SERVED_SHARE_STEPS, "{shares:?}");
+            }
+        }
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! properties, and a simulation of traffic with a known best variant.
 
 use mighty_core::bandit::{
-    MONTE_CARLO_DRAWS, Rng, STOP_PROBABILITY, StopReason, TestStatus, UnknownVariant, VariantData,
-    YOUNG_FLOOR_SHARE, YOUNG_UNTIL_VIEWS, allocate, is_young, probability_best, seed_from, shares,
-    stop_by_seller,
+    MONTE_CARLO_DRAWS, Rng, SERVED_SHARE_STEPS, STOP_PROBABILITY, StopReason, TestStatus,
+    UnknownVariant, VariantData, YOUNG_FLOOR_SHARE, YOUNG_UNTIL_VIEWS, allocate, is_young,
+    probability_best, seed_from, served_shares, shares, stop_by_seller,
 };
 use proptest::prelude::*;
 
@@ -629,4 +629,35 @@ fn simulation_the_best_variant_wins_most_traffic_within_8000_views() {
         stops >= SEEDS / 2 && wrong <= 1,
         "{stops} stops, {wrong} wrong"
     );
+}
+
+proptest! {
+    /// The shares a document serves are whole ten-thousandths summing to exactly one, each
+    /// within a step of the allocation's own, and a variant with no share keeps none.
+    #[test]
+    fn served_shares_sum_to_exactly_one(
+        variants in arbitrary_variants(),
+        seed in any::<u64>(),
+        stopped in any::<bool>(),
+    ) {
+        let previous = if stopped {
+            TestStatus::Stopped { winner: variants[0].id.clone(), reason: StopReason::Seller }
+        } else {
+            TestStatus::Exploring
+        };
+        let allocation = allocate(&variants, &previous, 200, &mut Rng::seeded(seed));
+        let exact: Vec<f64> = allocation.variants.iter().map(|v| v.share).collect();
+        let served = served_shares(&exact);
+        let steps: Vec<u32> = served
+            .iter()
+            .map(|share| (share * f64::from(SERVED_SHARE_STEPS)).round() as u32)
+            .collect();
+        prop_assert_eq!(steps.iter().sum::<u32>(), SERVED_SHARE_STEPS, "{:?}", served);
+        for (exact, served) in exact.iter().zip(&served) {
+            prop_assert!((exact - served).abs() <= 1.0 / f64::from(SERVED_SHARE_STEPS) + 1e-12);
+            if *exact == 0.0 {
+                prop_assert_eq!(*served, 0.0);
+            }
+        }
+    }
 }

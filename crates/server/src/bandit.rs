@@ -464,23 +464,20 @@ pub fn add_shares(document: &mut Value, tests: &[OfferTest]) {
         let Some(variants) = offer.get_mut("variants").and_then(Value::as_array_mut) else {
             continue;
         };
+        // Four decimals that sum to exactly 1 (core's `served_shares`).
+        let exact: Vec<f64> = test.variants.iter().map(|served| served.share).collect();
+        let rounded = bandit::served_shares(&exact);
         for variant in variants {
             let share = variant
                 .get("id")
                 .and_then(Value::as_str)
-                .and_then(|id| test.variants.iter().find(|served| served.data.id == id))
-                .map(|served| served.share);
+                .and_then(|id| test.variants.iter().position(|served| served.data.id == id))
+                .map(|index| rounded[index]);
             if let (Some(share), Some(object)) = (share, variant.as_object_mut()) {
-                object.insert("share".into(), json!(round_share(share)));
+                object.insert("share".into(), json!(share));
             }
         }
     }
-}
-
-/// A share as served: four decimals, what a browser needs to split traffic (the served
-/// shares sum to 1 within 2e-4; the widget splits by each share over their sum).
-fn round_share(share: f64) -> f64 {
-    (share * 10_000.0).round() / 10_000.0
 }
 
 /// Whether a stored listing document has any offer with `variants` (a cheap look before
@@ -626,13 +623,6 @@ pub async fn listing_tests_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shares_are_served_with_four_decimals() {
-        assert_eq!(round_share(0.123_456), 0.1235);
-        assert_eq!(round_share(1.0), 1.0);
-        assert_eq!(round_share(0.0), 0.0);
-    }
 
     #[test]
     fn only_documents_with_offer_variants_are_parsed_on_read() {

@@ -148,6 +148,51 @@ async fn the_listing_document_serves_each_variants_share() {
     assert_eq!(document["offers"][0]["variants"][1]["items"][2], "matches");
 }
 
+/// The served shares are ten-thousandths that sum to exactly 1 (SPEC 3.1), for three and four
+/// variants too, where rounding each share on its own leaves 0.9999 or 1.0001.
+#[tokio::test]
+async fn the_served_shares_sum_to_exactly_one() {
+    let server = TestServer::new().await;
+    // Young tests of three and four variants at various prices: floor + 0.7 × P(best) and
+    // floor + 0.6 × P(best) are rarely whole ten-thousandths.
+    let cases: Vec<Value> = (0..8)
+        .flat_map(|step: i64| {
+            [
+                json!([{ "id": "a" }, { "id": "b", "price": 2000 + 100 * step },
+                       { "id": "c", "price": 2600 }]),
+                json!([{ "id": "a" }, { "id": "b", "price": 2200 }, { "id": "c", "price": 2600 },
+                       { "id": "d", "price": 2000 + 50 * step }]),
+            ]
+        })
+        .collect();
+    for (index, variants) in cases.iter().enumerate() {
+        let id = format!("trio-{index}");
+        let mut document = listing(&id, None);
+        document["offers"][0]["variants"] = variants.clone();
+        let response = server.put_listing(&id, document).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        let document = server.get(&format!("/v1/listings/{id}")).await.json();
+        let shares: Vec<f64> = document["offers"][0]["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|variant| variant["share"].as_f64().unwrap())
+            .collect();
+        let steps: Vec<u64> = shares
+            .iter()
+            .map(|share| {
+                let steps = share * 10_000.0;
+                assert!(
+                    (steps - steps.round()).abs() < 1e-6,
+                    "{share} has four decimals"
+                );
+                steps.round() as u64
+            })
+            .collect();
+        assert_eq!(steps.iter().sum::<u64>(), 10_000, "{id}: {shares:?}");
+    }
+}
+
 #[tokio::test]
 async fn checkout_charges_the_stored_price_of_the_variant_shown() {
     let server = server_with_variants().await;
