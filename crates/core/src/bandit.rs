@@ -201,7 +201,8 @@ pub struct Interval {
 
 /// Each variant's probability of having the highest revenue per view, in the order given,
 /// from `draws` joint draws of the posteriors. Ties (only possible between variants whose
-/// value is 0) go to the earlier variant. Sums to 1.
+/// value is 0, e.g. free ones) go to one of them at random, so equal variants are equally
+/// likely best and a test of free variants never stops on its own. Sums to 1.
 pub fn probability_best(variants: &[VariantData], draws: usize, rng: &mut Rng) -> Vec<f64> {
     if variants.is_empty() {
         return Vec::new();
@@ -217,10 +218,19 @@ pub fn probability_best(variants: &[VariantData], draws: usize, rng: &mut Rng) -
     let mut wins = vec![0u64; variants.len()];
     for _ in 0..draws {
         let mut best = (0, f64::NEG_INFINITY);
+        let mut tied = 0u32;
         for (index, (alpha, beta, value)) in models.iter().enumerate() {
             let revenue_per_view = rng.beta(*alpha, *beta) * value;
             if revenue_per_view > best.1 {
                 best = (index, revenue_per_view);
+                tied = 1;
+            } else if revenue_per_view == best.1 {
+                // Each of the `tied` equals wins with the same chance (reservoir sampling):
+                // free variants all draw 0 and must not hand the first one every win.
+                tied += 1;
+                if rng.uniform() * f64::from(tied) < 1.0 {
+                    best = (index, revenue_per_view);
+                }
             }
         }
         wins[best.0] += 1;

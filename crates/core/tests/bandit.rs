@@ -348,6 +348,40 @@ fn a_stopped_test_stays_stopped_while_its_winner_exists() {
     assert!(allocation.variants[1].share >= YOUNG_FLOOR_SHARE);
 }
 
+/// Free variants (price 0) all bring 0 per view: none is better, so none may take every
+/// win, and the test must not stop on its own naming the first as the winner.
+#[test]
+fn free_variants_are_equally_likely_best_and_never_stop_the_test() {
+    for count in 2..=4 {
+        let free: Vec<VariantData> = (0..count)
+            .map(|index| variant(&format!("v{index}"), 0, 1_000, 100))
+            .collect();
+        let allocation = allocate(
+            &free,
+            &TestStatus::Exploring,
+            MONTE_CARLO_DRAWS,
+            &mut Rng::seeded(7),
+        );
+        assert!(!allocation.young);
+        assert_eq!(allocation.status, TestStatus::Exploring, "{count} variants");
+        let even = 1.0 / count as f64;
+        for allocated in &allocation.variants {
+            assert!(
+                (allocated.probability_best - even).abs() < 0.03,
+                "{count} variants: {:?}",
+                allocation.variants
+            );
+        }
+    }
+    // A paid variant against a free one still always wins.
+    let mixed = [
+        variant("free", 0, 1_000, 100),
+        variant("paid", 500, 1_000, 1),
+    ];
+    let p = probability_best(&mixed, 2_000, &mut Rng::seeded(3));
+    assert_eq!(p, vec![0.0, 1.0]);
+}
+
 #[test]
 fn the_seller_stops_with_a_choice_or_the_current_best() {
     let variants = [variant("a", 2000, 500, 20), variant("b", 2000, 500, 30)];
