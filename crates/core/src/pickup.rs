@@ -80,6 +80,29 @@ pub fn wall_clock_span(opens_at: &str, closes_at: &str) -> Option<String> {
     )
 }
 
+/// Why a pick-up bought at `now` is refused, or `None` while it can still be collected: until
+/// the pop-up closes. After that a shopper would pay for something nobody hands over (a
+/// pop-up may close before its drop ends). `can_ship`: whether the offer may be shipped
+/// instead, which the message then suggests.
+pub fn pickup_refusal(
+    popup: &crate::listing::Popup,
+    can_ship: bool,
+    now: crate::time::Timestamp,
+) -> Option<String> {
+    if now < popup.closes_at {
+        return None;
+    }
+    let instead = if can_ship {
+        "choose \"ship\" instead"
+    } else {
+        "this offer can no longer be bought"
+    };
+    Some(format!(
+        "the pop-up closed at {}: nothing bought now can be picked up there; {instead}",
+        popup.closes_at
+    ))
+}
+
 /// An RFC 3339 date-time as written: its date, hours and minutes, and offset.
 struct WallClock<'t> {
     date: &'t str,
@@ -172,6 +195,45 @@ mod tests {
             ("soon", "2026-12-05T16:00:00Z", None),
         ] {
             assert_eq!(wall_clock_span(opens, closes).as_deref(), shown, "{opens}");
+        }
+    }
+
+    #[test]
+    fn a_pick_up_is_refused_once_the_pop_up_closed() {
+        let popup = crate::listing::Popup {
+            name: "Night market".into(),
+            address: "Place de la Croix-Rousse".into(),
+            lat: 45.7745,
+            lon: 4.832,
+            opens_at: crate::Timestamp::parse_rfc3339("2026-12-05T10:00:00+01:00").unwrap(),
+            closes_at: crate::Timestamp::parse_rfc3339("2026-12-05T16:00:00+01:00").unwrap(),
+            timezone: "Europe/Paris".into(),
+        };
+        let at = |text: &str| crate::Timestamp::parse_rfc3339(text).unwrap();
+        for (now, can_ship, refused) in [
+            // Before it opens (bought during the drop) and while it is open: collected.
+            ("2026-12-01T18:00:00Z", false, None),
+            ("2026-12-05T14:59:59Z", true, None),
+            (
+                "2026-12-05T15:00:00Z",
+                true,
+                Some(
+                    "the pop-up closed at 2026-12-05T15:00:00Z: nothing bought now can be picked up there; choose \"ship\" instead",
+                ),
+            ),
+            (
+                "2026-12-24T00:00:00Z",
+                false,
+                Some(
+                    "the pop-up closed at 2026-12-05T15:00:00Z: nothing bought now can be picked up there; this offer can no longer be bought",
+                ),
+            ),
+        ] {
+            assert_eq!(
+                pickup_refusal(&popup, can_ship, at(now)).as_deref(),
+                refused,
+                "{now}"
+            );
         }
     }
 

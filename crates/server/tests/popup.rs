@@ -17,8 +17,8 @@ use mighty_server::webhooks::deliver_due;
 use serde_json::{Value, json};
 use support::{SELLER, TestServer, listing, receiver};
 
-const OPENS_AT: &str = "2026-12-05T10:00:00+01:00";
-const CLOSES_AT: &str = "2026-12-05T16:00:00+01:00";
+const OPENS_AT: &str = "2036-12-05T10:00:00+01:00";
+const CLOSES_AT: &str = "2036-12-05T16:00:00+01:00";
 /// Long enough to be folded, with every character TEXT escapes, and non-ASCII.
 const ADDRESS: &str = "Place de la Croix-Rousse; angle Grande-Rue, 69004 Lyon \\ Entrée côté métro — stand n°12, près de la fontaine";
 
@@ -189,12 +189,12 @@ async fn wrong_pop_ups_and_fulfilments_are_refused_at_put_naming_the_field() {
         ),
         (
             "/drop/popup/closes_at",
-            json!("2026-12-05T09:59:59+01:00"),
+            json!("2036-12-05T09:59:59+01:00"),
             "drop.popup.closes_at",
         ),
         (
             "/drop/popup/opens_at",
-            json!("2026-12-05 10:00"),
+            json!("2036-12-05 10:00"),
             "drop.popup.opens_at",
         ),
         ("/drop/popup/lat", json!(123.0), "drop.popup.lat"),
@@ -335,6 +335,56 @@ async fn a_checkout_may_ask_only_for_a_fulfilment_its_offer_allows() {
     assert!(state.get("fulfilment").is_none(), "{state}");
 }
 
+/// Once the pop-up has closed nobody hands a pick-up over: a checkout for one is refused
+/// (naming `fulfilment`), shipping still sells, and a pick-up-only offer no longer does.
+#[tokio::test]
+async fn no_pick_up_is_sold_once_the_pop_up_closed() {
+    let server = TestServer::new().await;
+    let now = server.seller_now().await.0;
+    let mut document = listing_with_popup("candle-trio");
+    document["drop"]["popup"]["opens_at"] = json!(Timestamp(now + 3_600).to_rfc3339());
+    document["drop"]["popup"]["closes_at"] = json!(Timestamp(now + 7_200).to_rfc3339());
+    let put = server.put_listing("candle-trio", document).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.text());
+    // Before it closes (here, before it even opens) a pick-up sells.
+    open(&server, "trio", Some("pickup")).await;
+    open(&server, "stand", None).await;
+
+    assert_eq!(server.advance_clock(7_200).await.status, StatusCode::OK);
+    for (index, (offer_id, asked, suggestion)) in [
+        ("trio", Some("pickup"), "choose \"ship\" instead"),
+        ("stand", None, "this offer can no longer be bought"),
+        (
+            "stand",
+            Some("pickup"),
+            "this offer can no longer be bought",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let response = server
+            .checkout(&format!("late-{index}"), &checkout_body(offer_id, asked))
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{offer_id} {asked:?}: {}",
+            response.text()
+        );
+        let error = &response.json()["error"];
+        assert_eq!(error["field"], "fulfilment", "{error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("the pop-up closed at ") && message.ends_with(suggestion),
+            "{message}"
+        );
+    }
+    // Shipping is not the pop-up's business.
+    open(&server, "trio", Some("ship")).await;
+    open(&server, "trio", None).await;
+}
+
 #[tokio::test]
 async fn a_pick_up_is_paid_without_an_address_and_found_by_its_code() {
     let server = server_with_popup().await;
@@ -353,7 +403,7 @@ async fn a_pick_up_is_paid_without_an_address_and_found_by_its_code() {
     assert!(form.contains("Picked up at the pop-up stand"), "{form}");
     assert!(form.contains("Croix-Rousse night market"));
     assert!(
-        form.contains("2026-12-05 10:00–16:00 (UTC+01:00), Europe/Paris"),
+        form.contains("2036-12-05 10:00–16:00 (UTC+01:00), Europe/Paris"),
         "{form}"
     );
     assert!(

@@ -775,7 +775,7 @@ async fn a_pick_up_collects_no_address_on_stripe_and_gets_its_code_when_paid() {
     );
     document["drop"]["popup"] = json!({ "name": "Croix-Rousse night market",
         "address": "Place de la Croix-Rousse, 69004 Lyon", "lat": 45.7745, "lon": 4.832,
-        "opens_at": "2026-12-05T10:00:00+01:00", "closes_at": "2026-12-05T16:00:00+01:00",
+        "opens_at": "2035-12-05T10:00:00+01:00", "closes_at": "2035-12-05T16:00:00+01:00",
         "timezone": "Europe/Paris" });
     document["offers"][0]["fulfilment"] = json!(["ship", "pickup"]);
     let live = Live::start(document).await;

@@ -292,6 +292,17 @@ async fn create(
     let fulfilment = allowed
         .choose(request.fulfilment)
         .map_err(|message| with_cors(AppError::invalid("fulfilment", message)))?;
+    // A pick-up only until the pop-up closes: nobody hands it over afterwards.
+    if fulfilment == Some(mighty_core::protocol::Fulfilment::Pickup)
+        && let Some(popup) = listing.drop.as_ref().and_then(|drop| drop.popup.as_ref())
+        && let Some(refusal) = mighty_core::pickup::pickup_refusal(
+            popup,
+            allowed.ship,
+            state.now_for(&stored.seller_id),
+        )
+    {
+        return Err(with_cors(AppError::invalid("fulfilment", refusal)));
+    }
     // A pick-up is not shipped: no address is asked for, here or by Stripe.
     let ships = ships && fulfilment != Some(mighty_core::protocol::Fulfilment::Pickup);
     // Checked: a price past core's bounds or an overflow is refused, never wrapped.
