@@ -93,6 +93,9 @@ test("a bundle is bought in a popup on the demo page, with the events of SPEC se
   const host = shop.host("atelier-cuir");
   await host.scrollIntoViewIfNeeded();
   await host.locator("[part=card]").waitFor();
+  // The card's fixed words are French too, text and accessible names (one way to translate).
+  assert.equal((await host.locator("[part=share]").innerText()).trim(), "Partager");
+  assert.equal(await host.locator(".offers").getAttribute("aria-label"), "Offres");
   await buyInPopup(shop, host, "wallet");
   // An fr-FR host: the widget speaks French (the catalog beside the bundle), amounts in French.
   await statusOf(host).filter({ hasText: /payés/ }).waitFor({ timeout: 15_000 });

@@ -207,7 +207,10 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
         shop.tell(
             Moment::NoEndpoint,
             Some(&intent),
-            shop.t("This listing cannot be bought here yet (it names no checkout endpoint)."),
+            t(
+                shop.lang,
+                "This listing cannot be bought here yet (it names no checkout endpoint).",
+            ),
             Told::default(),
         );
         return;
@@ -221,7 +224,7 @@ fn begin(shop: &Rc<Shop>, intent: Intent) {
     shop.tell(
         Moment::Opening,
         None,
-        shop.t("Opening the secure checkout…"),
+        t(shop.lang, "Opening the secure checkout…"),
         Told::default(),
     );
     let shop = shop.clone();
@@ -287,7 +290,7 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
                     shop.tell(Moment::Unreachable, Some(&intent), message, told);
                     return;
                 };
-                let text = shop.t("The checkout is slow to answer; trying again…");
+                let text = t(shop.lang, "The checkout is slow to answer; trying again…");
                 shop.tell(Moment::SlowToAnswer, None, text, Told::default());
                 http::sleep(wait).await;
             }
@@ -298,7 +301,7 @@ async fn create_session(shop: &Rc<Shop>, endpoint: &str, intent: Intent, popup: 
         shop.tell(
             Moment::InsecureRedirect,
             Some(&intent),
-            shop.t("The payment partner answered with an address that is not secure, so it was not opened. Nothing was charged."),
+            t(shop.lang, "The payment partner answered with an address that is not secure, so it was not opened. Nothing was charged."),
             Told::default(),
         );
         return;
@@ -332,12 +335,16 @@ fn refused(shop: &Rc<Shop>, intent: &Intent, code: &str, message: String) {
     let text = match code {
         "sold_out" => {
             shop.mark_sold_out(&intent.offer_id);
-            shop.t("Sold out: the last one has just gone.")
+            t(shop.lang, "Sold out: the last one has just gone.")
         }
-        "drop_closed" => shop.t("This drop is closed: it has not started yet, or it has ended."),
-        "idempotency_conflict" => {
-            shop.t("This checkout was already started with different details; please try again.")
-        }
+        "drop_closed" => t(
+            shop.lang,
+            "This drop is closed: it has not started yet, or it has ended.",
+        ),
+        "idempotency_conflict" => t(
+            shop.lang,
+            "This checkout was already started with different details; please try again.",
+        ),
         _ if !message.is_empty() => message,
         _ => tf(
             shop.lang,
@@ -397,7 +404,7 @@ async fn go_to_partner(
 ) {
     shop.step(CheckoutEvent::ToPartner);
     let Some(popup) = popup else {
-        let text = shop.t("Taking you to the secure checkout…");
+        let text = t(shop.lang, "Taking you to the secure checkout…");
         shop.tell(Moment::ToPartnerPage, None, text, Told::default());
         if let Some(secret) = &created.session_secret {
             keep_for_return("secret", &created.session_id, secret);
@@ -414,13 +421,15 @@ async fn go_to_partner(
         shop.tell(
             Moment::PopupFailed,
             Some(&intent),
-            shop.t("The checkout window could not be opened."),
+            t(shop.lang, "The checkout window could not be opened."),
             Told::default(),
         );
         return;
     }
-    let text =
-        shop.t("Complete the payment in the checkout window. This card updates when you are done.");
+    let text = t(
+        shop.lang,
+        "Complete the payment in the checkout window. This card updates when you are done.",
+    );
     shop.tell(Moment::InPopup, None, text, Told::default());
     watch_popup(shop, &intent, &created, &popup).await;
 }
@@ -490,8 +499,10 @@ async fn watch_popup(
                 break;
             }
             _ if closed => {
-                let text =
-                    shop.t("The checkout window was closed before paying. Nothing was charged.");
+                let text = t(
+                    shop.lang,
+                    "The checkout window was closed before paying. Nothing was charged.",
+                );
                 shop.tell(Moment::PopupClosed, None, text, Told::default());
                 break;
             }
@@ -572,13 +583,16 @@ pub(crate) fn finish(shop: &Rc<Shop>, intent: &Intent, state: CheckoutSessionSta
         SessionStatus::Failed => shop.tell(
             Moment::Declined,
             Some(intent),
-            shop.t("The payment was declined. Nothing was charged."),
+            t(shop.lang, "The payment was declined. Nothing was charged."),
             Told::default(),
         ),
         SessionStatus::Expired => shop.tell(
             Moment::Expired,
             Some(intent),
-            shop.t("The checkout expired before the payment. Nothing was charged."),
+            t(
+                shop.lang,
+                "The checkout expired before the payment. Nothing was charged.",
+            ),
             Told::default(),
         ),
         SessionStatus::Open => {}

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlMediaElement};
 
 use crate::handles::{self, DemoPart};
-use crate::i18n::tf;
+use crate::i18n::{t, tf};
 use crate::shop::Shop;
 
 /// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
@@ -42,7 +42,7 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! { <div class="creators" role="group" aria-label="Creators" data-i18n-label>{chips}</div> }
+        view! { <div class="creators" role="group" aria-label=t(shop.lang, "Creators")>{chips}</div> }
     });
     // The track and the avatar are always there, empty for a creator without them: switching
     // creators fills or empties them (before, they existed only if the first creator had
@@ -58,7 +58,7 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
                         aria-label=tf(shop.lang, "Demo by {name}", &[("name", &first.name)])>
                         <track kind="captions" src=demo.captions/>
                     </video>
-                    <div class="progress" role="progressbar" aria-label="Demo progress" data-i18n-label aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+                    <div class="progress" role="progressbar" aria-label=t(shop.lang, "Demo progress") aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
                         <span class="progress-fill"></span>
                     </div>
                     <p class="failed" role="status"></p>
@@ -72,10 +72,10 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
                 // of them, so "Play" becoming "Pause" (or "Reproducir", "Pausa") moves nothing.
                 <div class="controls">
                     <button type="button" class="control play" data-on="false">
-                        <span class="off" data-i18n>"Play"</span><span class="on" data-i18n>"Pause"</span>
+                        <span class="off">{t(shop.lang, "Play")}</span><span class="on">{t(shop.lang, "Pause")}</span>
                     </button>
                     <button type="button" class="control sound" data-on="false" aria-pressed="false">
-                        <span class="off" data-i18n>"Unmute"</span><span class="on" data-i18n>"Mute"</span>
+                        <span class="off">{t(shop.lang, "Unmute")}</span><span class="on">{t(shop.lang, "Mute")}</span>
                     </button>
                 </div>
             </figure>
@@ -315,7 +315,7 @@ fn on_failed(shop: &Shop) {
         let _ = figure.class_list().add_1("broken");
     }
     if let Some(message) = part(shop, DemoPart::Failed) {
-        message.set_text_content(Some(&shop.t("This demo cannot play here.")));
+        message.set_text_content(Some(&t(shop.lang, "This demo cannot play here.")));
     }
 }
 

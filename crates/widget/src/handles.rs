@@ -138,21 +138,6 @@ pub fn creator_chips(root: &ShadowRoot) -> Vec<(Element, String)> {
         .collect()
 }
 
-/// The elements whose fixed English words are translated after drawing: their text
-/// (`data-i18n`), or their `aria-label` (`data-i18n-label`).
-pub fn translatable(root: &ShadowRoot) -> Vec<(Element, Option<&'static str>)> {
-    let mut found: Vec<(Element, Option<&'static str>)> = all(root, "[data-i18n]")
-        .into_iter()
-        .map(|element| (element, None))
-        .collect();
-    found.extend(
-        all(root, "[data-i18n-label]")
-            .into_iter()
-            .map(|element| (element, Some("aria-label"))),
-    );
-    found
-}
-
 /// What a click in the card was on.
 pub enum Clicked {
     Share,

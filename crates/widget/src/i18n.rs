@@ -1,7 +1,9 @@
 //! The shopper's language. English is written where the words are used (it is also the
 //! lookup key, gettext-style: no key strings in the wasm); French, Spanish and German come
 //! from `messages.json`, which `cargo xtask dist` ships beside the bundle and the loader hands
-//! to [`messages`]. Without it, or for another language, the widget speaks English.
+//! to [`messages`]. Without it, or for another language, the widget speaks English. One way
+//! to translate: [`t`] (and [`tf`], which fills `{placeholders}` after it), called where the
+//! view or the message is built, with the card's catalog language.
 
 use std::cell::RefCell;
 
@@ -53,27 +55,4 @@ pub fn per_interval(
         Interval::Year => t(language, "{price} / year"),
     };
     fill(&template, &[("price", price)])
-}
-
-/// Translates the card's fixed words after it is drawn: elements marked `data-i18n` (their
-/// text) and `data-i18n-label` (their `aria-label`). Written as English literals in the
-/// views, they stay static there (leptos clones them from a template), which costs far less
-/// wasm than a computed string per element.
-pub fn translate_card(root: &web_sys::ShadowRoot, language: &str) {
-    if language == "en" {
-        return;
-    }
-    for (element, attribute) in crate::handles::translatable(root) {
-        match attribute {
-            Some(name) => {
-                if let Some(english) = element.get_attribute(name) {
-                    let _ = element.set_attribute(name, &t(language, &english));
-                }
-            }
-            None => {
-                let english = element.text_content().unwrap_or_default();
-                element.set_text_content(Some(&t(language, &english)));
-            }
-        }
-    }
 }

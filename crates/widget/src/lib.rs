@@ -336,7 +336,6 @@ fn show_card(
         keep_shop(&drawn_host, shop.clone());
         redirect::resume_after_redirect(&shop);
         checkout::run_drop_clock(&shop);
-        i18n::translate_card(&drawn_root, shop.lang);
         // Listeners and the player start once the card is in the page.
         listeners::wire_card(&shop);
         demo::wire(&shop);

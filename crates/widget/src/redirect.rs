@@ -11,6 +11,7 @@ use mighty_core::protocol::{SessionStatus, params};
 
 use crate::checkout::{finish, session_state};
 use crate::http;
+use crate::i18n::t;
 use crate::page_url::remove_our_parameters;
 use crate::shop::{Intent, Shop, Told};
 
@@ -66,7 +67,7 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
     let shop = shop.clone();
     // A task: it runs once the card is in the page.
     crate::spawn(async move {
-        let text = shop.t("Checking your payment…");
+        let text = t(shop.lang, "Checking your payment…");
         shop.tell(Moment::Checking, None, text, Told::default());
         let secret = take_from_return("secret", &session_id);
         let kept = take_from_return("offer", &session_id);
@@ -80,7 +81,8 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
         }
         remove_our_parameters();
         let Some(state) = state else {
-            let text = shop.t(
+            let text = t(
+                shop.lang,
                 "We could not confirm your payment just now; your receipt email has the details.",
             );
             shop.tell(Moment::Unconfirmed, None, text, Told::default());
@@ -102,7 +104,10 @@ pub fn resume_after_redirect(shop: &Rc<Shop>) {
         };
         match state.status {
             SessionStatus::Open => {
-                let text = shop.t("Your payment was not completed. Nothing was charged.");
+                let text = t(
+                    shop.lang,
+                    "Your payment was not completed. Nothing was charged.",
+                );
                 shop.tell(Moment::NotCompleted, None, text, Told::default());
             }
             _ => finish(&shop, &intent, state),

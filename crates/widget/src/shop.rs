@@ -215,12 +215,6 @@ impl Shop {
         })
     }
 
-    /// `english` in the shopper's language.
-    #[inline(never)]
-    pub fn t(&self, english: &str) -> String {
-        t(self.lang, english)
-    }
-
     /// Takes who brought the shopper and which creator they see first (see `attribution`).
     pub fn set_attribution(
         &self,
@@ -390,7 +384,7 @@ impl Shop {
     pub(crate) fn mark_sold_out(&self, offer_id: &str) {
         if let Some(button) = handles::checkout_button(&self.root, offer_id) {
             let _ = button.set_attribute("disabled", "");
-            button.set_text_content(Some(&self.t("Sold out")));
+            button.set_text_content(Some(&t(self.lang, "Sold out")));
         }
     }
 
@@ -470,13 +464,13 @@ impl Shop {
         let mut button = |kind: Option<PanelButton>| -> Option<(String, Action)> {
             Some(match kind? {
                 PanelButton::SameKey if moment == Moment::PopupClosed => {
-                    (self.t("Reopen checkout"), Action::Retry)
+                    (t(self.lang, "Reopen checkout"), Action::Retry)
                 }
-                PanelButton::SameKey => (self.t("Try again"), Action::Retry),
+                PanelButton::SameKey => (t(self.lang, "Try again"), Action::Retry),
                 PanelButton::NewKey => {
                     let intent = intent?;
                     (
-                        self.t("Try again"),
+                        t(self.lang, "Try again"),
                         Action::Buy {
                             offer_id: intent.offer_id.clone(),
                             tier_id: intent.tier_id.clone(),
@@ -484,7 +478,7 @@ impl Shop {
                     )
                 }
                 PanelButton::Continue => (continue_label.take()?, Action::Continue),
-                PanelButton::Cancel => (self.t("Cancel"), Action::Dismiss),
+                PanelButton::Cancel => (t(self.lang, "Cancel"), Action::Dismiss),
                 PanelButton::NextOffer => next.take()?,
             })
         };
@@ -521,7 +515,7 @@ impl Shop {
         self.show(Panel {
             tone: Tone::Error,
             text: message,
-            primary: retry.map(|action| (self.t("Try again"), action)),
+            primary: retry.map(|action| (t(self.lang, "Try again"), action)),
             ..Panel::default()
         });
     }

@@ -11,7 +11,7 @@ use mighty_core::checkout::ATTEMPT_TIMEOUT_MS;
 
 use crate::checkout::new_idempotency_key;
 use crate::http;
-use crate::i18n::tf;
+use crate::i18n::{t, tf};
 use crate::json;
 use crate::shop::{Action, Panel, Shop, Tone};
 
@@ -48,7 +48,7 @@ pub(crate) fn manage_link(shop: &Shop) -> Option<(String, String)> {
     let membership = shop.membership.borrow().clone()?;
     let base = crate::dom::origin_of(shop.endpoint.as_deref()?)?;
     Some((
-        shop.t("Manage your membership"),
+        t(shop.lang, "Manage your membership"),
         format!("{base}/manage/{}", membership.customer_token),
     ))
 }
@@ -92,9 +92,9 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
         ("GET", url, None)
     };
     shop.working(&if confirm {
-        shop.t("Upgrading your membership…")
+        t(shop.lang, "Upgrading your membership…")
     } else {
-        shop.t("Working out the price of the upgrade…")
+        t(shop.lang, "Working out the price of the upgrade…")
     });
     // Only the change itself carries an Idempotency-Key; reading the period is a plain GET.
     let headers = [
@@ -151,13 +151,13 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
                         "Upgrade to {tier}: the difference for the rest of this period now, then {then}.",
                         &[("tier", &next.name), ("then", &then)],
                     ),
-                    shop.t("Confirm upgrade"),
+                    t(shop.lang, "Confirm upgrade"),
                 ),
             };
             shop.show(Panel {
                 text,
                 primary: Some((confirm_label, Action::Upgrade { tier_id })),
-                secondary: Some((shop.t("Cancel"), Action::Dismiss)),
+                secondary: Some((t(shop.lang, "Cancel"), Action::Dismiss)),
                 ..Panel::default()
             });
         }
@@ -185,14 +185,22 @@ pub(crate) async fn change_tier(shop: &Rc<Shop>, tier_id: String, confirm: bool)
         (_, false) => shop.fail(
             None,
             "upgrade_failed",
-            shop.t("The membership could not be read just now; please try again."),
+            t(
+                shop.lang,
+                "The membership could not be read just now; please try again.",
+            ),
             Some(Action::PreviewUpgrade { tier_id }),
         ),
         _ => {
             let message = field("error")
                 .and_then(|error| Some(error.get("message")?.as_str()?.to_string()))
                 .filter(|message| !message.is_empty())
-                .unwrap_or_else(|| shop.t("The upgrade did not go through. Nothing was charged."));
+                .unwrap_or_else(|| {
+                    t(
+                        shop.lang,
+                        "The upgrade did not go through. Nothing was charged.",
+                    )
+                });
             let retry = Action::PreviewUpgrade { tier_id };
             shop.fail(None, "upgrade_failed", message, Some(retry));
         }

@@ -58,10 +58,10 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                 {demo}
                 <div class="body">
                 <header class="head">
-                    {listing.test_mode.then(|| view! { <span class="badge-test" data-i18n>"Test mode"</span> })}
+                    {listing.test_mode.then(|| view! { <span class="badge-test">{t(shop.lang, "Test mode")}</span> })}
                     <div class="title-line">
                         <h2 class="title">{listing.title.clone()}</h2>
-                        <button type="button" part="share" class="plain share" data-i18n>"Share"</button>
+                        <button type="button" part="share" class="plain share">{t(shop.lang, "Share")}</button>
                     </div>
                     {seller_line}
                 </header>
@@ -69,7 +69,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                 {listing.summary.clone().map(|summary| view! { <p class="summary">{summary}</p> })}
                 {drop_line}
                 {popup}
-                <ul class="offers" aria-label="Offers" data-i18n-label>{offers}</ul>
+                <ul class="offers" aria-label=t(shop.lang, "Offers")>{offers}</ul>
                 {details}
                 <CheckoutPanel/>
                 </div>
@@ -95,7 +95,7 @@ pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
         let count = rating.count;
         let count = count.to_string();
         let reviews = if rating.count == 1 {
-            shop.t("1 review")
+            t(shop.lang, "1 review")
         } else {
             tf(shop.lang, "{count} reviews", &[("count", &count)])
         };
@@ -126,7 +126,7 @@ pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! { <ul class="badges" aria-label="Badges" data-i18n-label>{items}</ul> }
+        view! { <ul class="badges" aria-label=t(shop.lang, "Badges")>{items}</ul> }
     });
     let quote = trust.testimonials.first().map(|first| {
         view! { <blockquote class="quote" aria-live="off">{testimonial_text(shop.lang, first)}</blockquote> }
@@ -171,14 +171,14 @@ pub fn popup_block(popup: &Popup, shop: &Shop) -> impl IntoView + use<> {
         .time_range(popup.opens_at, popup.closes_at, &popup.timezone);
     let map = map_url(popup);
     let calendar = shop.calendar_url.borrow().clone().map(|url| {
-        view! { <a href=url download="popup.ics" data-i18n>"Add to calendar"</a> }
+        view! { <a href=url download="popup.ics">{t(shop.lang, "Add to calendar")}</a> }
     });
     view! {
-        <section part="popup" class="popup" aria-label="Pop-up" data-i18n-label>
+        <section part="popup" class="popup" aria-label=t(shop.lang, "Pop-up")>
             <p><strong>{popup.name.clone()}</strong>" · "{popup.address.clone()}</p>
             <p>{when}</p>
             <p class="links">
-                <a href=map target="_blank" rel="noopener" data-i18n>"Map"</a>
+                <a href=map target="_blank" rel="noopener">{t(shop.lang, "Map")}</a>
                 {calendar}
             </p>
         </section>
@@ -208,7 +208,7 @@ pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <section class="details" aria-label="Reviews" data-i18n-label tabindex="-1" hidden=true>
+        <section class="details" aria-label=t(shop.lang, "Reviews") tabindex="-1" hidden=true>
             <ul class="reviews">{testimonials}{cases}</ul>
         </section>
     }
@@ -228,7 +228,7 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
             let compare_at = compare_at.map(|compare_at| {
                 let usual = formatter.price(compare_at);
                 view! {
-                    <s class="compare"><span class="sr" data-i18n>"Usual price"</span>" "{usual}</s>
+                    <s class="compare"><span class="sr">{t(shop.lang, "Usual price")}</span>" "{usual}</s>
                 }
             });
             let items = (!items.is_empty())
@@ -240,9 +240,9 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
                 view! {
                     <form class="fulfil">
                         <fieldset>
-                            <legend data-i18n>"Delivery"</legend>
-                            <label><input type="radio" name="fulfil" value="ship" checked/><span data-i18n>"Ship"</span></label>
-                            <label><input type="radio" name="fulfil" value="pickup"/><span data-i18n>"Pick up at the pop-up"</span></label>
+                            <legend>{t(shop.lang, "Delivery")}</legend>
+                            <label><input type="radio" name="fulfil" value="ship" checked/><span>{t(shop.lang, "Ship")}</span></label>
+                            <label><input type="radio" name="fulfil" value="pickup"/><span>{t(shop.lang, "Pick up at the pop-up")}</span></label>
                         </fieldset>
                     </form>
                 }
@@ -270,7 +270,7 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
             Either::Right(view! {
                 <div class="offer-line">
                     <span class="offer-name">{offer.name.clone()}</span>
-                    <span class="muted" data-i18n>"Membership"</span>
+                    <span class="muted">{t(shop.lang, "Membership")}</span>
                 </div>
                 <ul class="tiers" aria-label=tf(shop.lang, "{offer} plans", &[("offer", &offer.name)])>{tiers}</ul>
             })
