@@ -570,6 +570,11 @@ pub async fn handle_event(state: &AppState, event: &stripe::Event) -> Result<(),
                 serde_json::from_value(object.clone()).map_err(|_| read("invoice"))?;
             invoice_paid(state, &invoice).await
         }
+        "invoice.payment_failed" => {
+            let invoice: stripe::Invoice =
+                serde_json::from_value(object.clone()).map_err(|_| read("invoice"))?;
+            invoice_failed(state, &invoice).await
+        }
         "customer.subscription.updated" | "customer.subscription.deleted" => {
             let subscription: stripe::Subscription =
                 serde_json::from_value(object.clone()).map_err(|_| read("subscription"))?;
@@ -728,10 +733,11 @@ async fn subscription_changed(
         _ => None,
     };
     let period = stripe_subscription.period();
+    let id = subscription.id.clone();
     state
         .store(move |store| {
             store.sync_stripe_subscription(
-                &subscription.id,
+                &id,
                 period,
                 tier.as_ref()
                     .map(|(tier_id, price)| (tier_id.as_str(), *price)),
@@ -739,7 +745,46 @@ async fn subscription_changed(
             )
         })
         .await?;
+    // A pause set, changed or cleared in Stripe's dashboard. Events come in any order, so
+    // the pause is read from Stripe as it is now, not from this event's copy (an older event
+    // delivered late would undo a newer change).
+    let current: stripe::Subscription = client(state)?
+        .get(
+            &format!("/v1/subscriptions/{}", stripe_subscription.id),
+            &Form::new(),
+        )
+        .await
+        .map_err(|error| error.to_app_error())?;
+    if current.status.as_deref() != Some("canceled") {
+        let pause = current.pause_collection.map(|pause| pause.resumes_at);
+        state
+            .store(move |store| store.mirror_stripe_pause(&subscription.id, pause, now))
+            .await?;
+    }
     state.outbox_changed();
+    Ok(())
+}
+
+/// A renewal invoice Stripe could not collect: when it is the first after a pause, the pause
+/// is over all the same (Stripe retries the invoice, the seller's dunning follows), so the
+/// membership must not stay paused here waiting for an `invoice.paid` that may never come.
+async fn invoice_failed(state: &AppState, invoice: &stripe::Invoice) -> Result<(), AppError> {
+    let (Some(stripe_subscription), Some("subscription_cycle")) =
+        (invoice.subscription_id(), invoice.billing_reason.as_deref())
+    else {
+        return Ok(());
+    };
+    let Some(period) = invoice.line_period() else {
+        return Err(AppError::Malformed(
+            "invoice.payment_failed without a period".into(),
+        ));
+    };
+    let ended = state
+        .store(move |store| store.end_pause_at_failed_invoice(&stripe_subscription, period))
+        .await?;
+    if ended {
+        state.outbox_changed();
+    }
     Ok(())
 }
 

@@ -2128,3 +2128,308 @@ async fn a_pause_asked_again_after_a_renewal_landed_meanwhile_is_accepted_by_str
     assert_eq!(live.stripe.calls("POST", &stripe_path).len(), 2);
     support::openapi::check(&live.stripe.requests());
 }
+
+/// The seller's reads of a subscription.
+async fn read_subscription(live: &Live, subscription_id: &str) -> Value {
+    let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+    live.get(
+        &format!("/v1/subscriptions/{subscription_id}"),
+        &[("authorization", &seller)],
+    )
+    .await
+}
+
+/// A pause set, changed or cleared in Stripe's dashboard reaches Mighty through
+/// `customer.subscription.updated`: the membership is paused until Stripe's `resumes_at`
+/// (or until someone resumes it, when Stripe has none), its date follows a change, and it
+/// resumes when Stripe clears it, with the sandbox's webhooks. The pause is read from Stripe
+/// as it is now, so an older event delivered late changes nothing, and Mighty's own pause
+/// told back is not a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_set_changed_or_cleared_on_stripe_is_mirrored() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let receiver = live.receiver().await;
+    let (subscription_id, bearer, stripe_subscription) =
+        live_membership(&live, "mirror-pause").await;
+    let period_end = mighty_core::Timestamp::parse_rfc3339(
+        read_subscription(&live, &subscription_id).await["current_period_end"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+    .0;
+    let rfc3339 = |at: i64| mighty_core::Timestamp(at).to_rfc3339();
+
+    // Set in the dashboard, until a date.
+    let first_resumes_at = period_end + 40 * 86_400;
+    let set = live.stripe.set_pause_collection(
+        &stripe_subscription,
+        json!({ "behavior": "keep_as_draft", "resumes_at": first_resumes_at }),
+    );
+    live.signed(
+        "evt_mirror_set",
+        "customer.subscription.updated",
+        set.clone(),
+    )
+    .await;
+    let read = read_subscription(&live, &subscription_id).await;
+    assert_eq!(
+        (&read["status"], &read["paused_from"], &read["paused_until"]),
+        (
+            &json!("paused"),
+            &json!(rfc3339(period_end)),
+            &json!(rfc3339(first_resumes_at))
+        ),
+        "{read}"
+    );
+    wait_for(&receiver, "subscription.paused", 1).await;
+
+    // Moved to a later date there.
+    let later_resumes_at = first_resumes_at + 30 * 86_400;
+    let changed = live.stripe.set_pause_collection(
+        &stripe_subscription,
+        json!({ "behavior": "keep_as_draft", "resumes_at": later_resumes_at }),
+    );
+    live.signed(
+        "evt_mirror_changed",
+        "customer.subscription.updated",
+        changed,
+    )
+    .await;
+    assert_eq!(
+        read_subscription(&live, &subscription_id).await["paused_until"],
+        rfc3339(later_resumes_at)
+    );
+    wait_for(&receiver, "subscription.paused", 2).await;
+    // The first event again, late (Stripe delivers in any order): Stripe's pause is read as
+    // it is now, so the later date stays.
+    live.signed("evt_mirror_set_late", "customer.subscription.updated", set)
+        .await;
+    assert_eq!(
+        read_subscription(&live, &subscription_id).await["paused_until"],
+        rfc3339(later_resumes_at)
+    );
+
+    // Cleared there: resumed here.
+    let cleared = live
+        .stripe
+        .set_pause_collection(&stripe_subscription, Value::Null);
+    live.signed(
+        "evt_mirror_cleared",
+        "customer.subscription.updated",
+        cleared,
+    )
+    .await;
+    let read = read_subscription(&live, &subscription_id).await;
+    assert_eq!(
+        (&read["status"], &read["paused_from"], &read["paused_until"]),
+        (&json!("active"), &Value::Null, &Value::Null),
+        "{read}"
+    );
+    wait_for(&receiver, "subscription.resumed", 1).await;
+
+    // A pause without an end: paused until someone resumes it, which the shopper can here.
+    let open_ended = live.stripe.set_pause_collection(
+        &stripe_subscription,
+        json!({ "behavior": "void", "resumes_at": null }),
+    );
+    live.signed(
+        "evt_mirror_open_ended",
+        "customer.subscription.updated",
+        open_ended,
+    )
+    .await;
+    let read = read_subscription(&live, &subscription_id).await;
+    assert_eq!(
+        (&read["status"], &read["paused_from"], &read["paused_until"]),
+        (&json!("paused"), &json!(rfc3339(period_end)), &Value::Null),
+        "{read}"
+    );
+    let (status, resumed) = live
+        .post(
+            &format!("/v1/subscriptions/{subscription_id}/resume"),
+            &[
+                ("authorization", &bearer),
+                ("idempotency-key", "mirror-resume"),
+            ],
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, resumed["status"].as_str()),
+        (200, Some("active")),
+        "{resumed}"
+    );
+    assert_eq!(
+        live.stripe.subscription(&stripe_subscription)["pause_collection"],
+        Value::Null
+    );
+    wait_for(&receiver, "subscription.paused", 3).await;
+    wait_for(&receiver, "subscription.resumed", 2).await;
+
+    // Mighty's own pause, told back by Stripe, is the same pause: no second webhook.
+    let (status, paused) = live
+        .post(
+            &format!("/v1/subscriptions/{subscription_id}/pause"),
+            &[
+                ("authorization", &bearer),
+                ("idempotency-key", "mirror-own"),
+            ],
+            json!({ "months": 1 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{paused}");
+    live.signed(
+        "evt_mirror_own",
+        "customer.subscription.updated",
+        live.stripe.subscription(&stripe_subscription),
+    )
+    .await;
+    assert_eq!(read_subscription(&live, &subscription_id).await, paused);
+    wait_for(&receiver, "subscription.paused", 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let types = receiver.types();
+    let count = |kind: &str| types.iter().filter(|seen| *seen == kind).count();
+    assert_eq!(
+        (count("subscription.paused"), count("subscription.resumed")),
+        (4, 2),
+        "{types:?}"
+    );
+    for delivery in receiver.received() {
+        delivery.check_described().expect("a described webhook");
+    }
+    support::openapi::check(&live.stripe.requests());
+}
+
+/// The first renewal after a pause that Stripe cannot collect (`invoice.payment_failed`)
+/// ends the pause here too: the membership is active in its new period, with
+/// `subscription.resumed`, and no renewal order (nothing was paid); it does not stay paused
+/// waiting for an `invoice.paid` that may never come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_first_invoice_after_a_pause_does_not_leave_it_paused() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let receiver = live.receiver().await;
+    let (subscription_id, bearer, stripe_subscription) =
+        live_membership(&live, "failed-after-pause").await;
+    let (status, paused) = live
+        .post(
+            &format!("/v1/subscriptions/{subscription_id}/pause"),
+            &[
+                ("authorization", &bearer),
+                ("idempotency-key", "pause-then-fail"),
+            ],
+            json!({ "months": 1 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{paused}");
+    let resumes_at =
+        mighty_core::Timestamp::parse_rfc3339(paused["paused_until"].as_str().unwrap())
+            .unwrap()
+            .0;
+
+    // An invoice of a period inside the pause failing changes nothing.
+    let inside = live
+        .stripe
+        .fail_renewal(&stripe_subscription, resumes_at - 86_400);
+    live.signed("evt_failed_inside", "invoice.payment_failed", inside)
+        .await;
+    assert_eq!(
+        read_subscription(&live, &subscription_id).await["status"],
+        "paused"
+    );
+
+    // The first one after it: the pause is over.
+    let failed = live.stripe.fail_renewal(&stripe_subscription, resumes_at);
+    live.signed("evt_failed_first", "invoice.payment_failed", failed)
+        .await;
+    let read = read_subscription(&live, &subscription_id).await;
+    assert_eq!(
+        (
+            &read["status"],
+            &read["paused_until"],
+            &read["current_period_start"]
+        ),
+        (
+            &json!("active"),
+            &Value::Null,
+            &json!(mighty_core::Timestamp(resumes_at).to_rfc3339())
+        ),
+        "{read}"
+    );
+    assert!(
+        live.orders()
+            .await
+            .iter()
+            .all(|order| order["kind"] != "renewal"),
+        "nothing was paid"
+    );
+    wait_for(&receiver, "subscription.resumed", 1).await;
+    for delivery in receiver.received() {
+        delivery.check_described().expect("a described webhook");
+    }
+}
+
+/// Stripe's `customer.subscription.updated` for Mighty's own pause may land before Mighty
+/// records that pause: mirrored first, the request still succeeds, with its save and one
+/// `subscription.paused`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripes_report_of_a_pause_landing_first_still_lets_the_pause_succeed() {
+    let live = Live::start(listing("candle-trio", None)).await;
+    let receiver = live.receiver().await;
+    let (subscription_id, bearer, stripe_subscription) =
+        live_membership(&live, "report-first").await;
+    let stripe_path = format!("/v1/subscriptions/{stripe_subscription}");
+    let pause_path = format!("/v1/subscriptions/{subscription_id}/pause");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("idempotency-key", "report-first"),
+    ];
+    live.stripe.delay_next(&[Duration::from_millis(1500)]);
+    let (paused, _) = tokio::join!(
+        live.post(
+            &pause_path,
+            &headers,
+            json!({ "months": 2, "instead_of_cancel": true }),
+        ),
+        async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while live.stripe.calls("POST", &stripe_path).is_empty() {
+                assert!(Instant::now() < deadline, "the pause never reached Stripe");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            live.signed(
+                "evt_report_first",
+                "customer.subscription.updated",
+                live.stripe.subscription(&stripe_subscription),
+            )
+            .await;
+            assert_eq!(
+                read_subscription(&live, &subscription_id).await["status"],
+                "paused",
+                "mirrored before the request ended"
+            );
+        }
+    );
+    let (status, paused) = paused;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["status"], "paused");
+    let seller = format!("Bearer {TEST_SELLER_TOKEN}");
+    let metrics = live
+        .get(
+            "/v1/metrics?listing=candle-trio",
+            &[("authorization", &seller)],
+        )
+        .await;
+    assert_eq!(metrics["saves"]["pauses"], 1, "{metrics}");
+    wait_for(&receiver, "subscription.paused", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let types = receiver.types();
+    assert_eq!(
+        types
+            .iter()
+            .filter(|seen| *seen == "subscription.paused")
+            .count(),
+        1,
+        "{types:?}"
+    );
+}

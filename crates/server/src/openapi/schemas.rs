@@ -505,6 +505,8 @@ pub struct Subscription {
     #[schema(required = true, format = DateTime)]
     pub paused_from: Option<String>,
     /// The start of the first period charged again; the membership resumes by itself then.
+    /// `null` while paused too when a pause set in Stripe's dashboard has no end (live mode):
+    /// it lasts until someone resumes it.
     #[schema(required = true, format = DateTime)]
     pub paused_until: Option<String>,
     /// A lower tier it moves to at `pending_effective_at` (the current period's end).
@@ -1174,6 +1176,8 @@ pub struct WebhookSubscription {
     #[schema(required = true, format = DateTime)]
     pub paused_from: Option<String>,
     /// The start of the first period charged again; the membership resumes by itself then.
+    /// `null` while paused too when a pause set in Stripe's dashboard has no end (live mode):
+    /// it lasts until someone resumes it.
     #[schema(required = true, format = DateTime)]
     pub paused_until: Option<String>,
     /// A lower tier it moves to at `pending_effective_at` (the current period's end).

@@ -180,6 +180,8 @@ async fn render(
     };
     let status = match (subscription.status.as_str(), subscription.paused_until) {
         ("paused", Some(until)) => format!("Paused until {}", day(until)),
+        // A pause set in Stripe's dashboard may have no end.
+        ("paused", None) => "Paused until you resume it".to_string(),
         ("active", _) => "Active".to_string(),
         ("canceled", _) => "Canceled".to_string(),
         (other, _) => other.to_string(),
@@ -200,12 +202,20 @@ async fn render(
                 }
             }
         }
-        @if let (Some(from), Some(until)) = (subscription.pause_starts_at, subscription.paused_until) {
+        @if let (Some(from), "paused") = (subscription.pause_starts_at, subscription.status.as_str()) {
             section class="summary" aria-labelledby="paused-heading" {
-                h2 id="paused-heading" { "Paused until " (day(until)) }
-                p {
-                    "No charge from " (day(from)) " until " (day(until)) "; your membership comes back by itself then, at "
-                    (per_period(subscription.pending_price.unwrap_or(subscription.price))) "."
+                @if let Some(until) = subscription.paused_until {
+                    h2 id="paused-heading" { "Paused until " (day(until)) }
+                    p {
+                        "No charge from " (day(from)) " until " (day(until)) "; your membership comes back by itself then, at "
+                        (per_period(subscription.pending_price.unwrap_or(subscription.price))) "."
+                    }
+                } @else {
+                    h2 id="paused-heading" { "Paused" }
+                    p {
+                        "No charge from " (day(from)) " until you resume; then at "
+                        (per_period(subscription.pending_price.unwrap_or(subscription.price))) "."
+                    }
                 }
                 form class="inline" method="post" action={ "/manage/" (token) "/resume" } {
                     input type="hidden" name="key" value=(crate::store::new_id("manage"));

@@ -258,6 +258,59 @@ impl StandIn {
             .insert(subscription_id.to_string(), subscription);
         invoice
     }
+
+    /// The seller changes the subscription's `pause_collection` in Stripe's dashboard
+    /// (`{"behavior", "resumes_at"}`, or `null` to clear it), as Stripe then reports it in
+    /// `customer.subscription.updated`. Returns the subscription.
+    pub fn set_pause_collection(&self, subscription_id: &str, pause: Value) -> Value {
+        let mut inner = self.inner.lock().unwrap();
+        let subscription = inner.subscriptions.get_mut(subscription_id).unwrap();
+        subscription["pause_collection"] = pause;
+        subscription.clone()
+    }
+
+    /// Stripe cannot collect a renewal: the period starting at `start` begins (a month long)
+    /// and its `subscription_cycle` invoice stays `open`, unpaid (what `invoice.payment_failed`
+    /// carries). A pause whose `resumes_at` has come is over: `pause_collection` is cleared.
+    /// Returns the invoice.
+    pub fn fail_renewal(&self, subscription_id: &str, start: i64) -> Value {
+        let mut inner = self.inner.lock().unwrap();
+        let mut subscription = inner.subscriptions[subscription_id].clone();
+        let end = start + 30 * 86_400;
+        let item = &mut subscription["items"]["data"][0];
+        item["current_period_start"] = json!(start);
+        item["current_period_end"] = json!(end);
+        let amount = item["price"]["unit_amount"].as_i64().unwrap();
+        let currency = item["price"]["currency"].clone();
+        if subscription["pause_collection"]["resumes_at"]
+            .as_i64()
+            .is_some_and(|resumes_at| resumes_at <= start)
+        {
+            subscription["pause_collection"] = Value::Null;
+        }
+        let invoice_id = inner.next_id("in");
+        let payment_intent = inner.next_id("pi");
+        let mut invoice = invoice_json(
+            &invoice_id,
+            subscription_id,
+            "subscription_cycle",
+            amount,
+            &currency,
+            (start, end),
+            Some(&payment_intent),
+        );
+        invoice["status"] = json!("open");
+        invoice["amount_paid"] = json!(0);
+        invoice["amount_remaining"] = json!(amount);
+        invoice["attempted"] = json!(true);
+        invoice["attempt_count"] = json!(1);
+        subscription["latest_invoice"] = json!(invoice_id);
+        inner.invoices.insert(invoice_id, invoice.clone());
+        inner
+            .subscriptions
+            .insert(subscription_id.to_string(), subscription);
+        invoice
+    }
 }
 
 /// An invoice as Stripe's current API versions shape it (the subscription under `parent`,

@@ -66,7 +66,11 @@ pub fn add_retention_fields(subscription: &Subscription, object: &mut Value) {
     let Some(object) = object.as_object_mut() else {
         return;
     };
-    let paused = subscription.pause_starts_at.zip(subscription.paused_until);
+    // A pause set on Stripe's side without `resumes_at` (live mode) has no end: its
+    // `paused_until` is null while `paused_from` is not.
+    let paused = subscription
+        .pause_starts_at
+        .map(|from| (from, subscription.paused_until));
     let pending = subscription
         .pending_tier_id
         .clone()
@@ -77,7 +81,7 @@ pub fn add_retention_fields(subscription: &Subscription, object: &mut Value) {
     );
     object.insert(
         "paused_until".into(),
-        json!(paused.map(|(_, until)| rfc3339(until))),
+        json!(paused.and_then(|(_, until)| until.map(rfc3339))),
     );
     object.insert(
         "pending_tier_id".into(),
@@ -134,7 +138,22 @@ impl Store {
                     subscription.status
                 )))
             };
+            let live = billed_by_stripe(connection, subscription_id).await?;
             let (event_type, save) = match change {
+                RetentionChange::Pause {
+                    starts_at,
+                    resumes_at,
+                    save,
+                } if subscription.status == "paused"
+                    && subscription.pause_starts_at == Some(*starts_at)
+                    && subscription.paused_until == Some(*resumes_at)
+                    && live =>
+                {
+                    // Live mode: Stripe's `customer.subscription.updated` for this very pause
+                    // was mirrored between telling Stripe and getting here; it said
+                    // `subscription.paused` already. The request succeeds (with its save).
+                    (None, *save)
+                }
                 RetentionChange::Pause {
                     starts_at,
                     resumes_at,
@@ -157,7 +176,7 @@ impl Store {
                         .bind(resumes_at)
                         .execute(&mut *connection)
                         .await?;
-                    ("subscription.paused", *save)
+                    (Some("subscription.paused"), *save)
                 }
                 RetentionChange::Resume => {
                     if subscription.status != "paused" {
@@ -167,7 +186,7 @@ impl Store {
                         .bind(subscription_id)
                         .execute(&mut *connection)
                         .await?;
-                    ("subscription.resumed", None)
+                    (Some("subscription.resumed"), None)
                 }
                 RetentionChange::Downgrade {
                     tier_id,
@@ -189,21 +208,23 @@ impl Store {
                         .bind(price)
                         .execute(&mut *connection)
                         .await?;
-                    ("subscription.updated", *save)
+                    (Some("subscription.updated"), *save)
                 }
             };
             let updated = subscription_in(connection, subscription_id).await?;
-            let mut data = json!({ "subscription": subscription_data(&updated) });
-            if event_type == "subscription.updated" {
-                // Nothing is charged now: the lower price applies from the next period.
-                data["amount_due"] = json!(0);
+            if let Some(event_type) = event_type {
+                let mut data = json!({ "subscription": subscription_data(&updated) });
+                if event_type == "subscription.updated" {
+                    // Nothing is charged now: the lower price applies from the next period.
+                    data["amount_due"] = json!(0);
+                }
+                let event = Event {
+                    seller_id: updated.seller_id.clone(),
+                    event_type,
+                    data,
+                };
+                record_event(connection, &event, now).await?;
             }
-            let event = Event {
-                seller_id: updated.seller_id.clone(),
-                event_type,
-                data,
-            };
-            record_event(connection, &event, now).await?;
             if let Some(save) = save {
                 // A membership's saves are ordered (the latest says what it keeps,
                 // `save_totals`): by time, and within one second by their id, which starts
@@ -282,6 +303,18 @@ impl Store {
             Ok(totals)
         })
     }
+}
+
+/// Whether a membership is billed by Stripe (live mode).
+async fn billed_by_stripe(
+    connection: &mut AnyConnection,
+    subscription_id: &str,
+) -> StoreResult<bool> {
+    let row = sqlx::query("SELECT stripe_subscription_id FROM subscriptions WHERE id = $1")
+        .bind(subscription_id)
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(row.try_get::<Option<String>, _>(0)?.is_some())
 }
 
 /// At the renewal starting at `start`: a downgrade waiting for it becomes the tier

@@ -199,6 +199,110 @@ impl Store {
         })
     }
 
+    /// The pause Stripe has now (`pause_collection`, read from Stripe after a
+    /// `customer.subscription.updated`: set, changed or cleared in Stripe's dashboard, or
+    /// Mighty's own change told back) mirrored onto the membership: `Some(resumes_at)` is a
+    /// pause (`None` inside: until someone resumes it), `None` no pause. A pause set there
+    /// pauses an active membership from the end of its period (`subscription.paused`); a new
+    /// `resumes_at` moves `paused_until` (`subscription.paused` again, with the new date); a
+    /// pause cleared there resumes it (`subscription.resumed`). What Mighty already has is
+    /// left alone, so Mighty's own changes told back change nothing. Returns whether it changed.
+    pub fn mirror_stripe_pause(
+        &self,
+        subscription_id: &str,
+        pause: Option<Option<i64>>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let lock = self.dialect.lock_rows();
+        self.write(async |connection| {
+            let subscription = sqlx::query(&format!(
+                "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1{lock}"
+            ))
+            .bind(subscription_id)
+            .fetch_optional(&mut *connection)
+            .await?
+            .as_ref()
+            .map(subscription_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no subscription {subscription_id}")))?;
+            let event_type = match (subscription.status.as_str(), pause) {
+                ("active", Some(resumes_at)) => {
+                    sqlx::query("UPDATE subscriptions SET status = 'paused', pause_starts_at = current_period_end, paused_until = $2 WHERE id = $1")
+                        .bind(subscription_id)
+                        .bind(resumes_at)
+                        .execute(&mut *connection)
+                        .await?;
+                    "subscription.paused"
+                }
+                ("paused", Some(resumes_at)) if subscription.paused_until != resumes_at => {
+                    sqlx::query("UPDATE subscriptions SET paused_until = $2 WHERE id = $1")
+                        .bind(subscription_id)
+                        .bind(resumes_at)
+                        .execute(&mut *connection)
+                        .await?;
+                    "subscription.paused"
+                }
+                ("paused", None) => {
+                    retention::end_pause(connection, subscription_id, now).await?;
+                    return Ok(true);
+                }
+                _ => return Ok(false),
+            };
+            let updated = subscription_in(connection, subscription_id).await?;
+            let event = Event {
+                seller_id: updated.seller_id.clone(),
+                event_type,
+                data: json!({ "subscription": subscription_data(&updated) }),
+            };
+            record_event(connection, &event, now).await?;
+            Ok(true)
+        })
+    }
+
+    /// The first invoice after a pause failed (`invoice.payment_failed` for the period
+    /// starting at `period.0`): the pause is over all the same (Stripe collects again and
+    /// retries that invoice), so a membership still paused here resumes, with
+    /// `subscription.resumed`, and its period moves on; nothing was paid, so no renewal
+    /// order. An invoice of a period still inside the pause changes nothing. Returns whether
+    /// the pause ended.
+    pub fn end_pause_at_failed_invoice(
+        &self,
+        stripe_subscription_id: &str,
+        period: (i64, i64),
+    ) -> StoreResult<bool> {
+        let lock = self.dialect.lock_rows();
+        self.write(async |connection| {
+            let Some(subscription) = sqlx::query(&format!(
+                "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE stripe_subscription_id = $1{lock}"
+            ))
+            .bind(stripe_subscription_id)
+            .fetch_optional(&mut *connection)
+            .await?
+            .as_ref()
+            .map(subscription_from_row)
+            .transpose()?
+            else {
+                return Ok(false);
+            };
+            let over = subscription.status == "paused"
+                && subscription
+                    .paused_until
+                    .is_some_and(|resumes_at| period.0 >= resumes_at);
+            if !over {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE subscriptions SET current_period_start = $2, current_period_end = $3 WHERE id = $1")
+                .bind(&subscription.id)
+                .bind(period.0)
+                .bind(period.1)
+                .execute(&mut *connection)
+                .await?;
+            retention::apply_pending_downgrade(connection, &subscription.id, period.0).await?;
+            retention::end_pause(connection, &subscription.id, period.0).await?;
+            Ok(true)
+        })
+    }
+
     /// What Stripe says of a subscription (`customer.subscription.updated`): its period, and
     /// its tier when it changed there (`tier`: the tier id and price); a tier change is told
     /// as the sandbox tells one (`subscription.updated`, nothing due now).
