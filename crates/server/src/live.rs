@@ -67,7 +67,8 @@ fn mighty_amount(amount: i64, currency: Option<&str>) -> i64 {
 
 /// Live mode's check of a listing at `PUT /v1/listings/{id}`: every price Stripe will be
 /// asked to charge has an exact Stripe amount (a 422 naming the first that has not, e.g.
-/// `offers[0].price` of 1.505 KWD). Variant prices are checked at checkout.
+/// `offers[0].price` of 1.505 KWD), bundle offer variants' own prices included: a variant
+/// Stripe cannot charge is refused when the seller puts it, not when a shopper shown it pays.
 pub fn check_listing_prices(listing: &mighty_core::listing::Listing) -> Result<(), AppError> {
     use mighty_core::listing::OfferKind;
     for (index, offer) in listing.offers.iter().enumerate() {
@@ -78,6 +79,15 @@ pub fn check_listing_prices(listing: &mighty_core::listing::Listing) -> Result<(
                     bundle.price.currency.code(),
                     &format!("offers[{index}].price"),
                 )?;
+                for (variant_index, variant) in bundle.variants.iter().enumerate() {
+                    if let Some(price) = variant.price {
+                        stripe_amount(
+                            price.minor,
+                            price.currency.code(),
+                            &format!("offers[{index}].variants[{variant_index}].price"),
+                        )?;
+                    }
+                }
             }
             OfferKind::Retainer(retainer) => {
                 for (tier_index, tier) in retainer.tiers.iter().enumerate() {

@@ -617,3 +617,30 @@ async fn a_bandit_driven_by_the_sandbox_clock_and_simulated_traffic() {
         views_b
     );
 }
+
+/// Live mode checks every offer variant's own price when the listing is put: one Stripe
+/// cannot charge exactly (1.505 KWD) is refused naming it, rather than at the checkout of a
+/// shopper who was shown it.
+#[test]
+fn live_mode_refuses_at_put_a_variant_price_stripe_cannot_charge() {
+    let mut document = listing("kwd-box", None);
+    document["currency"] = json!("KWD");
+    for (prices, refused) in [
+        ((2400, 2200), None),
+        ((2400, 1505), Some("offers[0].variants[1].price")),
+        ((1999, 2200), Some("offers[0].variants[0].price")),
+    ] {
+        document["offers"][0]["variants"] =
+            json!([{ "id": "a", "price": prices.0 }, { "id": "b", "price": prices.1 }]);
+        let parsed = mighty_core::parse_listing(&document.to_string()).unwrap();
+        let field = match mighty_server::live::check_listing_prices(&parsed) {
+            Ok(()) => None,
+            Err(mighty_server::error::AppError::Invalid { field, message }) => {
+                assert!(message.contains("KWD"), "{message}");
+                field
+            }
+            Err(other) => panic!("{other}"),
+        };
+        assert_eq!(field.as_deref(), refused, "{prices:?}");
+    }
+}
