@@ -1581,13 +1581,7 @@ fn validate_variants(
             } else {
                 " (the offer's own price)"
             };
-            problems.add(
-                format!("{at}.price"),
-                format!(
-                    "{}{where_from} is outside variant_bounds {} to {}; set a price within them",
-                    effective_price.minor, bounds.floor.minor, bounds.ceiling.minor
-                ),
-            );
+            out_of_bounds(problems, &at, effective_price, where_from, bounds);
         }
         match (compare_at, own_compare_at) {
             (Some(own), _) if own.minor <= effective_price.minor => problems.add(
@@ -1620,7 +1614,41 @@ fn validate_variants(
             });
         }
     }
+    // A checkout that names no variant (a client from before variants) pays the offer's own
+    // price: within the seller's bounds too, or leaving `offer_variant` out would buy below
+    // the floor. (A variant without its own price already reported it.)
+    if let Some(bounds) = bounds
+        && !bounds.contains(own_price)
+        && written.iter().all(|variant| variant.price.is_some())
+    {
+        out_of_bounds(
+            problems,
+            at,
+            own_price,
+            " (what a checkout naming no offer variant pays)",
+            bounds,
+        );
+        return None;
+    }
     all_valid.then_some(variants)
+}
+
+/// `{at}.price` lies outside the seller's `variant_bounds` (one message for every such price,
+/// so the widget carries its format once).
+fn out_of_bounds(
+    problems: &mut Problems,
+    at: &str,
+    price: Money,
+    where_from: &str,
+    bounds: VariantBounds,
+) {
+    problems.add(
+        format!("{at}.price"),
+        format!(
+            "{}{where_from} is outside variant_bounds {} to {}; set a price within them",
+            price.minor, bounds.floor.minor, bounds.ceiling.minor
+        ),
+    );
 }
 
 fn validate_retainer(

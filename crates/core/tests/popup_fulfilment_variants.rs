@@ -284,6 +284,10 @@ fn wrong_additions_name_the_json_path_and_the_fix() {
             "offers[0].variants[1].price: 3100 (the offer's own price) is outside variant_bounds 1800 to 3000; set a price within them",
         ),
         (
+            vec![("/offers/0/price", json!(1500))],
+            "offers[0].price: 1500 (what a checkout naming no offer variant pays) is outside variant_bounds 1800 to 3000; set a price within them",
+        ),
+        (
             vec![("/offers/0/variants/1/price", json!(-5))],
             "offers[0].variants[1].price: -5 is negative; a price is 0 or more minor units",
         ),
@@ -452,8 +456,8 @@ proptest! {
         prop_assert_eq!(popup.timezone, timezone);
     }
 
-    /// Variants are accepted exactly when every effective price lies within the bounds, and
-    /// then `price_for` charges each variant's own price or the offer's.
+    /// Variants are accepted exactly when every effective price, and the offer's own, lies
+    /// within the bounds, and then `price_for` charges each variant's own price or the offer's.
     #[test]
     fn variant_prices_are_accepted_within_the_bounds_only(
         own in 0i64..5_000,
@@ -476,7 +480,8 @@ proptest! {
             ("/offers/0/variant_bounds", json!({ "floor": floor, "ceiling": ceiling })),
         ]);
         let effective: Vec<i64> = prices.iter().map(|price| price.unwrap_or(own)).collect();
-        let within = effective.iter().all(|price| (floor..=ceiling).contains(price));
+        // The offer's own price too: a checkout naming no variant pays it.
+        let within = effective.iter().chain([&own]).all(|price| (floor..=ceiling).contains(price));
         match parse_listing(&document) {
             Ok(listing) => {
                 prop_assert!(within, "accepted {:?} outside {}..={}", effective, floor, ceiling);
