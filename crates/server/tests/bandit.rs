@@ -644,3 +644,66 @@ fn live_mode_refuses_at_put_a_variant_price_stripe_cannot_charge() {
         assert_eq!(field.as_deref(), refused, "{prices:?}");
     }
 }
+
+/// Two instances recomputing one test at the same moment (both read the same `computed_at`):
+/// the conditional `UPDATE` lets the first write its allocation and its history point; the
+/// second is told to read that one and adds no history of its own.
+#[tokio::test]
+async fn two_recomputes_of_one_test_write_once() {
+    use mighty_server::store::{AllocationClaim, ShareSnapshot};
+    let server = server_with_variants().await;
+    let read = || {
+        server
+            .state
+            .store(|store| store.offer_variant_tests("candle-trio"))
+    };
+    let history = || {
+        server
+            .state
+            .store(|store| store.offer_variant_share_history("candle-trio", "trio"))
+    };
+    let stored = read().await.unwrap().remove(0);
+    let points_before = history().await.unwrap().len();
+    let instance = |seconds_later: i64, share_of_a: f64| {
+        let mut test = stored.clone();
+        test.computed_at += seconds_later;
+        let snapshots: Vec<ShareSnapshot> = [("a", share_of_a), ("b", 1.0 - share_of_a)]
+            .into_iter()
+            .map(|(variant_id, share)| ShareSnapshot {
+                at: test.computed_at,
+                variant_id: variant_id.into(),
+                share,
+                probability_best: share,
+                views: 0,
+                commits: 0,
+                revenue: 0,
+            })
+            .collect();
+        (test, snapshots)
+    };
+    let claim = AllocationClaim::After(stored.computed_at);
+    let (first, first_history) = instance(3_600, 0.7);
+    let (second, second_history) = instance(3_601, 0.2);
+    let wrote_first = server
+        .state
+        .store(move |store| store.save_offer_variant_test(&first, claim, &first_history))
+        .await
+        .unwrap();
+    let wrote_second = server
+        .state
+        .store(move |store| store.save_offer_variant_test(&second, claim, &second_history))
+        .await
+        .unwrap();
+    assert_eq!((wrote_first, wrote_second), (true, false));
+    assert_eq!(
+        read().await.unwrap()[0].computed_at,
+        stored.computed_at + 3_600
+    );
+    let points = history().await.unwrap();
+    assert_eq!(points.len(), points_before + 2, "{points:?}");
+    assert!(
+        points
+            .iter()
+            .all(|point| point.at != stored.computed_at + 3_601)
+    );
+}
