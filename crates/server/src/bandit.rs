@@ -237,6 +237,16 @@ fn is_due(test: &StoredVariantTest, offer: &VariantOffer, now: i64) -> bool {
         || now < test.computed_at
 }
 
+/// Whether two lists hold the same variant ids, in whatever order.
+fn same_ids(stored: &[String], now: &[String]) -> bool {
+    let sorted = |ids: &[String]| {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids
+    };
+    sorted(stored) == sorted(now)
+}
+
 /// What changes decide: `status` (a seller's stop) replaces the test's own.
 enum Decision {
     /// Core's allocation from the counts.
@@ -262,7 +272,9 @@ async fn recompute(
         .await?;
     let data = variant_data(offer, &counts);
     let ids: Vec<String> = offer.variants.iter().map(|(id, _)| id.clone()).collect();
-    let same_set = existing.is_some_and(|test| test.variant_ids == ids);
+    // The same ids in another order (the seller reordered the card) are the same test: its
+    // status, winner and start stay.
+    let same_set = existing.is_some_and(|test| same_ids(&test.variant_ids, &ids));
     let previous = match existing {
         Some(test) if same_set => status_of(test),
         // New, or another set of variants: a new test.

@@ -707,3 +707,39 @@ async fn two_recomputes_of_one_test_write_once() {
             .all(|point| point.at != stored.computed_at + 3_601)
     );
 }
+
+/// Reordering the variants in the listing (the seller moved one up on the card) is the same
+/// test: a stopped test keeps its winner and its start, and every new visitor still gets the
+/// winner; another set of ids is a new test.
+#[tokio::test]
+async fn reordering_the_variants_keeps_the_test() {
+    let server = server_with_variants().await;
+    let stopped = server
+        .seller_post(
+            "/v1/listings/candle-trio/offers/trio/variants/stop",
+            json!({ "winner": "b" }),
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text());
+    let started_at = stopped.json()["started_at"].clone();
+    let mut reordered = variant_listing();
+    let variants = reordered["offers"][0]["variants"].as_array_mut().unwrap();
+    variants.reverse();
+    let put = server.put_listing("candle-trio", reordered.clone()).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    let test = metrics_test(&server).await;
+    assert_eq!(
+        (&test["status"], &test["winner"], &test["started_at"]),
+        (&json!("stopped"), &json!("b"), &started_at),
+        "{test}"
+    );
+    assert_eq!(
+        served_shares(&server).await,
+        [("b".to_string(), 1.0), ("a".to_string(), 0.0)]
+    );
+    // Another set of ids starts again.
+    reordered["offers"][0]["variants"][1]["id"] = json!("c");
+    let put = server.put_listing("candle-trio", reordered).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    assert_eq!(metrics_test(&server).await["status"], "exploring");
+}
