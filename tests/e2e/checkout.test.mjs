@@ -240,6 +240,8 @@ test("a drop sold out meanwhile says so and turns the offer sold out", async () 
   const button = late.page.locator("[part=checkout]");
   assert.equal(await button.innerText(), "Sold out");
   assert.ok(await button.isDisabled());
+  // Its accessible name says so too (it said "Buy now: …" before).
+  assert.match(await button.getAttribute("aria-label"), /^Sold out: /);
   const [error] = await late.waitForEvents("checkout-error", 1);
   assert.equal(error.detail.error.code, "sold_out");
 

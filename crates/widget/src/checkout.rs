@@ -21,7 +21,7 @@ use mighty_core::protocol::{
     CheckoutRequest, CheckoutSessionCreated, CheckoutSessionState, Fulfilment,
     SESSION_SECRET_HEADER, SessionStatus,
 };
-use mighty_core::{Listing, Money, Offer, Timestamp};
+use mighty_core::{Money, Offer, Timestamp};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Window};
@@ -98,14 +98,12 @@ pub fn act(shop: &Rc<Shop>, action: Action) {
 }
 
 /// An offer's checkout button: whether it is enabled (bundles follow the listing's drop;
-/// retainers stay open, they are the follow-on) and its words.
-pub fn button_state(
-    lang: &str,
-    listing: &Listing,
-    offer: &Offer,
-    now: Timestamp,
-) -> (bool, String) {
+/// retainers stay open, they are the follow-on; an offer the partner found sold out stays
+/// so) and its words.
+pub fn button_state(shop: &Shop, offer: &Offer, now: Timestamp) -> (bool, String) {
+    let (lang, listing) = (shop.lang, &shop.listing);
     let phase = match (&offer.kind, &listing.drop) {
+        _ if shop.sold_out.borrow().contains(&offer.id) => Some(DropPhase::SoldOut),
         (OfferKind::Bundle(_), Some(drop)) => Some(drop_phase(drop, now)),
         _ => None,
     };
@@ -162,13 +160,8 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
             line.set_text_content(Some(&crate::view::drop_text(shop.lang, phase)));
             let kind = std::mem::discriminant(&phase);
             if last_phase.is_some_and(|last| last != kind) {
-                let now = shop.server_now();
                 for offer in &shop.listing.offers {
-                    if let Some(button) = crate::handles::checkout_button(&shop.root, &offer.id) {
-                        let (open, label) = button_state(shop.lang, &shop.listing, offer, now);
-                        let _ = button.toggle_attribute_with_force("disabled", !open);
-                        button.set_text_content(Some(&label));
-                    }
+                    shop.show_checkout_button(offer);
                 }
             }
             last_phase = Some(kind);

@@ -277,7 +277,7 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
         }
     };
     let offer_id = offer.id.clone();
-    let (available, label) = checkout::button_state(shop.lang, &shop.listing, &offer, now);
+    let (available, label) = checkout::button_state(&shop, &offer, now);
     let accessible_name = format!("{label}: {}", offer.name);
     view! {
         <li part="offer" class="offer" data-offer-id=offer_id>
