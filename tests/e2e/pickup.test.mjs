@@ -25,7 +25,15 @@ async function pickupListing() {
   const id = `pickup-${Date.now()}`;
   const answer = await fetch(new URL("/v1/listings/candle-trio", BASE_URL));
   const now = Date.parse((await answer.json()).server_time);
-  const paris = (ms) => `${stamp(ms + 3_600_000).slice(0, 19)}+01:00`;
+  // Paris's offset at that instant (+01:00 in winter, +02:00 in summer): the server refuses
+  // an offset that is not the zone's.
+  const paris = (ms) => {
+    const name = new Intl.DateTimeFormat("en", { timeZone: "Europe/Paris", timeZoneName: "longOffset" })
+      .formatToParts(ms).find((part) => part.type === "timeZoneName").value;
+    const offset = name === "GMT" ? "+00:00" : name.slice(3);
+    const minutes = (offset[0] === "-" ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+    return `${stamp(ms + minutes * 60_000).slice(0, 19)}${offset}`;
+  };
   const opens = now + 24 * 3_600_000;
   const document = {
     ...demo, id,

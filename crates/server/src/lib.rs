@@ -23,6 +23,7 @@ pub mod static_files;
 pub mod store;
 pub mod stripe;
 pub mod throttle;
+pub mod time_zones;
 pub mod webhooks;
 
 use std::sync::Arc;

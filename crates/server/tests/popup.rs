@@ -246,6 +246,145 @@ async fn wrong_pop_ups_and_fulfilments_are_refused_at_put_naming_the_field() {
     );
 }
 
+/// The zone is checked against the IANA database: its legacy names are stored, names that
+/// only look right are refused, and so are times whose offset is not the zone's then.
+#[tokio::test]
+async fn pop_up_time_zones_are_checked_against_the_iana_database() {
+    let server = TestServer::new().await;
+    // (timezone, opens_at, closes_at) → None when stored, else (field, words of the message).
+    let winter = ("2036-12-05T10:00:00+01:00", "2036-12-05T16:00:00+01:00");
+    type Case<'a> = (&'a str, (&'a str, &'a str), Option<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        ("Europe/Paris", winter, None),
+        ("CET", winter, None),
+        ("Etc/GMT-1", winter, None),
+        (
+            "US/Eastern",
+            ("2036-12-05T10:00:00-05:00", "2036-12-05T16:00:00-05:00"),
+            None,
+        ),
+        (
+            "EST5EDT",
+            ("2036-07-05T10:00:00-04:00", "2036-07-05T16:00:00-04:00"),
+            None,
+        ),
+        (
+            "Etc/GMT+5",
+            ("2036-07-05T10:00:00-05:00", "2036-07-05T16:00:00-05:00"),
+            None,
+        ),
+        (
+            "GMT",
+            ("2036-07-05T10:00:00+00:00", "2036-07-05T16:00:00+00:00"),
+            None,
+        ),
+        // `Z` gives the instant without claiming a local offset: it fits any zone.
+        (
+            "Asia/Tokyo",
+            ("2036-12-05T01:00:00Z", "2036-12-05T07:00:00Z"),
+            None,
+        ),
+        // Daylight saving time: Paris is at +02:00 in July.
+        (
+            "Europe/Paris",
+            ("2036-07-05T10:00:00+02:00", "2036-07-05T16:00:00+02:00"),
+            None,
+        ),
+        (
+            "Europe/Lyon",
+            winter,
+            Some((
+                "drop.popup.timezone",
+                "\"Europe/Lyon\" is not in the IANA time zone database; name the zone of the pop-up's place as the database does, e.g. \"Europe/Paris\"",
+            )),
+        ),
+        (
+            "Paris",
+            winter,
+            Some((
+                "drop.popup.timezone",
+                "\"Paris\" is not in the IANA time zone database",
+            )),
+        ),
+        (
+            "America/Gotham",
+            winter,
+            Some((
+                "drop.popup.timezone",
+                "\"America/Gotham\" is not in the IANA time zone database",
+            )),
+        ),
+        (
+            "Europe/PARIS",
+            winter,
+            Some((
+                "drop.popup.timezone",
+                "\"Europe/PARIS\" is spelled \"Europe/Paris\"",
+            )),
+        ),
+        (
+            "America/New_York",
+            winter,
+            Some((
+                "drop.popup.opens_at",
+                "drop.popup.opens_at: \"2036-12-05T10:00:00+01:00\" is written with offset +01:00, but America/New_York is at -05:00 then; if 10:00 is the local time there, write \"2036-12-05T10:00:00-05:00\"; if the pop-up is elsewhere, correct drop.popup.timezone (opens_at and the zone must agree); drop.popup.closes_at: \"2036-12-05T16:00:00+01:00\" is written with offset +01:00",
+            )),
+        ),
+        // Summer time forgotten: the opening in July written with Paris's winter offset.
+        (
+            "Europe/Paris",
+            ("2036-07-05T10:00:00+01:00", "2036-07-05T16:00:00+02:00"),
+            Some((
+                "drop.popup.opens_at",
+                "but Europe/Paris is at +02:00 then; if 10:00 is the local time there, write \"2036-07-05T10:00:00+02:00\"",
+            )),
+        ),
+        // Only the closing time is wrong: it is the one named.
+        (
+            "Europe/Paris",
+            ("2036-12-05T10:00:00+01:00", "2036-12-05T16:00:00+02:00"),
+            Some((
+                "drop.popup.closes_at",
+                "drop.popup.closes_at: \"2036-12-05T16:00:00+02:00\" is written with offset +02:00, but Europe/Paris is at +01:00 then",
+            )),
+        ),
+    ];
+    for (index, (zone, (opens_at, closes_at), refusal)) in cases.into_iter().enumerate() {
+        let id = format!("tz-{index}");
+        let mut document = listing_with_popup(&id);
+        document["drop"]["popup"]["timezone"] = json!(zone);
+        document["drop"]["popup"]["opens_at"] = json!(opens_at);
+        document["drop"]["popup"]["closes_at"] = json!(closes_at);
+        let response = server.put_listing(&id, document).await;
+        match refusal {
+            None => assert_eq!(
+                response.status,
+                StatusCode::CREATED,
+                "{zone}: {}",
+                response.text()
+            ),
+            Some((field, words)) => {
+                assert_eq!(
+                    response.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{zone} {opens_at}: {}",
+                    response.text()
+                );
+                let error = &response.json()["error"];
+                assert_eq!(error["code"], "invalid_request", "{error}");
+                assert_eq!(error["field"], field, "{zone} {opens_at}: {error}");
+                let message = error["message"].as_str().unwrap();
+                assert!(message.contains(words), "{zone} {opens_at}: {message}");
+                assert_eq!(
+                    server.get(&format!("/v1/listings/{id}")).await.status,
+                    StatusCode::NOT_FOUND,
+                    "{zone}: nothing stored"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_checkout_may_ask_only_for_a_fulfilment_its_offer_allows() {
     let server = server_with_popup().await;

@@ -91,6 +91,8 @@ pub fn prepare_listing(text: &str, path_id: Option<&str>) -> Result<PreparedList
         let first = errors.first();
         AppError::invalid(first.at.clone(), errors.to_string())
     })?;
+    // Core knows the zone's shape only; the database says whether it exists and its offsets.
+    crate::time_zones::check_popup(&document)?;
     Ok(PreparedListing {
         id: listing.id.clone(),
         document,
