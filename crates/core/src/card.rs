@@ -1,7 +1,9 @@
 //! The card's decisions around a purchase, data in and data out: where its checkout stands
 //! ([`CheckoutPhase`], changed only by named events), which offer a redirect-mode return
-//! resumes, and what the card offers next once one is paid. The widget does the I/O
-//! (sessionStorage, the partner) and draws the answer; nothing here touches a browser.
+//! resumes, and what the card offers next once one is paid; and the rest of the card's one
+//! state ([`CardState`]): its demo and its view measurement, each changed by named events.
+//! The widget does the I/O (sessionStorage, the partner, the video) and draws the answer;
+//! nothing here touches a browser.
 
 use crate::listing::{OfferKind, Tier};
 use crate::{Listing, Offer};
@@ -276,6 +278,150 @@ pub fn next_offer<'a>(
     }
 }
 
+/// The card's whole state after its first render, one value: where its checkout stands, its
+/// demo, its view measurement and whether its testimonial may rotate. Each part changes only
+/// by its named events ([`CheckoutPhase::after`], [`Demo::after`], [`Sighting::after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CardState {
+    pub checkout: CheckoutPhase,
+    pub demo: Demo,
+    pub sighting: Sighting,
+    /// The testimonial line is hovered or focused: it does not rotate.
+    pub quote_held: bool,
+}
+
+/// The creator demo: whose demo is shown (index in the listing's `creators`), whether the
+/// shopper paused it (then it does not play again on its own), whether `demo-play` was
+/// reported for this creator, and whether the video failed (then nothing plays it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Demo {
+    pub creator: usize,
+    pub paused_by_shopper: bool,
+    pub play_reported: bool,
+    pub failed: bool,
+}
+
+/// What happens to the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoEvent {
+    /// The shopper chose creator `index` (a chip): a new demo, played at once.
+    Switch(usize),
+    /// The shopper pressed play (or unmuted a paused demo).
+    ShopperPlay,
+    /// The shopper pressed pause.
+    ShopperPause,
+    /// The video is playing.
+    Playing,
+    /// The video ended: it stays paused until the shopper plays it.
+    Ended,
+    /// The video cannot play here.
+    Failed,
+}
+
+impl Demo {
+    /// The demo after `event`, and whether `demo-play` is to be reported now (once per
+    /// creator shown: a replay after a pause is the same view of the demo).
+    pub fn after(self, event: DemoEvent) -> (Demo, bool) {
+        match event {
+            DemoEvent::Switch(creator) => (
+                Demo {
+                    creator,
+                    ..Demo::default()
+                },
+                false,
+            ),
+            DemoEvent::ShopperPlay => (
+                Demo {
+                    paused_by_shopper: false,
+                    ..self
+                },
+                false,
+            ),
+            DemoEvent::ShopperPause | DemoEvent::Ended => (
+                Demo {
+                    paused_by_shopper: true,
+                    ..self
+                },
+                false,
+            ),
+            DemoEvent::Playing => (
+                Demo {
+                    play_reported: true,
+                    ..self
+                },
+                !self.play_reported,
+            ),
+            DemoEvent::Failed => (
+                Demo {
+                    failed: true,
+                    ..self
+                },
+                false,
+            ),
+        }
+    }
+
+    /// Whether the demo plays now that the card became at least half visible: not after the
+    /// shopper paused it, not once it failed, never on its own under reduced motion.
+    pub fn plays_when_visible(self, reduced_motion: bool) -> bool {
+        !self.paused_by_shopper && !self.failed && !reduced_motion
+    }
+}
+
+/// The card's view measurement (SPEC section 6): `mighty:view` once per mount, after the card
+/// stayed at least half visible for one whole second. `changes` counts visibility changes, so
+/// a second that saw one is not a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sighting {
+    pub changes: u32,
+    pub view_reported: bool,
+}
+
+/// What happens to the card's visibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SightingEvent {
+    /// The card became at least half visible (`true`) or stopped being so.
+    Visible(bool),
+    /// One second passed since visibility change number `change`.
+    SecondAfter(u32),
+}
+
+/// What the widget does after a [`SightingEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SightingStep {
+    Nothing,
+    /// Wait one second, then tell [`SightingEvent::SecondAfter`] with this change number.
+    WaitASecond(u32),
+    /// Report `mighty:view`.
+    ReportView,
+}
+
+impl Sighting {
+    pub fn after(self, event: SightingEvent) -> (Sighting, SightingStep) {
+        match event {
+            SightingEvent::Visible(visible) => {
+                let changes = self.changes.wrapping_add(1);
+                let next = Sighting { changes, ..self };
+                if visible && !self.view_reported {
+                    (next, SightingStep::WaitASecond(changes))
+                } else {
+                    (next, SightingStep::Nothing)
+                }
+            }
+            SightingEvent::SecondAfter(change) if change == self.changes && !self.view_reported => {
+                (
+                    Sighting {
+                        view_reported: true,
+                        ..self
+                    },
+                    SightingStep::ReportView,
+                )
+            }
+            SightingEvent::SecondAfter(_) => (self, SightingStep::Nothing),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,5 +678,103 @@ mod tests {
         )
         .unwrap();
         assert_eq!(next_offer(&bundles_only, "a", None, true), None);
+    }
+
+    #[test]
+    fn the_demo_changes_only_by_its_events() {
+        use DemoEvent::*;
+        let fresh = Demo::default();
+        let paused = Demo {
+            paused_by_shopper: true,
+            ..fresh
+        };
+        let reported = Demo {
+            play_reported: true,
+            ..fresh
+        };
+        let failed = Demo {
+            failed: true,
+            ..fresh
+        };
+        let on_two = |demo: Demo| Demo { creator: 2, ..demo };
+        // (before, event, after, report demo-play)
+        let table = [
+            (fresh, Playing, reported, true),
+            (reported, Playing, reported, false),
+            (on_two(reported), Playing, on_two(reported), false),
+            (paused, ShopperPlay, fresh, false),
+            (fresh, ShopperPause, paused, false),
+            (
+                reported,
+                Ended,
+                Demo {
+                    paused_by_shopper: true,
+                    ..reported
+                },
+                false,
+            ),
+            (fresh, Failed, failed, false),
+            // Another creator: a demo of its own, reported again, not paused, not failed.
+            (
+                Demo {
+                    paused_by_shopper: true,
+                    play_reported: true,
+                    failed: true,
+                    creator: 1,
+                },
+                Switch(2),
+                on_two(fresh),
+                false,
+            ),
+            (on_two(fresh), Playing, on_two(reported), true),
+        ];
+        for (before, event, after, report) in table {
+            assert_eq!(before.after(event), (after, report), "{before:?} {event:?}");
+        }
+    }
+
+    #[test]
+    fn the_demo_plays_when_visible_unless_paused_failed_or_reduced_motion() {
+        let fresh = Demo::default();
+        assert!(fresh.plays_when_visible(false));
+        assert!(!fresh.plays_when_visible(true));
+        let (paused, _) = fresh.after(DemoEvent::ShopperPause);
+        assert!(!paused.plays_when_visible(false));
+        let (ended, _) = fresh.after(DemoEvent::Ended);
+        assert!(!ended.plays_when_visible(false));
+        let (failed, _) = fresh.after(DemoEvent::Failed);
+        assert!(!failed.plays_when_visible(false));
+        let (switched, _) = failed.after(DemoEvent::Switch(1));
+        assert!(switched.plays_when_visible(false));
+    }
+
+    #[test]
+    fn a_view_is_one_whole_second_half_visible_once_per_mount() {
+        use SightingEvent::*;
+        use SightingStep::*;
+        let mut sighting = Sighting::default();
+        let mut step = |event| {
+            let (next, what) = sighting.after(event);
+            sighting = next;
+            what
+        };
+        // Visible, hidden within the second, visible again: only the last second counts.
+        assert_eq!(step(Visible(true)), WaitASecond(1));
+        assert_eq!(step(Visible(false)), Nothing);
+        assert_eq!(step(SecondAfter(1)), Nothing);
+        assert_eq!(step(Visible(true)), WaitASecond(3));
+        assert_eq!(step(SecondAfter(3)), ReportView);
+        // Once per mount: later seconds of visibility report nothing.
+        assert_eq!(step(SecondAfter(3)), Nothing);
+        assert_eq!(step(Visible(false)), Nothing);
+        assert_eq!(step(Visible(true)), Nothing);
+        assert_eq!(step(SecondAfter(5)), Nothing);
+        assert_eq!(
+            sighting,
+            Sighting {
+                changes: 5,
+                view_reported: true
+            }
+        );
     }
 }

@@ -15,6 +15,7 @@ use web_sys::{Element, HtmlMediaElement};
 use crate::handles::{self, DemoPart};
 use crate::i18n::{t, tf};
 use crate::shop::Shop;
+use mighty_core::card::DemoEvent;
 
 /// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
 /// card is in the page.
@@ -26,7 +27,7 @@ pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
     // The variant's demo first (attribution picked it); else the first creator with one.
     let shown = creators
         .iter()
-        .position(|(index, _)| *index == shop.shown_creator.get())
+        .position(|(index, _)| *index == shop.demo().creator)
         .unwrap_or(0);
     let (shown_index, first) = creators[shown].clone();
     let demo = first.demo.clone().unwrap_or_else(|| unreachable!());
@@ -116,14 +117,14 @@ pub fn reduced_motion() -> bool {
 /// buttons, and plays or pauses it with the card's visibility.
 pub fn wire(shop: &Rc<Shop>) {
     let Some(video) = video_of(shop) else { return };
-    let shown = shop.shown_creator.get();
+    let shown = shop.demo().creator;
     let Some((index, _)) = with_demo(&shop.listing.creators)
         .find(|(index, _)| *index == shown)
         .or_else(|| with_demo(&shop.listing.creators).next())
     else {
         return;
     };
-    shop.shown_creator.set(index);
+    shop.demo_step(DemoEvent::Switch(index));
     // The `muted` attribute only sets the default; the property is what autoplay checks.
     video.set_muted(true);
     set_source(shop, &video, index);
@@ -152,7 +153,7 @@ pub fn on_visibility(shop: &Rc<Shop>, visible: bool) {
     let Some(video) = video_of(shop) else { return };
     if !visible {
         let _ = video.pause();
-    } else if !shop.demo_paused_by_shopper.get() && !reduced_motion() {
+    } else if shop.demo().plays_when_visible(reduced_motion()) {
         play(shop);
     }
 }
@@ -194,7 +195,7 @@ fn set_source(shop: &Shop, video: &HtmlMediaElement, index: usize) {
 
 fn play(shop: &Rc<Shop>) {
     let Some(video) = video_of(shop) else { return };
-    if shop.demo_failed.get() {
+    if shop.demo().failed {
         return;
     }
     if let Ok(promise) = video.play() {
@@ -208,10 +209,10 @@ fn play(shop: &Rc<Shop>) {
 pub fn toggle_play(shop: &Rc<Shop>) {
     let Some(video) = video_of(shop) else { return };
     if video.paused() {
-        shop.demo_paused_by_shopper.set(false);
+        shop.demo_step(DemoEvent::ShopperPlay);
         play(shop);
     } else {
-        shop.demo_paused_by_shopper.set(true);
+        shop.demo_step(DemoEvent::ShopperPause);
         let _ = video.pause();
     }
 }
@@ -238,15 +239,15 @@ fn set_play_label(shop: &Shop, playing: bool) {
 
 fn on_playing(shop: &Rc<Shop>) {
     set_play_label(shop, true);
-    // Once per creator shown: a replay after a pause is the same view of the demo.
-    if !shop.demo_play_reported.replace(true) {
+    // Once per creator shown (core decides): a replay is the same view of the demo.
+    if shop.demo_step(DemoEvent::Playing) {
         shop.report("demo-play", &shop.event_detail());
     }
 }
 
 fn on_ended(shop: &Rc<Shop>) {
     set_play_label(shop, false);
-    shop.demo_paused_by_shopper.set(true);
+    shop.demo_step(DemoEvent::Ended);
     shop.report("demo-complete", &shop.event_detail());
 }
 
@@ -310,7 +311,7 @@ fn on_failed(shop: &Shop) {
         let _ = video.play();
         return;
     }
-    shop.demo_failed.set(true);
+    shop.demo_step(DemoEvent::Failed);
     if let Some(figure) = handles::demo(&shop.root) {
         let _ = figure.class_list().add_1("broken");
     }
@@ -333,9 +334,8 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
     let creator = &shop.listing.creators[index];
     let Some(demo) = &creator.demo else { return };
     let Some(video) = video_of(shop) else { return };
-    shop.shown_creator.set(index);
-    shop.demo_play_reported.set(false);
-    shop.demo_failed.set(false);
+    // A new demo: not paused, not failed, its play reported again.
+    shop.demo_step(DemoEvent::Switch(index));
     if let Some(figure) = handles::demo(&shop.root) {
         let _ = figure.class_list().remove_1("broken");
     }
@@ -379,6 +379,5 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
         let _ = chip.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
     }
     set_source(shop, &video, index);
-    shop.demo_paused_by_shopper.set(false);
     play(shop);
 }

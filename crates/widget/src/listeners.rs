@@ -15,6 +15,7 @@ use web_sys::{Element, Event, EventTarget, IntersectionObserver};
 use crate::checkout;
 use crate::shop::Shop;
 use crate::{demo, handles};
+use mighty_core::card::{SightingEvent, SightingStep};
 
 /// What reacts to an event: plain functions, so one closure type serves every listener.
 pub type Handler = fn(&Rc<Shop>, &Event);
@@ -100,18 +101,15 @@ fn watch_visibility(shop: &Rc<Shop>) {
                 .intersection_ratio()
                 >= 0.5
         });
-        shop.visible.set(visible);
-        let change = shop.visibility_changes.get().wrapping_add(1);
-        shop.visibility_changes.set(change);
+        let step = shop.sight(SightingEvent::Visible(visible));
         demo::on_visibility(&shop, visible);
-        if visible && !shop.view_reported.get() {
+        if let SightingStep::WaitASecond(change) = step {
             let weak = Rc::downgrade(&shop);
             crate::spawn(async move {
                 crate::http::sleep(1_000).await;
                 // Half visible for the whole second (SPEC section 6), not at its two ends.
                 if let Some(shop) = weak.upgrade()
-                    && shop.visibility_changes.get() == change
-                    && !shop.view_reported.replace(true)
+                    && shop.sight(SightingEvent::SecondAfter(change)) == SightingStep::ReportView
                 {
                     shop.report("view", &shop.event_detail());
                 }
@@ -170,10 +168,10 @@ pub fn rotate_testimonials(shop: &Rc<Shop>) {
     {
         let mut listeners = shop.listeners.borrow_mut();
         for kind in ["mouseenter", "focusin"] {
-            listeners.add(shop, &quote, kind, |shop, _| shop.quote_paused.set(true));
+            listeners.add(shop, &quote, kind, |shop, _| shop.hold_quote(true));
         }
         for kind in ["mouseleave", "focusout"] {
-            listeners.add(shop, &quote, kind, |shop, _| shop.quote_paused.set(false));
+            listeners.add(shop, &quote, kind, |shop, _| shop.hold_quote(false));
         }
     }
     let weak = Rc::downgrade(shop);
@@ -182,7 +180,7 @@ pub fn rotate_testimonials(shop: &Rc<Shop>) {
         loop {
             crate::http::sleep(6_000).await;
             let Some(shop) = weak.upgrade() else { return };
-            if shop.quote_paused.get() {
+            if shop.quote_held() {
                 continue;
             }
             shown = (shown + 1) % count;

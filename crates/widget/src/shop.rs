@@ -8,7 +8,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use mighty_core::card::{CheckoutEvent, CheckoutPhase, Moment, PanelButton};
+use mighty_core::card::{
+    CardState, CheckoutEvent, Demo, DemoEvent, Moment, PanelButton, SightingEvent, SightingStep,
+};
 use mighty_core::drops::ServerClock;
 use mighty_core::host::CheckoutMode;
 use mighty_core::listing::OfferKind;
@@ -132,9 +134,10 @@ pub struct Shop {
     pub lang: &'static str,
     /// Countdowns and drop phases follow the server's clock (`server_time`).
     pub(crate) clock: ServerClock,
-    /// Where the checkout stands (core's `card::CheckoutPhase`); changed only by [`Shop::step`]
-    /// and [`Shop::settle`]. Busy, further clicks are ignored (a double click makes one session).
-    pub(crate) phase: Cell<CheckoutPhase>,
+    /// The card's one state (core's `card::CardState`): where the checkout stands (changed only
+    /// by [`Shop::step`] and [`Shop::settle`]; busy, further clicks are ignored), the demo
+    /// ([`Shop::demo_step`]), the view measurement ([`Shop::sight`]), the testimonial's hold.
+    state: Cell<CardState>,
     /// The last intent, for the Retry button.
     pub(crate) last_intent: RefCell<Option<Intent>>,
     pub(crate) pending: RefCell<Option<PendingSession>>,
@@ -149,21 +152,8 @@ pub struct Shop {
     pub(crate) membership: RefCell<Option<Membership>>,
     /// The card's DOM listeners (clicks, the demo), removed with the shop.
     pub listeners: RefCell<crate::listeners::Listeners>,
-    /// Index in `listing.creators` of the creator whose demo is shown (the variant).
-    pub shown_creator: Cell<usize>,
     /// The creator link (or UTM visit) that counts for this listing, if any.
     pub touch: RefCell<Option<mighty_core::attribution::Touch>>,
-    pub demo_paused_by_shopper: Cell<bool>,
-    pub demo_play_reported: Cell<bool>,
-    pub demo_failed: Cell<bool>,
-    /// The testimonial line is hovered or focused: it does not rotate.
-    pub quote_paused: Cell<bool>,
-    /// The card is at least half visible now.
-    pub visible: Cell<bool>,
-    /// `mighty:view` was dispatched for this mount.
-    pub view_reported: Cell<bool>,
-    /// Counts the card's visibility changes: a view needs one second without any.
-    pub visibility_changes: Cell<u32>,
     /// The host's `data-mighty-events` endpoint (absolute), where events are beaconed.
     pub(crate) beacons_to: RefCell<Option<String>>,
     /// `data-mighty-consent="required"`: no beacons until `Mighty.consent(true)`.
@@ -195,7 +185,7 @@ impl Shop {
             formatter,
             clock: ServerClock::new(listing_server_time, js_sys::Date::now() as i64),
             lang,
-            phase: Cell::new(CheckoutPhase::Idle),
+            state: Cell::new(CardState::default()),
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
             panel_view: RefCell::new(None),
@@ -203,15 +193,7 @@ impl Shop {
             panel_actions: RefCell::new((None, None)),
             membership: RefCell::new(None),
             listeners: RefCell::new(crate::listeners::Listeners::default()),
-            shown_creator: Cell::new(0),
             touch: RefCell::new(None),
-            demo_paused_by_shopper: Cell::new(false),
-            demo_play_reported: Cell::new(false),
-            demo_failed: Cell::new(false),
-            quote_paused: Cell::new(false),
-            visible: Cell::new(false),
-            view_reported: Cell::new(false),
-            visibility_changes: Cell::new(0),
             beacons_to: RefCell::new(None),
             consent_required: Cell::new(false),
             offer_variants: RefCell::new(Vec::new()),
@@ -231,7 +213,7 @@ impl Shop {
                 .iter()
                 .position(|creator| creator.handle == handle)
         }) {
-            self.shown_creator.set(index);
+            self.demo_step(DemoEvent::Switch(index));
         }
         *self.touch.borrow_mut() = touch;
     }
@@ -289,20 +271,57 @@ impl Shop {
 
     /// The handle of the creator whose demo is shown, if the listing has creators.
     pub fn variant(&self) -> Option<String> {
-        let creator = self.listing.creators.get(self.shown_creator.get())?;
+        let creator = self.listing.creators.get(self.demo().creator)?;
         Some(creator.handle.clone())
     }
 
     /// Moves the checkout to its phase after `event` (core decides); `false`, and nothing
     /// changes, when the event does not apply now (a press while a checkout is under way).
     pub(crate) fn step(&self, event: CheckoutEvent) -> bool {
-        match self.phase.get().after(event) {
+        let mut state = self.state.get();
+        match state.checkout.after(event) {
             Some(next) => {
-                self.phase.set(next);
+                state.checkout = next;
+                self.state.set(state);
                 true
             }
             None => false,
         }
+    }
+
+    /// The demo as it stands.
+    pub fn demo(&self) -> Demo {
+        self.state.get().demo
+    }
+
+    /// Moves the demo by `event` (core decides); whether `demo-play` is to be reported now.
+    pub fn demo_step(&self, event: DemoEvent) -> bool {
+        let mut state = self.state.get();
+        let (demo, report_play) = state.demo.after(event);
+        state.demo = demo;
+        self.state.set(state);
+        report_play
+    }
+
+    /// Moves the view measurement by `event` (core decides); what to do next.
+    pub fn sight(&self, event: SightingEvent) -> SightingStep {
+        let mut state = self.state.get();
+        let (sighting, step) = state.sighting.after(event);
+        state.sighting = sighting;
+        self.state.set(state);
+        step
+    }
+
+    /// The testimonial line is hovered or focused (`true`), or no longer.
+    pub fn hold_quote(&self, held: bool) {
+        let mut state = self.state.get();
+        state.quote_held = held;
+        self.state.set(state);
+    }
+
+    /// Whether the testimonial line is held (it does not rotate).
+    pub fn quote_held(&self) -> bool {
+        self.state.get().quote_held
     }
 
     /// The checkout ended, whatever phase it was in.
@@ -312,7 +331,7 @@ impl Shop {
 
     /// Whether a checkout (or a tier change) is under way.
     pub(crate) fn busy(&self) -> bool {
-        self.phase.get().is_busy()
+        self.state.get().checkout.is_busy()
     }
 
     /// The server's time now.
