@@ -3,7 +3,8 @@
 //! `GET /v1/listings/{id}/popup.ics`.
 //!
 //! Only writing, and only what a pop-up needs: times are always UTC (`...Z`), so the file
-//! needs no `VTIMEZONE` and core no time zone database. The calendar shows the times in the
+//! needs no `VTIMEZONE` and core no time zone database. One `UID` per listing, with a
+//! `SEQUENCE` that grows with each revision, so a moved pop-up moves in calendars. The calendar shows the times in the
 //! reader's own zone; the card shows them in the pop-up's.
 
 use crate::listing::{Listing, Popup};
@@ -95,12 +96,54 @@ pub fn map_url(lat: f64, lon: f64) -> String {
     format!("https://www.openstreetmap.org/?mlat={lat:.5}&mlon={lon:.5}#map=17/{lat:.5}/{lon:.5}")
 }
 
+/// The first second [`sequence`] counts from (2026-01-01T00:00:00Z): SEQUENCE is an INTEGER,
+/// 32 bits (RFC 5545 section 3.3.8), which Unix seconds would outgrow in 2038.
+pub const SEQUENCE_EPOCH: i64 = 1_767_225_600;
+
+/// Whose pop-up a file describes and which revision of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalendarRevision<'a> {
+    /// The listing's seller: a listing id that another seller takes later is another event.
+    pub seller_id: &'a str,
+    /// When the listing was last stored: later for every revision (the server's store makes
+    /// it strictly increase per listing).
+    pub updated_at: Timestamp,
+}
+
+/// The event's `UID` (RFC 5545 section 3.8.4.7): the listing id and a hash of its seller, not
+/// the pop-up's times, so a pop-up that moves updates the event already in a calendar instead
+/// of leaving it there beside a new one.
+pub fn popup_uid(listing_id: &str, seller_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(seller_id.as_bytes())
+        .chain_update([0])
+        .chain_update(listing_id.as_bytes())
+        .finalize();
+    let hash: String = digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("{listing_id}-popup-{hash}@mighty.invalid")
+}
+
+/// The event's `SEQUENCE` (RFC 5545 section 3.8.7.4): seconds from [`SEQUENCE_EPOCH`] to the
+/// listing's last update, so each revision's is higher (0 before the epoch, capped to 32 bits).
+pub fn sequence(updated_at: Timestamp) -> i64 {
+    (updated_at.0 - SEQUENCE_EPOCH).clamp(0, i64::from(i32::MAX))
+}
+
 /// The pop-up of `listing`'s drop as an iCalendar file (CRLF line endings, folded), or
 /// `None` when the listing has no pop-up. `now` is the file's `DTSTAMP`.
 ///
-/// The `UID` is the listing id with the pop-up's opening instant: the same pop-up imported
-/// twice is one event, a pop-up moved to another day is another.
-pub fn popup_calendar(listing: &Listing, now: Timestamp) -> Option<String> {
+/// The `UID` is the same for every revision of the listing's pop-up ([`popup_uid`]);
+/// `SEQUENCE` and `LAST-MODIFIED` say which revision it is, so a calendar that imported an
+/// earlier one replaces it.
+pub fn popup_calendar(
+    listing: &Listing,
+    revision: CalendarRevision<'_>,
+    now: Timestamp,
+) -> Option<String> {
     let popup = listing.drop.as_ref()?.popup.as_ref()?;
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
@@ -109,12 +152,10 @@ pub fn popup_calendar(listing: &Listing, now: Timestamp) -> Option<String> {
         "CALSCALE:GREGORIAN".into(),
         "METHOD:PUBLISH".into(),
         "BEGIN:VEVENT".into(),
-        format!(
-            "UID:{}-popup-{}@mighty.invalid",
-            listing.id,
-            utc_date_time(popup.opens_at)
-        ),
+        format!("UID:{}", popup_uid(&listing.id, revision.seller_id)),
         format!("DTSTAMP:{}", utc_date_time(now)),
+        format!("SEQUENCE:{}", sequence(revision.updated_at)),
+        format!("LAST-MODIFIED:{}", utc_date_time(revision.updated_at)),
         format!("DTSTART:{}", utc_date_time(popup.opens_at)),
         format!("DTEND:{}", utc_date_time(popup.closes_at)),
         format!("SUMMARY:{}", escape_text(&summary(listing, popup))),
@@ -222,7 +263,11 @@ mod tests {
         )
         .unwrap();
         let now = Timestamp::parse_rfc3339("2026-11-30T07:00:00Z").unwrap();
-        let file = popup_calendar(&listing, now).unwrap();
+        let revision = CalendarRevision {
+            seller_id: "sel_1",
+            updated_at: Timestamp::parse_rfc3339("2026-11-29T12:00:00Z").unwrap(),
+        };
+        let file = popup_calendar(&listing, revision, now).unwrap();
         assert!(file.ends_with("END:VCALENDAR\r\n"));
         assert!(
             !file.replace("\r\n", "").contains('\n'),
@@ -241,8 +286,10 @@ mod tests {
                 "CALSCALE:GREGORIAN",
                 "METHOD:PUBLISH",
                 "BEGIN:VEVENT",
-                "UID:candle-trio-popup-20261205T090000Z@mighty.invalid",
+                &format!("UID:{}", popup_uid("candle-trio", "sel_1")),
                 "DTSTAMP:20261130T070000Z",
+                "SEQUENCE:28728000",
+                "LAST-MODIFIED:20261129T120000Z",
                 "DTSTART:20261205T090000Z",
                 "DTEND:20261205T150000Z",
                 "SUMMARY:Croix-Rousse night market — Hearth & Wick",
@@ -257,7 +304,43 @@ mod tests {
         );
         let mut without = listing.clone();
         without.drop.as_mut().unwrap().popup = None;
-        assert_eq!(popup_calendar(&without, now), None);
+        assert_eq!(popup_calendar(&without, revision, now), None);
+    }
+
+    /// One UID per listing and seller, whatever the pop-up's times; another listing or
+    /// another seller is another event.
+    #[test]
+    fn the_uid_is_the_listing_and_its_seller() {
+        let uid = popup_uid("candle-trio", "sel_1");
+        assert!(uid.starts_with("candle-trio-popup-"), "{uid}");
+        assert!(uid.ends_with("@mighty.invalid"), "{uid}");
+        assert_eq!(
+            uid.len(),
+            "candle-trio-popup-".len() + 16 + "@mighty.invalid".len()
+        );
+        assert_eq!(uid, popup_uid("candle-trio", "sel_1"));
+        assert_ne!(uid, popup_uid("candle-trio", "sel_2"));
+        assert_ne!(uid, popup_uid("candle-trios", "sel_1"));
+        // The separator keeps ("ab", "c") and ("a", "bc") apart.
+        assert_ne!(popup_uid("c", "ab"), popup_uid("bc", "a"));
+    }
+
+    #[test]
+    fn sequences_grow_with_the_update_time_within_32_bits() {
+        for (updated_at, expected) in [
+            (0, 0),
+            (SEQUENCE_EPOCH - 1, 0),
+            (SEQUENCE_EPOCH, 0),
+            (SEQUENCE_EPOCH + 1, 1),
+            (SEQUENCE_EPOCH + 86_400, 86_400),
+            (SEQUENCE_EPOCH + i64::from(i32::MAX), i64::from(i32::MAX)),
+            (
+                SEQUENCE_EPOCH + i64::from(i32::MAX) + 1,
+                i64::from(i32::MAX),
+            ),
+        ] {
+            assert_eq!(sequence(Timestamp(updated_at)), expected, "{updated_at}");
+        }
     }
 
     proptest! {
@@ -311,7 +394,8 @@ mod tests {
                                      "opens_at": "2026-12-05T10:00:00Z", "closes_at": "2026-12-05T11:00:00Z",
                                      "timezone": "UTC" } } });
             let listing = crate::listing::parse_listing(&document.to_string()).unwrap();
-            let file = popup_calendar(&listing, Timestamp(0)).unwrap();
+            let revision = CalendarRevision { seller_id: "s", updated_at: Timestamp(0) };
+            let file = popup_calendar(&listing, revision, Timestamp(0)).unwrap();
             let unfolded = unfold(&file);
             let location = unfolded
                 .split("\r\n")

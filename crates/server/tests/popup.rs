@@ -97,7 +97,7 @@ async fn the_pop_up_calendar_reads_back_at_the_documents_instants() {
     );
     assert_eq!(
         response.headers["content-disposition"],
-        "attachment; filename=\"candle-trio-popup.ics\""
+        "inline; filename=\"candle-trio-popup.ics\""
     );
     let file = response.text();
     // RFC 5545 section 3.1: CRLF line ends only, no line over 75 octets.
@@ -153,6 +153,83 @@ async fn the_pop_up_calendar_reads_back_at_the_documents_instants() {
         .await
         .text();
     assert!(again.contains(&format!("UID:{uid}")));
+}
+
+/// Reads the served calendar's one event: (UID, SEQUENCE, LAST-MODIFIED, DTSTART in UTC
+/// seconds).
+async fn served_event(server: &TestServer, id: &str) -> (String, i64, String, i64) {
+    let response = server.get(&format!("/v1/listings/{id}/popup.ics")).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let file = response.text();
+    let calendar: Calendar = icalendar::parser::read_calendar(&icalendar::parser::unfold(&file))
+        .unwrap_or_else(|error| panic!("{error}\n{file}"))
+        .into();
+    let event = calendar
+        .components
+        .iter()
+        .find_map(|component| match component {
+            CalendarComponent::Event(event) => Some(event.clone()),
+            _ => None,
+        })
+        .unwrap();
+    (
+        event.get_uid().unwrap().to_string(),
+        event.get_sequence().map(i64::from).unwrap(),
+        event.property_value("LAST-MODIFIED").unwrap().to_string(),
+        utc_seconds(event.get_start()),
+    )
+}
+
+/// A pop-up that moves stays one event in people's calendars: the same UID, a higher
+/// SEQUENCE and a later LAST-MODIFIED, even for two puts within one second; another listing
+/// is another event.
+#[tokio::test]
+async fn a_moved_pop_up_keeps_its_uid_with_a_higher_sequence() {
+    let server = server_with_popup().await;
+    let (uid, first_sequence, first_modified, first_start) =
+        served_event(&server, "candle-trio").await;
+    assert_eq!(first_start, instant(OPENS_AT));
+    assert!(first_sequence > 0, "{first_sequence}");
+
+    // Moved a day later, at once (no clock change between the two puts).
+    let mut moved = listing_with_popup("candle-trio");
+    moved["drop"]["popup"]["opens_at"] = json!("2036-12-06T11:00:00+01:00");
+    moved["drop"]["popup"]["closes_at"] = json!("2036-12-06T17:00:00+01:00");
+    let put = server.put_listing("candle-trio", moved.clone()).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    let (same_uid, second_sequence, second_modified, second_start) =
+        served_event(&server, "candle-trio").await;
+    assert_eq!(same_uid, uid);
+    assert_eq!(second_start, instant("2036-12-06T11:00:00+01:00"));
+    assert!(
+        second_sequence > first_sequence,
+        "{second_sequence} after {first_sequence}"
+    );
+    assert!(
+        second_modified > first_modified,
+        "{second_modified} after {first_modified}"
+    );
+
+    // Moved again an hour of the seller's clock later: the sequence follows the clock.
+    assert_eq!(server.advance_clock(3_600).await.status, StatusCode::OK);
+    moved["drop"]["popup"]["opens_at"] = json!("2036-12-07T10:00:00+01:00");
+    moved["drop"]["popup"]["closes_at"] = json!("2036-12-07T16:00:00+01:00");
+    let put = server.put_listing("candle-trio", moved).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    let (third_uid, third_sequence, _, _) = served_event(&server, "candle-trio").await;
+    assert_eq!(third_uid, uid);
+    assert!(
+        third_sequence >= second_sequence + 3_599,
+        "{third_sequence} after {second_sequence}"
+    );
+
+    // Another listing with the same pop-up is another event.
+    let put = server
+        .put_listing("candle-duo", listing_with_popup("candle-duo"))
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.text());
+    let (other_uid, _, _, _) = served_event(&server, "candle-duo").await;
+    assert_ne!(other_uid, uid);
 }
 
 #[tokio::test]

@@ -136,6 +136,8 @@ pub struct StoredListing {
     pub document: serde_json::Value,
     pub allowed_origins: Vec<String>,
     pub stock: Option<Stock>,
+    /// When it was last put (the seller's clock, seconds): strictly increasing per listing.
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

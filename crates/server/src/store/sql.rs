@@ -656,6 +656,9 @@ impl Store {
 
     /// Creates or replaces a listing (a validated document); `inventory` is the drop's.
     /// Returns whether it was created. A listing of another seller is a conflict.
+    /// `updated_at` strictly increases with each put (`now`, else one second past the last),
+    /// so it orders revisions even within a second or on a clock set back: the pop-up
+    /// calendar's `SEQUENCE` comes from it.
     pub fn put_listing(
         &self,
         seller_id: &str,
@@ -681,7 +684,8 @@ impl Store {
             let origins = serde_json::to_string(allowed_origins).unwrap_or_else(|_| "[]".into());
             sqlx::query(
                 "INSERT INTO listings (id, seller_id, document, allowed_origins, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id) DO UPDATE SET document = excluded.document, allowed_origins = excluded.allowed_origins, updated_at = excluded.updated_at",
+                 ON CONFLICT (id) DO UPDATE SET document = excluded.document, allowed_origins = excluded.allowed_origins, \
+                 updated_at = CASE WHEN excluded.updated_at > listings.updated_at THEN excluded.updated_at ELSE listings.updated_at + 1 END",
             )
             .bind(id)
             .bind(seller_id)
@@ -727,7 +731,7 @@ impl Store {
     pub fn listing(&self, id: &str) -> StoreResult<Option<StoredListing>> {
         self.run(async {
             let row = sqlx::query(
-                "SELECT l.seller_id, l.document, l.allowed_origins, d.inventory, d.sold, d.reserved \
+                "SELECT l.seller_id, l.document, l.allowed_origins, d.inventory, d.sold, d.reserved, l.updated_at \
                  FROM listings l LEFT JOIN drops d ON d.listing_id = l.id WHERE l.id = $1",
             )
             .bind(id)
@@ -750,6 +754,7 @@ impl Store {
                     sold: sold.unwrap_or(0),
                     reserved: reserved.unwrap_or(0),
                 }),
+                updated_at: row.try_get(6)?,
             }))
         })
     }
