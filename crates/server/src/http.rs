@@ -69,9 +69,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "the body must be a JSON object ({...})".into(),
             ));
         }
-        let value = serde_path_to_error::deserialize(document).map_err(|error| {
+        let value = serde_path_to_error::deserialize(&document).map_err(|error| {
             let path = error.path().to_string();
             let message = error.inner().to_string();
+            // An enum-valued field: its variants, in place of serde's "expected string or map".
+            if let Some((field, words)) = enum_refusal::<T>(&document, &error) {
+                return AppError::invalid(field, words);
+            }
             // "missing field `x`" is reported at the parent: name the field itself.
             let field = match message.split('`').nth(1) {
                 Some(missing) if message.starts_with("missing field") => {
@@ -87,6 +91,89 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             AppError::invalid(field, plain_message(field, &message))
         })?;
         Ok(JsonBody { value, raw })
+    }
+}
+
+/// The refusal of a value of an enum-valued field (`fulfilment: 7`, `"deliver"`, `["ship"]`),
+/// naming the field and its values: `fulfilment must be "ship" or "pickup", not the number 7`.
+/// serde says `expected string or map` for a value that is not a string, without the variants;
+/// they come from reading the body again with a string no variant has at that place, which
+/// serde answers with `unknown variant ..., expected ...`. The field and the words; `None` for
+/// a field that is no enum.
+fn enum_refusal<T: DeserializeOwned>(
+    document: &serde_json::Value,
+    error: &serde_path_to_error::Error<serde_json::Error>,
+) -> Option<(String, String)> {
+    let (pointer, field) = enum_place(error.path())?;
+    let written = document.pointer(&pointer)?;
+    let mut probe = document.clone();
+    *probe.pointer_mut(&pointer)? = serde_json::Value::String("\u{0}".into());
+    let probed = serde_path_to_error::deserialize::<_, T>(&probe).err()?;
+    if enum_place(probed.path())?.0 != pointer {
+        return None;
+    }
+    let variants = variants_expected(&probed.inner().to_string())?;
+    let words = format!("{field} must be {variants}, not {}", describe_json(written));
+    Some((field, words))
+}
+
+/// Where an error is, as a JSON pointer and as a field name (`items[0].kind`); a path into an
+/// enum's variant (`{"pickup": true}` read as the variant `pickup` with a value) stops at
+/// the enum's field.
+fn enum_place(path: &serde_path_to_error::Path) -> Option<(String, String)> {
+    use serde_path_to_error::Segment;
+    let (mut pointer, mut field) = (String::new(), String::new());
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => {
+                pointer.push_str(&format!("/{index}"));
+                field.push_str(&format!("[{index}]"));
+            }
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(key);
+            }
+            Segment::Enum { .. } => break,
+            Segment::Unknown => return None,
+        }
+    }
+    (!pointer.is_empty()).then_some((pointer, field))
+}
+
+/// `"ship" or "pickup"` from serde's `unknown variant `x`, expected `ship` or `pickup``
+/// (or `expected one of `a`, `b`, `c``: `"a", "b" or "c"`).
+fn variants_expected(serde_message: &str) -> Option<String> {
+    let expected = serde_message
+        .strip_prefix("unknown variant ")?
+        .split_once(", expected ")?
+        .1;
+    let names: Vec<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|name| format!("\"{name}\""))
+        .collect();
+    match names.as_slice() {
+        [] => None,
+        [only] => Some(only.clone()),
+        [first @ .., last] => Some(format!("{} or {last}", first.join(", "))),
+    }
+}
+
+/// A JSON value as a 422 names what was sent: `the number 7`, `the string "x"`, `a list`.
+fn describe_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Number(number) => format!("the number {number}"),
+        Value::String(text) => format!("the string {}", Value::String(text.clone())),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
 
@@ -359,6 +446,29 @@ mod tests {
         ];
         for (field, serde_message, plain) in cases {
             assert_eq!(plain_message(field, serde_message), plain);
+        }
+    }
+
+    #[test]
+    fn enum_variants_from_serde() {
+        for (serde_message, variants) in [
+            (
+                "unknown variant `deliver`, expected `ship` or `pickup`",
+                Some("\"ship\" or \"pickup\""),
+            ),
+            (
+                "unknown variant `x`, expected one of `a`, `b`, `c`",
+                Some("\"a\", \"b\" or \"c\""),
+            ),
+            ("unknown variant `x`, expected `a`", Some("\"a\"")),
+            ("unknown variant `x`, there are no variants", None),
+            ("invalid type: integer `7`, expected string or map", None),
+        ] {
+            assert_eq!(
+                super::variants_expected(serde_message).as_deref(),
+                variants,
+                "{serde_message}"
+            );
         }
     }
 }

@@ -481,7 +481,7 @@ async fn a_checkout_may_ask_only_for_a_fulfilment_its_offer_allows() {
         (
             "stand",
             Some("deliver"),
-            Err("fulfilment: unknown variant `deliver`, expected `ship` or `pickup`"),
+            Err("fulfilment must be \"ship\" or \"pickup\", not the string \"deliver\""),
         ),
         ("trio", Some("Pickup"), Err("")),
         (
@@ -549,6 +549,93 @@ async fn a_checkout_may_ask_only_for_a_fulfilment_its_offer_allows() {
         .session_state(response.json()["session_id"].as_str().unwrap(), None)
         .await;
     assert!(state.get("fulfilment").is_none(), "{state}");
+}
+
+/// A fulfilment of the wrong kind, in a checkout body or a listing, is refused naming the field
+/// and the values it takes, never in serde's words ("expected string or map").
+#[tokio::test]
+async fn a_wrong_fulfilment_names_the_field_and_its_values() {
+    let server = server_with_popup().await;
+    let refusals: Vec<(Value, &str)> = vec![
+        (
+            json!(7),
+            "fulfilment must be \"ship\" or \"pickup\", not the number 7",
+        ),
+        (
+            json!("deliver"),
+            "fulfilment must be \"ship\" or \"pickup\", not the string \"deliver\"",
+        ),
+        (
+            json!("Pickup"),
+            "fulfilment must be \"ship\" or \"pickup\", not the string \"Pickup\"",
+        ),
+        (
+            json!(["pickup"]),
+            "fulfilment must be \"ship\" or \"pickup\", not a list",
+        ),
+        (
+            json!({ "pickup": true }),
+            "fulfilment must be \"ship\" or \"pickup\", not an object",
+        ),
+        (
+            json!(true),
+            "fulfilment must be \"ship\" or \"pickup\", not true",
+        ),
+    ];
+    for (index, (fulfilment, message)) in refusals.into_iter().enumerate() {
+        let mut body = checkout_body("trio", None);
+        body["fulfilment"] = fulfilment.clone();
+        let response = server.checkout(&format!("wrong-{index}"), &body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fulfilment}: {}",
+            response.text()
+        );
+        let error = &response.json()["error"];
+        assert_eq!(error["code"], "invalid_request", "{error}");
+        assert_eq!(error["field"], "fulfilment", "{error}");
+        assert_eq!(error["message"], message, "{fulfilment}");
+    }
+
+    // The listing's own `fulfilment` (a list) is read by core's json_reader, never serde:
+    // the JSON path, what was found and what belongs there.
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!(7),
+            "offers[0].fulfilment",
+            "offers[0].fulfilment: expected a list, found the number 7",
+        ),
+        (
+            json!("pickup"),
+            "offers[0].fulfilment",
+            "offers[0].fulfilment: expected a list, found the string \"pickup\"",
+        ),
+        (
+            json!(["ship", 7]),
+            "offers[0].fulfilment[1]",
+            "offers[0].fulfilment[1]: expected a string, found the number 7",
+        ),
+        (
+            json!(["ship", "deliver"]),
+            "offers[0].fulfilment[1]",
+            "offers[0].fulfilment[1]: \"deliver\" is not a fulfilment; use \"ship\" or \"pickup\"",
+        ),
+    ];
+    for (fulfilment, field, message) in cases {
+        let mut document = listing_with_popup("candle-trio");
+        document["offers"][0]["fulfilment"] = fulfilment.clone();
+        let response = server.put_listing("candle-trio", document).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fulfilment}: {}",
+            response.text()
+        );
+        let error = &response.json()["error"];
+        assert_eq!(error["field"], field, "{fulfilment}: {error}");
+        assert_eq!(error["message"], message, "{fulfilment}");
+    }
 }
 
 /// Once the pop-up has closed nobody hands a pick-up over: a checkout for one is refused
