@@ -137,7 +137,7 @@ export interface Popup {
   /** RFC 3339 with an offset; before `closes_at`. */
   opens_at: DateTime;
   closes_at: DateTime;
-  /** An IANA time zone name: `"Europe/Paris"`. */
+  /** A name in the IANA time zone database: `"Europe/Paris"` (the server refuses one it lacks). */
   timezone: string;
 }
 

@@ -352,12 +352,15 @@ pub struct Popup {
     pub lat: f64,
     #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
-    /// RFC 3339 with an offset; before `closes_at`.
+    /// RFC 3339 with an offset; before `closes_at`. The offset is `timezone`'s at that
+    /// instant (or `Z`), else `PUT` refuses it.
     #[schema(format = DateTime)]
     pub opens_at: String,
+    /// RFC 3339 with an offset, `timezone`'s at that instant (or `Z`).
     #[schema(format = DateTime)]
     pub closes_at: String,
-    /// An IANA time zone name (`Europe/Paris`), in which the card shows the times.
+    /// A name in the IANA time zone database (`Europe/Paris`; legacy names such as
+    /// `US/Eastern` too), in which the card shows the times.
     pub timezone: String,
 }
 

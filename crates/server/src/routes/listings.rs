@@ -159,7 +159,7 @@ pub async fn get_listing(
 
 #[utoipa::path(
     put, path = "/v1/listings/{id}", tag = "listings", operation_id = "put_listing",
-    description = "Creates (201) or replaces (200) a listing of the calling seller: the document plus `allowed_origins`, validated by core (422 names the JSON path).",
+    description = "Creates (201) or replaces (200) a listing of the calling seller: the document plus `allowed_origins`, validated by core, and a pop-up's `timezone` and its times' offsets against the IANA time zone database (422 names the JSON path).",
     params(("id" = String, Path, description = "The listing id; the document's `id` must equal it (or is taken from it).")),
     request_body = crate::openapi::schemas::StoredListing,
     security(("seller" = [])),
