@@ -17,8 +17,8 @@ after(async () => {
 
 let count = 0;
 /** A fresh listing: a market box sold in an open drop with a pop-up in New York; `offer`
- * is merged into its bundle offer. */
-async function marketListing(offer = {}) {
+ * is merged into its bundle offer, `popup` into its pop-up. */
+async function marketListing(offer = {}, popup = {}) {
   count += 1;
   const id = `e2e-popup-${Date.now()}-${count}`;
   await sellerApi("PUT", `/v1/listings/${id}`, {
@@ -29,8 +29,9 @@ async function marketListing(offer = {}) {
       popup: {
         name: "Union Square stand", address: "Union Square, New York, NY 10003",
         lat: 40.7359, lon: -73.9911,
-        opens_at: "2026-12-05T10:00:00-05:00", closes_at: "2026-12-05T16:00:00-05:00",
+        opens_at: "2037-12-05T10:00:00-05:00", closes_at: "2037-12-05T16:00:00-05:00",
         timezone: "America/New_York",
+        ...popup,
       },
     },
     checkout: { endpoint: "/v1/checkout/sessions" }, allowed_origins: ["*"],
@@ -61,8 +62,10 @@ test("the pop-up block says when in New York's time, links the map and the calen
     await popup.locator("a[href^='https://www.openstreetmap.org/']").getAttribute("href"),
     "https://www.openstreetmap.org/?mlat=40.7359&mlon=-73.9911#map=17/40.7359/-73.9911",
   );
-  const calendar = popup.locator("a[download]");
+  const calendar = popup.getByRole("link", { name: "Add to calendar" });
   assert.equal(await calendar.innerText(), "Add to calendar");
+  // Opened, not saved: no `download` (phones then open their calendar app).
+  assert.equal(await calendar.getAttribute("download"), null);
   const href = await calendar.getAttribute("href");
   assert.equal(href, `${BASE_URL}/v1/listings/${id}/popup.ics`);
   const file = await page.request.get(href);
@@ -72,7 +75,7 @@ test("the pop-up block says when in New York's time, links the map and the calen
   assert.match(ics, /BEGIN:VCALENDAR/);
   assert.match(ics, /Union Square stand/);
   // 10:00 in New York in December is 15:00 UTC.
-  assert.match(ics, /DTSTART(;TZID=America\/New_York:20261205T100000|:20261205T150000Z)/);
+  assert.match(ics, /DTSTART(;TZID=America\/New_York:20371205T100000|:20371205T150000Z)/);
   // The card keeps its documented height: the block scrolls with the card's body.
   const host = await page.locator(`[data-mighty="${id}"]`).boundingBox();
   const card = await page.locator("[part=card]").boundingBox();
@@ -105,6 +108,24 @@ test("the shopper picks up at the pop-up by keyboard, and the checkout says so",
   assert.equal((await body).fulfilment, "pickup");
   const popupWindow = await opened;
   await popupWindow.close();
+  await page.close();
+});
+
+test("once the pop-up has closed, the card offers shipping only (the server refuses a pick-up then)", async () => {
+  const id = await marketListing(
+    { ships: undefined, fulfilment: ["ship", "pickup"] },
+    { opens_at: "2026-01-03T10:00:00-05:00", closes_at: "2026-01-03T16:00:00-05:00" },
+  );
+  const page = await browser.context.newPage();
+  await showListing(page, id);
+  const offer = page.locator("[data-offer-id=box]");
+  await offer.locator("[part=checkout]").waitFor();
+  assert.equal(await offer.locator("input[type=radio]").count(), 0);
+  const body = nextCheckoutBody(page);
+  const opened = page.context().waitForEvent("page");
+  await offer.locator("[part=checkout]").click();
+  assert.equal((await body).fulfilment ?? "ship", "ship");
+  await (await opened).close();
   await page.close();
 });
 

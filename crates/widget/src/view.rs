@@ -170,8 +170,10 @@ pub fn popup_block(popup: &Popup, shop: &Shop) -> impl IntoView + use<> {
         .formatter
         .time_range(popup.opens_at, popup.closes_at, &popup.timezone);
     let map = map_url(popup);
+    // No `download` attribute: the server sends the file inline with its calendar type,
+    // so phones open their calendar app instead of saving a file.
     let calendar = shop.calendar_url.borrow().clone().map(|url| {
-        view! { <a href=url download="popup.ics">{t(shop.lang, "Add to calendar")}</a> }
+        view! { <a href=url>{t(shop.lang, "Add to calendar")}</a> }
     });
     view! {
         <section part="popup" class="popup" aria-label=t(shop.lang, "Pop-up")>
@@ -233,10 +235,17 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
             });
             let items = (!items.is_empty())
                 .then(|| view! { <p class="items muted">{items.join(" · ")}</p> });
-            // Shipping or pick-up, when both are allowed: a radio group read at the press,
+            // Shipping or pick-up, when both are allowed and the pop-up has not closed yet
+            // (the server refuses a pick-up after it): a radio group read at the press,
             // shipping checked (the offer's usual way). Its own `<form>` scopes the group to
             // this offer, so the markup is static (leptos clones it from a template).
-            let fulfilment = bundle.fulfilment.is_choice().then(|| {
+            let pickup_open = shop
+                .listing
+                .drop
+                .as_ref()
+                .and_then(|drop| drop.popup.as_ref())
+                .is_some_and(|popup| now < popup.closes_at);
+            let fulfilment = (pickup_open && bundle.fulfilment.is_choice()).then(|| {
                 view! {
                     <form class="fulfil">
                         <fieldset>

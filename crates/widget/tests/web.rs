@@ -531,7 +531,7 @@ const POPUP_LISTING: &str = r#"{ "version": 1, "id": "market-box", "title": "Mar
   "drop": { "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z", "inventory": 10,
             "popup": { "name": "Union Square stand", "address": "Union Square, New York, NY 10003",
                        "lat": 40.7359, "lon": -73.9911,
-                       "opens_at": "2026-12-05T10:00:00-05:00", "closes_at": "2026-12-05T16:00:00-05:00",
+                       "opens_at": "2037-12-05T10:00:00-05:00", "closes_at": "2037-12-05T16:00:00-05:00",
                        "timezone": "America/New_York" } },
   "checkout": { "endpoint": "https://pay.example/v1/checkout/sessions" } }"#;
 
@@ -562,7 +562,7 @@ async fn a_pop_up_shows_where_and_when_in_its_own_zone_and_a_bundle_offers_pick_
     );
     // The calendar file is on the checkout's server (an inline document has no other).
     let calendar = popup
-        .query_selector("a[download]")
+        .query_selector("a[href$=\"popup.ics\"]")
         .unwrap()
         .expect("calendar link");
     assert_eq!(
