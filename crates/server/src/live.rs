@@ -875,38 +875,8 @@ pub async fn upgrade(
     let stripe = client(state)?;
     let proration_date =
         proration_date(quoted_at, subscription.current_period_start, state.now().0);
-    let current: stripe::Subscription = stripe
-        .get(
-            &format!("/v1/subscriptions/{stripe_subscription}"),
-            &Form::new(),
-        )
-        .await
-        .map_err(|error| error.to_app_error())?;
-    let item = current
-        .first_item()
-        .ok_or_else(|| AppError::Internal("a Stripe subscription without items".into()))?;
-    let product = item
-        .price
-        .as_ref()
-        .and_then(|price| price.product.as_ref())
-        .and_then(stripe::Expandable::id)
-        .ok_or_else(|| AppError::Internal("a Stripe subscription item without a product".into()))?;
-    let mut form = Form::new();
-    form.set(&["items", "0", "id"], item.id.clone())
-        .set(
-            &["items", "0", "price_data", "currency"],
-            subscription.currency.to_ascii_lowercase(),
-        )
-        .set(&["items", "0", "price_data", "product"], product)
-        .set(
-            &["items", "0", "price_data", "unit_amount"],
-            unit_amount.to_string(),
-        )
-        .set(
-            &["items", "0", "price_data", "recurring", "interval"],
-            subscription.interval.clone(),
-        )
-        .set(&["proration_behavior"], "always_invoice")
+    let mut form = item_price_form(stripe, subscription, &stripe_subscription, unit_amount).await?;
+    form.set(&["proration_behavior"], "always_invoice")
         .set(&["proration_date"], proration_date.to_string())
         .set(&["payment_behavior"], "error_if_incomplete")
         .set(&["metadata", "tier_id"], tier_id)
@@ -1051,7 +1021,27 @@ async fn next_period_price_form(
     price: i64,
 ) -> Result<Form, AppError> {
     let unit_amount = stripe_amount(price, &subscription.currency, "tier_id")?;
-    let current: stripe::Subscription = client(state)?
+    let mut form = item_price_form(
+        client(state)?,
+        subscription,
+        stripe_subscription,
+        unit_amount,
+    )
+    .await?;
+    form.set(&["proration_behavior"], "none")
+        .set(&["metadata", "tier_id"], tier_id);
+    Ok(form)
+}
+
+/// The start of an update that moves the Stripe subscription's one item to `unit_amount` (in
+/// Stripe's decimals) per period, same product and interval; the caller adds how to prorate.
+async fn item_price_form(
+    stripe: &Stripe,
+    subscription: &Subscription,
+    stripe_subscription: &str,
+    unit_amount: i64,
+) -> Result<Form, AppError> {
+    let current: stripe::Subscription = stripe
         .get(
             &format!("/v1/subscriptions/{stripe_subscription}"),
             &Form::new(),
@@ -1081,9 +1071,7 @@ async fn next_period_price_form(
         .set(
             &["items", "0", "price_data", "recurring", "interval"],
             subscription.interval.clone(),
-        )
-        .set(&["proration_behavior"], "none")
-        .set(&["metadata", "tier_id"], tier_id);
+        );
     Ok(form)
 }
 
