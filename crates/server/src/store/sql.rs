@@ -1180,26 +1180,19 @@ impl Store {
     ) -> StoreResult<StoredResponse> {
         let lock = self.dialect.lock_rows();
         self.write(async |connection| {
-            let scope = subscription_change_scope(subscription_id);
-            if let Some(earlier) =
-                claim_idempotency_key(connection, &scope, idempotency_key, request_hash, now)
-                    .await?
-            {
-                return match earlier {
-                    Earlier::Same(response) => Ok(response),
-                    Earlier::Different => Err(StoreError::Conflict("idempotency_conflict".into())),
-                };
-            }
-            let subscription = sqlx::query(&format!(
-                "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1{lock}"
-            ))
-            .bind(subscription_id)
-            .fetch_optional(&mut *connection)
+            let subscription = match claim_subscription_change(
+                connection,
+                lock,
+                subscription_id,
+                idempotency_key,
+                request_hash,
+                now,
+            )
             .await?
-            .as_ref()
-            .map(subscription_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("no subscription {subscription_id}")))?;
+            {
+                Ok(subscription) => subscription,
+                Err(earlier) => return Ok(earlier),
+            };
             if subscription.status != "active" {
                 return Err(StoreError::Conflict(format!(
                     "subscription {subscription_id} is {}",
@@ -1258,7 +1251,12 @@ impl Store {
             };
             record_event(connection, &event, now).await?;
             let response = render(&updated, due);
-            store_idempotent_answer(connection, &scope, idempotency_key, &response).await?;
+            store_idempotent_answer(
+                connection,
+                &subscription_change_scope(subscription_id),
+                idempotency_key,
+                &response,
+            ).await?;
             Ok(response)
         })
     }
@@ -1843,6 +1841,40 @@ enum Earlier {
 /// (SPEC section 8) rather than making a second change; the request hashes name the change.
 pub fn subscription_change_scope(subscription_id: &str) -> String {
     format!("subscription:{subscription_id}")
+}
+
+/// The start of every change to a subscription (upgrade, pause, resume, downgrade), in its
+/// transaction: the key claimed in the subscription's one scope, then the subscription read
+/// and its row locked. `Err` holds the stored answer of the same request made before; a
+/// different request under the key is a conflict.
+async fn claim_subscription_change(
+    connection: &mut AnyConnection,
+    lock: &str,
+    subscription_id: &str,
+    idempotency_key: &str,
+    request_hash: &str,
+    now: i64,
+) -> StoreResult<Result<Subscription, StoredResponse>> {
+    let scope = subscription_change_scope(subscription_id);
+    if let Some(earlier) =
+        claim_idempotency_key(connection, &scope, idempotency_key, request_hash, now).await?
+    {
+        return match earlier {
+            Earlier::Same(response) => Ok(Err(response)),
+            Earlier::Different => Err(StoreError::Conflict("idempotency_conflict".into())),
+        };
+    }
+    let subscription = sqlx::query(&format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1{lock}"
+    ))
+    .bind(subscription_id)
+    .fetch_optional(&mut *connection)
+    .await?
+    .as_ref()
+    .map(subscription_from_row)
+    .transpose()?
+    .ok_or_else(|| StoreError::NotFound(format!("no subscription {subscription_id}")))?;
+    Ok(Ok(subscription))
 }
 
 async fn claim_idempotency_key(

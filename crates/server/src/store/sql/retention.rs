@@ -112,26 +112,19 @@ impl Store {
     ) -> StoreResult<StoredResponse> {
         let lock = self.dialect.lock_rows();
         self.write(async |connection| {
-            let scope = subscription_change_scope(subscription_id);
-            if let Some(earlier) =
-                claim_idempotency_key(connection, &scope, idempotency_key, request_hash, now)
-                    .await?
-            {
-                return match earlier {
-                    Earlier::Same(response) => Ok(response),
-                    Earlier::Different => Err(StoreError::Conflict("idempotency_conflict".into())),
-                };
-            }
-            let subscription = sqlx::query(&format!(
-                "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1{lock}"
-            ))
-            .bind(subscription_id)
-            .fetch_optional(&mut *connection)
+            let subscription = match claim_subscription_change(
+                connection,
+                lock,
+                subscription_id,
+                idempotency_key,
+                request_hash,
+                now,
+            )
             .await?
-            .as_ref()
-            .map(subscription_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("no subscription {subscription_id}")))?;
+            {
+                Ok(subscription) => subscription,
+                Err(earlier) => return Ok(earlier),
+            };
             let refuse = |what: &str| {
                 Err(StoreError::Conflict(format!(
                     "subscription {subscription_id} is {}: {what}",
@@ -252,7 +245,12 @@ impl Store {
                 .await?;
             }
             let response = render(&updated);
-            store_idempotent_answer(connection, &scope, idempotency_key, &response).await?;
+            store_idempotent_answer(
+                connection,
+                &subscription_change_scope(subscription_id),
+                idempotency_key,
+                &response,
+            ).await?;
             Ok(response)
         })
     }
