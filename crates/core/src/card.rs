@@ -292,19 +292,28 @@ pub struct CardState {
 
 /// The creator demo: whose demo is shown (index in the listing's `creators`), whether the
 /// shopper paused it (then it does not play again on its own), whether `demo-play` was
-/// reported for this creator, and whether the video failed (then nothing plays it).
+/// reported for this creator, whether the video failed (then nothing plays it), and what its
+/// controls show: playing or not, sound on or not, how far it has played, and whether its
+/// captions were given up (a caption host that refuses CORS). The card draws the demo from
+/// this value alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Demo {
     pub creator: usize,
     pub paused_by_shopper: bool,
     pub play_reported: bool,
     pub failed: bool,
+    pub playing: bool,
+    pub sounding: bool,
+    /// Percent played, 0 to 100.
+    pub progress: u8,
+    pub without_captions: bool,
 }
 
 /// What happens to the demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoEvent {
-    /// The shopper chose creator `index` (a chip): a new demo, played at once.
+    /// The shopper chose creator `index` (a chip): a new demo, played at once. The sound stays
+    /// as the shopper set it.
     Switch(usize),
     /// The shopper pressed play (or unmuted a paused demo).
     ShopperPlay,
@@ -312,53 +321,69 @@ pub enum DemoEvent {
     ShopperPause,
     /// The video is playing.
     Playing,
+    /// The video paused (the shopper, the card scrolling away, or the browser).
+    Paused,
     /// The video ended: it stays paused until the shopper plays it.
     Ended,
     /// The video cannot play here.
     Failed,
+    /// The sound was turned on (`true`) or off.
+    Sound(bool),
+    /// The video has played this many percent (clamped to 100).
+    Progress(u8),
+    /// The captions' host refused them: the demo plays on without.
+    CaptionsRefused,
 }
 
 impl Demo {
     /// The demo after `event`, and whether `demo-play` is to be reported now (once per
     /// creator shown: a replay after a pause is the same view of the demo).
     pub fn after(self, event: DemoEvent) -> (Demo, bool) {
-        match event {
-            DemoEvent::Switch(creator) => (
-                Demo {
-                    creator,
-                    ..Demo::default()
-                },
-                false,
-            ),
-            DemoEvent::ShopperPlay => (
-                Demo {
-                    paused_by_shopper: false,
-                    ..self
-                },
-                false,
-            ),
-            DemoEvent::ShopperPause | DemoEvent::Ended => (
-                Demo {
-                    paused_by_shopper: true,
-                    ..self
-                },
-                false,
-            ),
-            DemoEvent::Playing => (
-                Demo {
-                    play_reported: true,
-                    ..self
-                },
-                !self.play_reported,
-            ),
-            DemoEvent::Failed => (
-                Demo {
-                    failed: true,
-                    ..self
-                },
-                false,
-            ),
-        }
+        let next = match event {
+            DemoEvent::Switch(creator) => Demo {
+                creator,
+                sounding: self.sounding,
+                ..Demo::default()
+            },
+            DemoEvent::ShopperPlay => Demo {
+                paused_by_shopper: false,
+                ..self
+            },
+            DemoEvent::ShopperPause => Demo {
+                paused_by_shopper: true,
+                ..self
+            },
+            DemoEvent::Ended => Demo {
+                paused_by_shopper: true,
+                playing: false,
+                ..self
+            },
+            DemoEvent::Playing => Demo {
+                play_reported: true,
+                playing: true,
+                ..self
+            },
+            DemoEvent::Paused => Demo {
+                playing: false,
+                ..self
+            },
+            DemoEvent::Failed => Demo {
+                failed: true,
+                playing: false,
+                ..self
+            },
+            DemoEvent::Sound(sounding) => Demo { sounding, ..self },
+            DemoEvent::Progress(percent) => Demo {
+                progress: percent.min(100),
+                ..self
+            },
+            DemoEvent::CaptionsRefused => Demo {
+                without_captions: true,
+                ..self
+            },
+        };
+        let report = event == DemoEvent::Playing && !self.play_reported;
+        (next, report)
     }
 
     /// Whether the demo plays now that the card became at least half visible: not after the
@@ -690,6 +715,7 @@ mod tests {
         };
         let reported = Demo {
             play_reported: true,
+            playing: true,
             ..fresh
         };
         let failed = Demo {
@@ -704,26 +730,100 @@ mod tests {
             (on_two(reported), Playing, on_two(reported), false),
             (paused, ShopperPlay, fresh, false),
             (fresh, ShopperPause, paused, false),
+            // The shopper's pause is the press; the video's own pause event stops the "playing".
+            (
+                reported,
+                Paused,
+                Demo {
+                    playing: false,
+                    ..reported
+                },
+                false,
+            ),
             (
                 reported,
                 Ended,
                 Demo {
                     paused_by_shopper: true,
+                    playing: false,
+                    ..reported
+                },
+                false,
+            ),
+            (
+                reported,
+                Failed,
+                Demo {
+                    failed: true,
+                    playing: false,
                     ..reported
                 },
                 false,
             ),
             (fresh, Failed, failed, false),
-            // Another creator: a demo of its own, reported again, not paused, not failed.
+            (
+                fresh,
+                Sound(true),
+                Demo {
+                    sounding: true,
+                    ..fresh
+                },
+                false,
+            ),
+            (
+                Demo {
+                    sounding: true,
+                    ..fresh
+                },
+                Sound(false),
+                fresh,
+                false,
+            ),
+            (
+                fresh,
+                Progress(42),
+                Demo {
+                    progress: 42,
+                    ..fresh
+                },
+                false,
+            ),
+            (
+                fresh,
+                Progress(250),
+                Demo {
+                    progress: 100,
+                    ..fresh
+                },
+                false,
+            ),
+            (
+                fresh,
+                CaptionsRefused,
+                Demo {
+                    without_captions: true,
+                    ..fresh
+                },
+                false,
+            ),
+            // Another creator: a demo of its own, reported again, not paused, not failed, not
+            // played, with its captions; the sound stays as the shopper set it.
             (
                 Demo {
                     paused_by_shopper: true,
                     play_reported: true,
                     failed: true,
                     creator: 1,
+                    playing: true,
+                    sounding: true,
+                    progress: 80,
+                    without_captions: true,
                 },
                 Switch(2),
-                on_two(fresh),
+                on_two(Demo {
+                    sounding: true,
+                    ..fresh
+                }),
                 false,
             ),
             (on_two(fresh), Playing, on_two(reported), true),

@@ -150,14 +150,17 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
         let mut last_phase = None;
         loop {
             let Some(shop) = shop.upgrade() else { return };
-            let Some(line) = crate::handles::drop_line(&shop.root) else {
+            let Some(line) = shop
+                .regions()
+                .and_then(|regions| regions.drop_line.as_ref())
+            else {
                 return;
             };
-            if !line.is_connected() {
+            if !shop.host.is_connected() {
                 return;
             }
             let phase = drop_phase(&the_drop, shop.server_now());
-            line.set_text_content(Some(&crate::view::drop_text(shop.lang, phase)));
+            line.draw(&crate::view::drop_text(shop.lang, phase));
             let kind = std::mem::discriminant(&phase);
             if last_phase.is_some_and(|last| last != kind) {
                 for offer in &shop.listing.offers {

@@ -12,77 +12,92 @@ use mighty_core::listing::Creator;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlMediaElement};
 
-use crate::handles::{self, DemoPart};
+use crate::handles;
 use crate::i18n::{t, tf};
+use crate::region::Region;
 use crate::shop::Shop;
-use mighty_core::card::DemoEvent;
+use mighty_core::card::{Demo, DemoEvent};
 
-/// The demo's markup for the first creator with a demo; [`wire`] brings it to life once the
+/// The demo's region (in the card's `.hero`), drawn from the demo's state alone: the shown
+/// creator's video, name and avatar, the controls as they stand, how far it has played,
+/// whether it failed, and the other creators' chips. [`wire`] brings it to life once the
 /// card is in the page.
-#[component]
-pub fn DemoPlayer(shop: Rc<Shop>) -> impl IntoView {
+pub fn region(shop: &Shop, slot: Element) -> Region<Demo> {
     let creators: Vec<(usize, Creator)> = with_demo(&shop.listing.creators)
         .map(|(index, creator)| (index, creator.clone()))
         .collect();
-    // The variant's demo first (attribution picked it); else the first creator with one.
-    let shown = creators
-        .iter()
-        .position(|(index, _)| *index == shop.demo().creator)
-        .unwrap_or(0);
-    let (shown_index, first) = creators[shown].clone();
-    let demo = first.demo.clone().unwrap_or_else(|| unreachable!());
-    let others = (creators.len() > 1).then(|| {
-        let chips = creators
+    let lang = shop.lang;
+    Region::new(slot, move |state: &Demo| {
+        // The creator the state names (attribution may have picked one), else the first
+        // with a demo.
+        let (_, shown) = creators
             .iter()
-            .map(|(index, creator)| {
-                let pressed = if *index == shown_index { "true" } else { "false" };
-                view! {
-                    <button type="button" class="chip" data-creator=creator.handle.clone() aria-pressed=pressed>
-                        {creator.name.clone()}
-                    </button>
-                }
-            })
-            .collect_view();
-        view! { <div class="creators" role="group" aria-label=t(shop.lang, "Creators")>{chips}</div> }
-    });
-    // The track and the avatar are always there, empty for a creator without them: switching
-    // creators fills or empties them (before, they existed only if the first creator had
-    // them, so a later creator's captions and avatar never showed).
-    // The frame takes the video's shape (`data-aspect`) before any byte of it loads; nothing
-    // is drawn over the video but its progress bar: the creator, the captions (a box of
-    // their own) and the controls sit beside or under it.
-    view! {
-        <div class="hero">
-            <figure part="demo" class="demo" data-aspect=demo.aspect.as_str()>
+            .find(|(index, _)| *index == state.creator)
+            .unwrap_or(&creators[0]);
+        let demo = shown.demo.clone().unwrap_or_else(|| unreachable!());
+        let on = |flag: bool| if flag { "true" } else { "false" };
+        let percent = state.progress;
+        // The frame takes the video's shape (`data-aspect`) before any byte of it loads;
+        // nothing is drawn over the video but its progress bar: the creator, the captions (a
+        // box of their own, filled by the captions region) and the controls sit beside or
+        // under it. The track and the avatar are always there, empty for a creator without
+        // them. The bar is scaled, not resized (CSSOM `transform`: no layout shift, and
+        // allowed under the strict CSP).
+        view! {
+            <figure part="demo" class="demo" class:broken=state.failed data-aspect=demo.aspect.as_str()>
                 <div class="frame">
                     <video class="video" muted=true playsinline=true preload="none" poster=demo.poster
-                        aria-label=tf(shop.lang, "Demo by {name}", &[("name", &first.name)])>
-                        <track kind="captions" src=demo.captions/>
+                        aria-label=tf(lang, "Demo by {name}", &[("name", &shown.name)])>
+                        <track kind="captions" src=demo.captions.filter(|_| !state.without_captions)/>
                     </video>
-                    <div class="progress" role="progressbar" aria-label=t(shop.lang, "Demo progress") aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
-                        <span class="progress-fill"></span>
+                    <div class="progress" role="progressbar" aria-label=t(lang, "Demo progress") aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
+                        <span class="progress-fill" style:transform=format!("scaleX({}.{:02})", percent / 100, percent % 100)></span>
                     </div>
-                    <p class="failed" role="status"></p>
+                    <p class="failed" role="status">{if state.failed { t(lang, "This demo cannot play here.") } else { String::new() }}</p>
                 </div>
                 <figcaption class="by">
-                    <img class="avatar" src=first.avatar alt=""/>
-                    <span class="by-name">{first.name.clone()}</span>
+                    <img class="avatar" src=shown.avatar.clone() alt=""/>
+                    <span class="by-name">{shown.name.clone()}</span>
                 </figcaption>
                 <p class="captions" aria-hidden="true"></p>
                 // Each button holds both its words, one hidden: it is as wide as the longer
                 // of them, so "Play" becoming "Pause" (or "Reproducir", "Pausa") moves nothing.
                 <div class="controls">
-                    <button type="button" class="control play" data-on="false">
-                        <span class="off">{t(shop.lang, "Play")}</span><span class="on">{t(shop.lang, "Pause")}</span>
+                    <button type="button" class="control play" data-on=on(state.playing)>
+                        <span class="off">{t(lang, "Play")}</span><span class="on">{t(lang, "Pause")}</span>
                     </button>
-                    <button type="button" class="control sound" data-on="false" aria-pressed="false">
-                        <span class="off">{t(shop.lang, "Unmute")}</span><span class="on">{t(shop.lang, "Mute")}</span>
+                    <button type="button" class="control sound" data-on=on(state.sounding) aria-pressed=on(state.sounding)>
+                        <span class="off">{t(lang, "Unmute")}</span><span class="on">{t(lang, "Mute")}</span>
                     </button>
                 </div>
             </figure>
-            {others}
-        </div>
+            // The other creators' chips (`chip_regions`), when there are others.
+            <div class="creators" role="group" aria-label=t(lang, "Creators")></div>
+        }
+    })
+}
+
+/// The creators' chips, one region each (drawn pressed for the creator shown) in the demo's
+/// `.creators` group; none when only one creator has a demo.
+pub fn chip_regions(shop: &Shop, group: Element) -> Vec<(usize, Region<bool>)> {
+    let creators: Vec<(usize, &Creator)> = with_demo(&shop.listing.creators).collect();
+    if creators.len() < 2 {
+        return Vec::new();
     }
+    creators
+        .into_iter()
+        .map(|(index, creator)| {
+            let (handle, name) = (creator.handle.clone(), creator.name.clone());
+            let chip = Region::new(group.clone(), move |pressed: &bool| {
+                view! {
+                    <button type="button" class="chip" data-creator=handle.clone() aria-pressed=if *pressed { "true" } else { "false" }>
+                        {name.clone()}
+                    </button>
+                }
+            });
+            (index, chip)
+        })
+        .collect()
 }
 
 /// The listing's creators that have a demo, with their index in `creators`.
@@ -95,10 +110,6 @@ pub fn with_demo(creators: &[Creator]) -> impl Iterator<Item = (usize, &Creator)
 
 fn video_of(shop: &Shop) -> Option<HtmlMediaElement> {
     handles::video(&shop.root)
-}
-
-fn part(shop: &Shop, part: DemoPart) -> Option<Element> {
-    handles::demo_part(&shop.root, part)
 }
 
 /// Whether the page asks for reduced motion: then nothing plays on its own.
@@ -133,7 +144,9 @@ pub fn wire(shop: &Rc<Shop>) {
         let mut listeners = shop.listeners.borrow_mut();
         let target: &web_sys::EventTarget = &video;
         listeners.add(shop, target, "playing", |shop, _| on_playing(shop));
-        listeners.add(shop, target, "pause", |shop, _| set_play_label(shop, false));
+        listeners.add(shop, target, "pause", |shop, _| {
+            shop.demo_step(DemoEvent::Paused);
+        });
         listeners.add(shop, target, "ended", |shop, _| on_ended(shop));
         listeners.add(shop, target, "timeupdate", |shop, _| on_progress(shop));
         listeners.add(shop, target, "error", |shop, _| on_failed(shop));
@@ -218,27 +231,16 @@ pub fn toggle_play(shop: &Rc<Shop>) {
 }
 
 pub fn toggle_sound(shop: &Rc<Shop>) {
-    let (Some(video), Some(button)) = (video_of(shop), part(shop, DemoPart::SoundButton)) else {
-        return;
-    };
+    let Some(video) = video_of(shop) else { return };
     let muted = !video.muted();
     video.set_muted(muted);
-    let sounding = if muted { "false" } else { "true" };
-    let _ = button.set_attribute("data-on", sounding);
-    let _ = button.set_attribute("aria-pressed", sounding);
+    shop.demo_step(DemoEvent::Sound(!muted));
     if !muted && video.paused() {
         toggle_play(shop);
     }
 }
 
-fn set_play_label(shop: &Shop, playing: bool) {
-    if let Some(button) = part(shop, DemoPart::PlayButton) {
-        let _ = button.set_attribute("data-on", if playing { "true" } else { "false" });
-    }
-}
-
 fn on_playing(shop: &Rc<Shop>) {
-    set_play_label(shop, true);
     // Once per creator shown (core decides): a replay is the same view of the demo.
     if shop.demo_step(DemoEvent::Playing) {
         shop.report("demo-play", &shop.event_detail());
@@ -246,35 +248,19 @@ fn on_playing(shop: &Rc<Shop>) {
 }
 
 fn on_ended(shop: &Rc<Shop>) {
-    set_play_label(shop, false);
     shop.demo_step(DemoEvent::Ended);
     shop.report("demo-complete", &shop.event_detail());
 }
 
-/// The progress bar is scaled, not resized (CSSOM `transform`: no layout shift, and allowed
-/// under the strict CSP).
+/// How far the video has played, in whole percent.
 fn on_progress(shop: &Shop) {
-    let (Some(video), Some(progress), Some(bar)) = (
-        video_of(shop),
-        part(shop, DemoPart::Progress),
-        part(shop, DemoPart::ProgressFill),
-    ) else {
-        return;
-    };
+    let Some(video) = video_of(shop) else { return };
     let duration = video.duration();
     if !(duration.is_finite() && duration > 0.0) {
         return;
     }
     let fraction = (video.current_time() / duration).clamp(0.0, 1.0);
-    let percent = (fraction * 100.0).round() as u32;
-    let _ = progress.set_attribute("aria-valuenow", &percent.to_string());
-    let _ = bar
-        .unchecked_into::<web_sys::HtmlElement>()
-        .style()
-        .set_property(
-            "transform",
-            &format!("scaleX({}.{:02})", percent / 100, percent % 100),
-        );
+    shop.demo_step(DemoEvent::Progress((fraction * 100.0).round() as u8));
 }
 
 /// Shows the active cue's text in the captions line.
@@ -290,8 +276,12 @@ fn on_cue_change(shop: &Rc<Shop>, event: &web_sys::Event) {
         .and_then(|cues| cues.get(0))
         .and_then(|cue| cue.dyn_into::<web_sys::VttCue>().ok())
         .map(|cue| cue.text());
-    if let Some(line) = part(shop, DemoPart::Captions) {
-        line.set_text_content(text.as_deref());
+    show_caption(shop, text.unwrap_or_default());
+}
+
+fn show_caption(shop: &Shop, text: String) {
+    if let Some(line) = shop.regions().and_then(|regions| regions.captions.as_ref()) {
+        line.draw(&text);
     }
 }
 
@@ -303,21 +293,13 @@ fn on_failed(shop: &Shop) {
     {
         video.set_cross_origin(None);
         // This creator's captions go (the track stays for the next creator's).
-        if let Some(track) = part(shop, DemoPart::Track) {
-            let _ = track.remove_attribute("src");
-        }
+        shop.demo_step(DemoEvent::CaptionsRefused);
         video.load();
         // With `preload="none"` it only loaded because it was asked to play: so it plays.
         let _ = video.play();
         return;
     }
     shop.demo_step(DemoEvent::Failed);
-    if let Some(figure) = handles::demo(&shop.root) {
-        let _ = figure.class_list().add_1("broken");
-    }
-    if let Some(message) = part(shop, DemoPart::Failed) {
-        message.set_text_content(Some(&t(shop.lang, "This demo cannot play here.")));
-    }
 }
 
 /// Shows creator `handle`'s demo instead (a chip was pressed); it plays at once, since the
@@ -331,53 +313,14 @@ pub fn switch_to(shop: &Rc<Shop>, handle: &str) {
     else {
         return;
     };
-    let creator = &shop.listing.creators[index];
-    let Some(demo) = &creator.demo else { return };
+    if shop.listing.creators[index].demo.is_none() {
+        return;
+    }
     let Some(video) = video_of(shop) else { return };
-    // A new demo: not paused, not failed, its play reported again.
+    // A new demo: not paused, not failed, its play reported again; drawn with its own
+    // poster, captions, avatar, name and shape, and its chip pressed.
     shop.demo_step(DemoEvent::Switch(index));
-    if let Some(figure) = handles::demo(&shop.root) {
-        let _ = figure.class_list().remove_1("broken");
-    }
-    for emptied in [DemoPart::Failed, DemoPart::Captions] {
-        if let Some(message) = part(shop, emptied) {
-            message.set_text_content(None);
-        }
-    }
-    let set = |element: Option<Element>, name: &str, value: Option<&str>| {
-        if let Some(element) = element {
-            match value {
-                Some(value) => {
-                    let _ = element.set_attribute(name, value);
-                }
-                None => {
-                    let _ = element.remove_attribute(name);
-                }
-            }
-        }
-    };
-    set(Some(video.clone().into()), "poster", demo.poster.as_deref());
-    set(
-        Some(video.clone().into()),
-        "aria-label",
-        Some(&tf(shop.lang, "Demo by {name}", &[("name", &creator.name)])),
-    );
-    set(part(shop, DemoPart::Track), "src", demo.captions.as_deref());
-    set(
-        part(shop, DemoPart::Avatar),
-        "src",
-        creator.avatar.as_deref(),
-    );
-    if let Some(figure) = handles::demo(&shop.root) {
-        let _ = figure.set_attribute("data-aspect", demo.aspect.as_str());
-    }
-    if let Some(name) = part(shop, DemoPart::CreatorName) {
-        name.set_text_content(Some(&creator.name));
-    }
-    for (chip, handle) in handles::creator_chips(&shop.root) {
-        let pressed = handle == creator.handle;
-        let _ = chip.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
-    }
+    show_caption(shop, String::new());
     set_source(shop, &video, index);
     play(shop);
 }

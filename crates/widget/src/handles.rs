@@ -1,7 +1,8 @@
 //! The card's DOM handles: the one module that knows the markup leptos drew (its classes,
-//! `part`s and `data-*` attributes) and finds elements in it again. Everything else asks here
-//! by name (`checkout_button(root, offer)`, `DemoPart::Captions`), so renaming a class in
-//! `view.rs` or `demo.rs` means changing this file too, and nowhere else spells a selector.
+//! `part`s and `data-*` attributes) and finds elements in it again: the regions' slots, the
+//! video the player drives, the checked radios, what a click was on. Everything else asks here
+//! by name (`offer_item(root, offer)`, `captions(root)`), so renaming a class in `view.rs` or
+//! `demo.rs` means changing this file too, and nowhere else spells a selector.
 
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlMediaElement, ShadowRoot};
@@ -10,40 +11,28 @@ fn first(root: &ShadowRoot, selector: &str) -> Option<Element> {
     root.query_selector(selector).ok().flatten()
 }
 
-fn all(root: &ShadowRoot, selector: &str) -> Vec<Element> {
-    let Ok(found) = root.query_selector_all(selector) else {
-        return Vec::new();
-    };
-    (0..found.length())
-        .filter_map(|index| found.item(index)?.dyn_into::<Element>().ok())
-        .collect()
-}
-
 /// The card (`part="card"`), whose visibility the card watches.
 pub fn card(root: &ShadowRoot) -> Option<Element> {
     first(root, ".card")
 }
 
-/// The checkout panel: its box, its live region (`part="status"`) and its row of buttons.
-pub fn panel(root: &ShadowRoot) -> Option<(Element, Element, Element)> {
-    Some((
-        first(root, ".panel")?,
-        first(root, "[part=status]")?,
-        first(root, ".actions")?,
-    ))
+/// The checkout panel's box (its region's slot).
+pub fn panel(root: &ShadowRoot) -> Option<Element> {
+    first(root, ".panel")
 }
 
 /// Which slot of the panel a button fills (`data-action`).
 pub const PRIMARY: &str = "primary";
 pub const SECONDARY: &str = "secondary";
 
-/// The first button of the panel's row (the primary one, which takes the focus).
-pub fn first_button(actions: &Element) -> Option<web_sys::HtmlElement> {
-    actions
-        .query_selector("button")
-        .ok()
-        .flatten()
-        .map(JsCast::unchecked_into)
+/// The first button of the panel (the primary one, which takes the focus).
+pub fn first_panel_button(root: &ShadowRoot) -> Option<web_sys::HtmlElement> {
+    first(root, ".panel button").map(JsCast::unchecked_into)
+}
+
+/// An offer's item (`part="offer"`): its checkout button's slot, at its end.
+pub fn offer_item(root: &ShadowRoot, offer_id: &str) -> Option<Element> {
+    first(root, &format!("[data-offer-id=\"{offer_id}\"]"))
 }
 
 /// The checkout button (`part="checkout"`) of an offer.
@@ -88,9 +77,9 @@ pub fn quote(root: &ShadowRoot) -> Option<Element> {
     first(root, ".quote")
 }
 
-/// The demo's figure.
-pub fn demo(root: &ShadowRoot) -> Option<Element> {
-    first(root, ".demo")
+/// The demo's box (`.hero`: its region's slot).
+pub fn hero(root: &ShadowRoot) -> Option<Element> {
+    first(root, ".hero")
 }
 
 /// The demo's video.
@@ -98,44 +87,14 @@ pub fn video(root: &ShadowRoot) -> Option<HtmlMediaElement> {
     first(root, ".demo .video").map(JsCast::unchecked_into)
 }
 
-/// The parts of the demo the player writes after it is drawn.
-#[derive(Clone, Copy)]
-pub enum DemoPart {
-    PlayButton,
-    SoundButton,
-    Progress,
-    ProgressFill,
-    Captions,
-    Track,
-    Failed,
-    Avatar,
-    CreatorName,
+/// The demo's group of creator chips (their regions' slot).
+pub fn creators(root: &ShadowRoot) -> Option<Element> {
+    first(root, ".demo + .creators")
 }
 
-pub fn demo_part(root: &ShadowRoot, part: DemoPart) -> Option<Element> {
-    let selector = match part {
-        DemoPart::PlayButton => ".demo .play",
-        DemoPart::SoundButton => ".demo .sound",
-        DemoPart::Progress => ".demo .progress",
-        DemoPart::ProgressFill => ".demo .progress-fill",
-        DemoPart::Captions => ".demo .captions",
-        DemoPart::Track => ".demo track",
-        DemoPart::Failed => ".demo .failed",
-        DemoPart::Avatar => ".demo .avatar",
-        DemoPart::CreatorName => ".demo .by-name",
-    };
-    first(root, selector)
-}
-
-/// The creator chips, with the handle each one shows.
-pub fn creator_chips(root: &ShadowRoot) -> Vec<(Element, String)> {
-    all(root, ".creators .chip")
-        .into_iter()
-        .map(|chip| {
-            let handle = chip.get_attribute("data-creator").unwrap_or_default();
-            (chip, handle)
-        })
-        .collect()
+/// The demo's captions line (its region's slot, inside the demo's).
+pub fn captions(root: &ShadowRoot) -> Option<Element> {
+    first(root, ".demo .captions")
 }
 
 /// What a click in the card was on.

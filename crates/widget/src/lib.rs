@@ -20,6 +20,7 @@ mod listeners;
 mod loading;
 mod page_url;
 mod redirect;
+mod region;
 mod share;
 mod shop;
 mod style;
@@ -333,6 +334,8 @@ fn show_card(
             move || view! { <ListingCard shop=card_shop theme=theme/> },
         );
         put_view(&drawn_host, view);
+        // What changes is drawn by the regions, first here, before the card is painted.
+        let _ = shop.regions.set(region::Regions::draw_first(&shop));
         keep_shop(&drawn_host, shop.clone());
         redirect::resume_after_redirect(&shop);
         checkout::run_drop_clock(&shop);
@@ -416,11 +419,12 @@ pub(crate) fn spawn(task: impl std::future::Future<Output = ()> + 'static) {
     wasm_bindgen_futures::spawn_local(task);
 }
 
+/// Draws `view` into `root`; dropping what it returns takes the view out again.
 fn mount_view<V: IntoView + 'static>(
     root: &ShadowRoot,
     view: impl FnOnce() -> V + 'static,
 ) -> Box<dyn Any> {
-    Box::new(leptos::mount::mount_to(root.clone().unchecked_into(), view))
+    region::draw_into(root.unchecked_ref(), view())
 }
 
 /// The config-error notice, mounted from one place (one copy of leptos's mount code).

@@ -184,10 +184,9 @@ pub fn rotate_testimonials(shop: &Rc<Shop>) {
                 continue;
             }
             shown = (shown + 1) % count;
-            if let Some(quote) = handles::quote(&shop.root) {
+            if let Some(quote) = shop.regions().and_then(|regions| regions.quote.as_ref()) {
                 let testimonial = &shop.listing.trust.testimonials[shown];
-                quote
-                    .set_text_content(Some(&crate::view::testimonial_text(shop.lang, testimonial)));
+                quote.draw(&crate::view::testimonial_text(shop.lang, testimonial));
             }
         }
     });

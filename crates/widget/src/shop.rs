@@ -1,8 +1,8 @@
 //! The card's state after its first render, one value per card ([`Shop`]): the listing and
 //! how it is sold here (endpoint, mode, formatter, language, the server's clock), where the
 //! checkout stands (its phase, the last intent, a session waiting for the shopper's word), the
-//! membership it bought, the demo's and the measurement's state, and the few DOM handles and
-//! writes the card needs after leptos drew it (the checkout [`Panel`], a sold-out button).
+//! membership it bought, the demo's and the measurement's state, and the regions that draw
+//! what changes from it (`region.rs`: the checkout [`Panel`], the checkout buttons, the demo).
 //! What each state means is decided elsewhere: core, `checkout`, `demo`, `listeners`.
 
 use std::cell::{Cell, RefCell};
@@ -118,9 +118,10 @@ pub(crate) struct PendingSession {
 
 /// Everything one widget's checkout needs; shared by its buttons and its async tasks.
 ///
-/// What changes after the card is drawn (this panel, a sold-out offer, the drop line) is
-/// written straight into the card's DOM rather than through leptos signals: measured, the
-/// reactive system and its views cost 25 KB gzip of wasm, which the size budget cannot carry.
+/// What changes after the card is drawn (the panel, a sold-out offer, the drop line, the demo)
+/// is drawn by the card's regions from this state (`region.rs`), not through leptos signals:
+/// measured, the reactive system and its views cost 25 KB gzip of wasm, which the size
+/// budget cannot carry.
 pub struct Shop {
     pub host: Element,
     /// The widget's shadow root: the card's elements are looked up in it.
@@ -144,8 +145,8 @@ pub struct Shop {
     /// The offers the partner found sold out: their checkout buttons stay so, whatever the
     /// drop's clock says next.
     pub(crate) sold_out: RefCell<Vec<String>>,
-    /// The panel's row of buttons as leptos drew it (dropping it unmounts them).
-    pub(crate) panel_view: RefCell<Option<Box<dyn std::any::Any>>>,
+    /// The regions that draw what changes, once the card is drawn.
+    pub(crate) regions: std::cell::OnceCell<crate::region::Regions>,
     /// What the panel's two buttons do.
     pub(crate) panel_actions: RefCell<(Option<Action>, Option<Action>)>,
     /// The shopper's membership after a paid retainer: the upgrade path's subject.
@@ -188,7 +189,7 @@ impl Shop {
             state: Cell::new(CardState::default()),
             last_intent: RefCell::new(None),
             pending: RefCell::new(None),
-            panel_view: RefCell::new(None),
+            regions: std::cell::OnceCell::new(),
             sold_out: RefCell::new(Vec::new()),
             panel_actions: RefCell::new((None, None)),
             membership: RefCell::new(None),
@@ -294,13 +295,23 @@ impl Shop {
         self.state.get().demo
     }
 
-    /// Moves the demo by `event` (core decides); whether `demo-play` is to be reported now.
+    /// Moves the demo by `event` (core decides) and draws it if it changed; whether
+    /// `demo-play` is to be reported now.
     pub fn demo_step(&self, event: DemoEvent) -> bool {
         let mut state = self.state.get();
         let (demo, report_play) = state.demo.after(event);
+        let changed = demo != state.demo;
         state.demo = demo;
         self.state.set(state);
+        if changed && let Some(regions) = self.regions() {
+            regions.draw_demo(&demo);
+        }
         report_play
+    }
+
+    /// The card's regions, once it is drawn.
+    pub(crate) fn regions(&self) -> Option<&crate::region::Regions> {
+        self.regions.get()
     }
 
     /// Moves the view measurement by `event` (core decides); what to do next.
@@ -339,38 +350,19 @@ impl Shop {
         self.clock.now(js_sys::Date::now() as i64)
     }
 
-    /// Shows `panel` (or clears it): the text goes into the `status` live region, the buttons
-    /// into the actions row; the primary button takes the focus when `focus` is set.
+    /// Shows `panel` (or clears it): its text in the live region, its buttons in the row;
+    /// the primary button takes the focus when `focus` is set.
     pub(crate) fn show_panel(self: &Rc<Shop>, panel: Option<Panel>, focus: bool) {
-        let Some((container, status, actions)) = handles::panel(&self.root) else {
+        let Some(region) = self.regions().and_then(|regions| regions.panel.as_ref()) else {
             return;
         };
         let panel = panel.unwrap_or_default();
-        let _ = container.set_attribute("data-tone", panel.tone.as_str());
-        status.set_text_content(Some(&panel.text));
-        // The row of buttons is a small leptos view re-rendered into its slot (measured: the
-        // same size as writing the buttons by hand, far less than signals); the status line
-        // stays one element, so screen readers announce each new text.
-        drop(self.panel_view.borrow_mut().take());
-        actions.set_text_content(None);
-        let (primary, secondary) = (panel.primary, panel.secondary);
-        let primary_label = primary.as_ref().map(|(label, _)| label.clone());
-        let secondary_label = secondary.as_ref().map(|(label, _)| label.clone());
-        let link = panel.link;
-        let view = leptos::mount::mount_to(actions.clone().unchecked_into(), move || {
-            use leptos::prelude::*;
-            view! {
-                {primary_label.map(|label| view! { <button type="button" class="buy" data-action=handles::PRIMARY>{label}</button> })}
-                {secondary_label.map(|label| view! { <button type="button" class="plain" data-action=handles::SECONDARY>{label}</button> })}
-                {link.map(|(label, url)| view! { <a href=url target="_blank" rel="noopener">{label}</a> })}
-            }
-        });
-        *self.panel_view.borrow_mut() = Some(Box::new(view));
+        region.draw(&panel);
         *self.panel_actions.borrow_mut() = (
-            primary.map(|(_, action)| action),
-            secondary.map(|(_, action)| action),
+            panel.primary.map(|(_, action)| action),
+            panel.secondary.map(|(_, action)| action),
         );
-        let first = handles::first_button(&actions);
+        let first = handles::first_panel_button(&self.root);
         if focus && let Some(button) = first {
             let _ = button.focus();
         } else if panel.tone != Tone::Info {
@@ -416,16 +408,22 @@ impl Shop {
         }
     }
 
-    /// Shows an offer's checkout button as the card's state has it now
-    /// (`checkout::button_state`: the drop's phase, a sold-out found at checkout): enabled or
-    /// not, its words and its accessible name. Written in place: the same button as a view
-    /// re-rendered into a slot measured +537 B gzip, more than the budget has left.
+    /// Draws an offer's checkout button as the card's state has it now
+    /// (`checkout::button_state`: the drop's phase, a sold-out found at checkout).
     pub(crate) fn show_checkout_button(&self, offer: &mighty_core::Offer) {
-        if let Some(button) = handles::checkout_button(&self.root, &offer.id) {
-            let (open, label) = crate::checkout::button_state(self, offer, self.server_now());
-            let _ = button.toggle_attribute_with_force("disabled", !open);
-            let _ = button.set_attribute("aria-label", &format!("{label}: {}", offer.name));
-            button.set_text_content(Some(&label));
+        let Some(regions) = self.regions() else {
+            return;
+        };
+        if let Some((_, region)) = regions
+            .checkout_buttons
+            .iter()
+            .find(|(offer_id, _)| *offer_id == offer.id)
+        {
+            region.draw(&crate::checkout::button_state(
+                self,
+                offer,
+                self.server_now(),
+            ));
         }
     }
 

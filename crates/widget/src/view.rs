@@ -5,16 +5,17 @@ use std::rc::Rc;
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use mighty_core::drops::{Countdown, DropPhase, countdown, drop_phase};
+use mighty_core::drops::{Countdown, DropPhase, countdown};
 use mighty_core::listing::{OfferKind, Popup, Tier};
 use mighty_core::popup_links::map_url;
 use mighty_core::trust::badge_look;
 use mighty_core::{ConfigErrors, Offer, Theme, Timestamp};
 
-use crate::checkout;
 use crate::format::Formatter;
+use crate::handles;
 use crate::i18n::{per_interval, t, tf};
-use crate::shop::Shop;
+use crate::region::Region;
+use crate::shop::{Panel, Shop};
 
 /// The compact card: title, seller, rating, summary, offers. Fixed height (see
 /// `CARD_HEIGHT_PX`); offers scroll inside it.
@@ -41,17 +42,19 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
         .iter()
         .map(|offer| view! { <OfferCard offer=offer.clone() shop=shop.clone() now=now/> })
         .collect_view();
+    // The drop line, the demo, the testimonial, the checkout buttons and the panel are drawn
+    // empty here and filled by their regions (`region.rs`) in this same task.
     let drop_line = listing
         .drop
         .as_ref()
-        .map(|drop| view! { <p part="drop" class="drop">{drop_text(shop.lang, drop_phase(drop, now))}</p> });
+        .map(|_| view! { <p part="drop" class="drop"></p> });
     let popup = listing
         .drop
         .as_ref()
         .and_then(|drop| drop.popup.as_ref())
         .map(|popup| popup_block(popup, &shop));
     let has_demo = crate::demo::with_demo(&listing.creators).next().is_some();
-    let demo = has_demo.then(|| view! { <crate::demo::DemoPlayer shop=shop.clone()/> });
+    let demo = has_demo.then(|| view! { <div class="hero"></div> });
     view! {
         <div class="root" data-theme=theme.as_str() lang=shop.lang dir=mighty_core::i18n::direction(shop.lang)>
             <article part="card" class="card" class:with-demo=has_demo aria-label=listing.title.clone()>
@@ -71,7 +74,7 @@ pub fn ListingCard(shop: Rc<Shop>, theme: Theme) -> impl IntoView {
                 {popup}
                 <ul class="offers" aria-label=t(shop.lang, "Offers")>{offers}</ul>
                 {details}
-                <CheckoutPanel/>
+                <div class="panel"></div>
                 </div>
             </article>
         </div>
@@ -128,9 +131,8 @@ pub fn TrustStrip(shop: Rc<Shop>) -> impl IntoView {
             .collect_view();
         view! { <ul class="badges" aria-label=t(shop.lang, "Badges")>{items}</ul> }
     });
-    let quote = trust.testimonials.first().map(|first| {
-        view! { <blockquote class="quote" aria-live="off">{testimonial_text(shop.lang, first)}</blockquote> }
-    });
+    let quote = (!trust.testimonials.is_empty())
+        .then(|| view! { <blockquote class="quote" aria-live="off"></blockquote> });
     view! {
         <div part="trust" class="trust">
             <p class="rating">{rating}{toggle}</p>
@@ -217,7 +219,7 @@ pub fn ReviewsDetails(shop: Rc<Shop>) -> impl IntoView {
 }
 
 /// One offer: a bundle with its price (and the struck-through usual price), or a retainer
-/// with its tiers to choose from; and the `checkout` button that buys it.
+/// with its tiers to choose from; its `checkout` button is its region's, at its end.
 #[component]
 pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView {
     let formatter = &shop.formatter;
@@ -285,18 +287,25 @@ pub fn OfferCard(offer: Offer, shop: Rc<Shop>, now: Timestamp) -> impl IntoView 
             })
         }
     };
-    let offer_id = offer.id.clone();
-    let (available, label) = checkout::button_state(&shop, &offer, now);
-    let accessible_name = format!("{label}: {}", offer.name);
     view! {
-        <li part="offer" class="offer" data-offer-id=offer_id>
+        <li part="offer" class="offer" data-offer-id=offer.id.clone()>
             {body}
-            <button part="checkout" class="buy" type="button" disabled=!available
-                aria-label=accessible_name>
-                {label}
-            </button>
         </li>
     }
+}
+
+/// An offer's checkout button, drawn from whether it can be bought now and its words
+/// (`checkout::button_state`: the drop's phase, a sold-out found at checkout), with the
+/// offer's name in its accessible name.
+pub fn checkout_button(slot: web_sys::Element, offer_name: String) -> Region<(bool, String)> {
+    Region::new(slot, move |(open, label): &(bool, String)| {
+        view! {
+            <button part="checkout" class="buy" type="button" disabled=!open
+                aria-label=format!("{label}: {offer_name}")>
+                {label.clone()}
+            </button>
+        }
+    })
 }
 
 /// A retainer tier to choose: "Monthly — €15.00 / month". The checkout button reads which
@@ -322,16 +331,25 @@ pub fn TierLine(
     }
 }
 
-/// The live region and the row of buttons of what the checkout says (progress, errors, the
-/// confirmation); filled by `checkout`. Always present, so screen readers announce changes.
-#[component]
-pub fn CheckoutPanel() -> impl IntoView {
-    view! {
-        <div class="panel">
-            <p part="status" class="status" role="status" aria-live="polite"></p>
-            <div class="actions"></div>
-        </div>
-    }
+/// What the checkout says (progress, errors, the confirmation): its live region, always
+/// there so that screen readers announce each new text, and its row of at most two buttons
+/// and a link.
+pub fn panel(slot: web_sys::Element) -> Region<Panel> {
+    Region::new(slot, |panel: &Panel| {
+        let button = |button: &Option<(String, crate::shop::Action)>, class, slot| {
+            button.as_ref().map(|(label, _)| {
+                view! { <button type="button" class=class data-action=slot>{label.clone()}</button> }
+            })
+        };
+        view! {
+            <p part="status" class="status" data-tone=panel.tone.as_str() role="status" aria-live="polite">{panel.text.clone()}</p>
+            <div class="actions">
+                {button(&panel.primary, "buy", handles::PRIMARY)}
+                {button(&panel.secondary, "plain", handles::SECONDARY)}
+                {panel.link.clone().map(|(label, url)| view! { <a href=url target="_blank" rel="noopener">{label}</a> })}
+            </div>
+        }
+    })
 }
 
 /// The drop line: "Opens in 1 d 02:03:04", "Ends in 05:06:07 · 12 left", "Sold out", "Ended".
