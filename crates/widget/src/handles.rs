@@ -7,8 +7,26 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlMediaElement, ShadowRoot};
 
-fn first(root: &ShadowRoot, selector: &str) -> Option<Element> {
-    root.query_selector(selector).ok().flatten()
+/// Where handles are looked for: the card's shadow root, or the card's own elements while
+/// its regions are first drawn, before the card is in the page.
+pub trait Scope {
+    fn query(&self, selector: &str) -> Option<Element>;
+}
+
+impl Scope for ShadowRoot {
+    fn query(&self, selector: &str) -> Option<Element> {
+        self.query_selector(selector).ok().flatten()
+    }
+}
+
+impl Scope for Element {
+    fn query(&self, selector: &str) -> Option<Element> {
+        self.query_selector(selector).ok().flatten()
+    }
+}
+
+fn first(root: &impl Scope, selector: &str) -> Option<Element> {
+    root.query(selector)
 }
 
 /// The card (`part="card"`), whose visibility the card watches.
@@ -17,7 +35,7 @@ pub fn card(root: &ShadowRoot) -> Option<Element> {
 }
 
 /// The checkout panel's box (its region's slot).
-pub fn panel(root: &ShadowRoot) -> Option<Element> {
+pub fn panel(root: &impl Scope) -> Option<Element> {
     first(root, ".panel")
 }
 
@@ -31,7 +49,7 @@ pub fn first_panel_button(root: &ShadowRoot) -> Option<web_sys::HtmlElement> {
 }
 
 /// An offer's item (`part="offer"`): its checkout button's slot, at its end.
-pub fn offer_item(root: &ShadowRoot, offer_id: &str) -> Option<Element> {
+pub fn offer_item(root: &impl Scope, offer_id: &str) -> Option<Element> {
     first(root, &format!("[data-offer-id=\"{offer_id}\"]"))
 }
 
@@ -63,7 +81,7 @@ fn checked(root: &ShadowRoot, offer_id: &str, group: &str) -> Option<String> {
 }
 
 /// The drop's countdown line (`part="drop"`).
-pub fn drop_line(root: &ShadowRoot) -> Option<Element> {
+pub fn drop_line(root: &impl Scope) -> Option<Element> {
     first(root, "[part=drop]")
 }
 
@@ -73,12 +91,12 @@ pub fn offers_and_reviews(root: &ShadowRoot) -> Option<(Element, Element)> {
 }
 
 /// The rotating testimonial line.
-pub fn quote(root: &ShadowRoot) -> Option<Element> {
+pub fn quote(root: &impl Scope) -> Option<Element> {
     first(root, ".quote")
 }
 
 /// The demo's box (`.hero`: its region's slot).
-pub fn hero(root: &ShadowRoot) -> Option<Element> {
+pub fn hero(root: &impl Scope) -> Option<Element> {
     first(root, ".hero")
 }
 
@@ -88,12 +106,12 @@ pub fn video(root: &ShadowRoot) -> Option<HtmlMediaElement> {
 }
 
 /// The demo's group of creator chips (their regions' slot).
-pub fn creators(root: &ShadowRoot) -> Option<Element> {
+pub fn creators(root: &impl Scope) -> Option<Element> {
     first(root, ".demo + .creators")
 }
 
 /// The demo's captions line (its region's slot, inside the demo's).
-pub fn captions(root: &ShadowRoot) -> Option<Element> {
+pub fn captions(root: &impl Scope) -> Option<Element> {
     first(root, ".demo .captions")
 }
 

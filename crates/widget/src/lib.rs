@@ -328,14 +328,15 @@ fn show_card(
     shop.measure(beacons_to, settings.consent_required);
     let (drawn_host, drawn_root) = (host.clone(), root.clone());
     let drawn = guarded(move || {
-        let card_shop = shop.clone();
-        let view = mount_view(
-            &drawn_root,
-            move || view! { <ListingCard shop=card_shop theme=theme/> },
+        // What changes is drawn by the regions: first into the card before it is in the page.
+        let view = region::draw_then_mount(
+            drawn_root.unchecked_ref(),
+            view! { <ListingCard shop=shop.clone() theme=theme/> },
+            |card| {
+                let _ = shop.regions.set(region::Regions::draw_first(&shop, card));
+            },
         );
         put_view(&drawn_host, view);
-        // What changes is drawn by the regions, first here, before the card is painted.
-        let _ = shop.regions.set(region::Regions::draw_first(&shop));
         keep_shop(&drawn_host, shop.clone());
         redirect::resume_after_redirect(&shop);
         checkout::run_drop_clock(&shop);

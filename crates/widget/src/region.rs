@@ -78,6 +78,27 @@ where
     Box::new(Drawn(state))
 }
 
+/// Builds `view`, lets `before` work on it while it is still out of the page (in a scratch
+/// element), then puts it into `parent`; dropping the returned box unmounts it.
+pub fn draw_then_mount<V>(
+    parent: &Element,
+    view: V,
+    before: impl FnOnce(&Element),
+) -> Box<dyn std::any::Any>
+where
+    V: Render,
+    V::State: 'static,
+{
+    let mut state = view.build();
+    if let Ok(scratch) = crate::dom::document().create_element("div") {
+        state.mount(&scratch, None);
+        before(&scratch);
+    }
+    // Mounting again moves the built nodes into the page.
+    state.mount(parent, None);
+    Box::new(Drawn(state))
+}
+
 /// A region showing one line of text.
 fn text(slot: Element) -> Region<String> {
     Region::new(slot, String::clone)
@@ -98,10 +119,11 @@ pub struct Regions {
 }
 
 impl Regions {
-    /// Finds the slots the card drew and draws each region's first value, in the task that
-    /// drew the card (no frame is painted in between: nothing shifts).
-    pub fn draw_first(shop: &Rc<Shop>) -> Regions {
-        let root = &shop.root;
+    /// Finds the slots in the card leptos just built (`card`, not yet in the page) and
+    /// draws each region's first value there: the card goes into the page whole, as one
+    /// insertion, and its first frame already shows every region.
+    pub fn draw_first(shop: &Rc<Shop>, card: &Element) -> Regions {
+        let root = card;
         let listing = &shop.listing;
         let checkout_buttons = listing
             .offers
