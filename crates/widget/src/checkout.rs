@@ -156,7 +156,8 @@ pub fn run_drop_clock(shop: &Rc<Shop>) {
             else {
                 return;
             };
-            if !shop.host.is_connected() {
+            // Its card taken out of the page (unmounted): the clock stops.
+            if !crate::handles::drop_line(&shop.root).is_some_and(|slot| slot.is_connected()) {
                 return;
             }
             let phase = drop_phase(&the_drop, shop.server_now());
